@@ -1,0 +1,90 @@
+"""GET /api/v1/circular-dependencies and PATCH /api/v1/circular-dependencies/{alert_id}"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from slo_engine.alerts import service
+from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
+from slo_engine.errors import AlertNotFoundError, BadRequestError
+from slo_engine.graph.model import AlertStatus
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.cursor import decode_cursor, encode_cursor
+from slo_engine.infra.http_errors import problem_responses
+
+router = APIRouter(tags=["circular dependencies"])
+
+
+def _alert_uuid(alert_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(alert_id)
+    except ValueError as error:
+        raise AlertNotFoundError(f"No circular-dependency alert has id '{alert_id[:64]}'.") from error
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    at, alert_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(alert_id)
+    except (TypeError, ValueError) as error:
+        raise BadRequestError("The cursor is not one this service issued.") from error
+
+
+@router.get(
+    "/circular-dependencies",
+    response_model=AlertPage,
+    summary="List circular-dependency alerts",
+    responses=problem_responses(400, 500),
+)
+async def list_alerts(
+    context: Annotated[AppContext, Depends(app_context)],
+    status: Annotated[AlertStatus | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AlertPage:
+    """Newest first. Each alert is one strongly connected component of the graph."""
+    async with context.database.session_scope() as session:
+        page = await service.list_alerts(session, status, _after(cursor), limit + 1)
+    next_cursor = None
+    if len(page) > limit:
+        last = page[limit - 1]
+        next_cursor = encode_cursor([last.first_detected_at.isoformat(), str(last.id)])
+    return AlertPage(items=[AlertOut.of(a) for a in page[:limit]], next_cursor=next_cursor)
+
+
+@router.get(
+    "/circular-dependencies/{alert_id}",
+    response_model=AlertOut,
+    summary="One circular-dependency alert",
+    responses=problem_responses(404, 500),
+)
+async def get_alert(
+    alert_id: str, context: Annotated[AppContext, Depends(app_context)]
+) -> AlertOut:
+    async with context.database.session_scope() as session:
+        alert = await service.get_alert(session, _alert_uuid(alert_id))
+    return AlertOut.of(alert)
+
+
+@router.patch(
+    "/circular-dependencies/{alert_id}",
+    response_model=AlertOut,
+    summary="Acknowledge, resolve or reopen an alert",
+    responses=problem_responses(400, 404, 409, 422, 500),
+)
+async def update_alert(
+    alert_id: str, body: AlertUpdate, context: Annotated[AppContext, Depends(app_context)]
+) -> AlertOut:
+    """A resolved alert whose cycle is still in the graph is reopened by the next scan;
+    acknowledge it to keep it quiet instead."""
+    async with context.database.session_scope() as session:
+        alert = await service.change_status(
+            session, _alert_uuid(alert_id), AlertStatus(body.status), body.actor, body.note
+        )
+    return AlertOut.of(alert)

@@ -1,0 +1,57 @@
+"""HTTP shapes of circular-dependency alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from slo_engine.alerts.repository import Alert
+from slo_engine.graph.model import AlertStatus
+
+
+class AlertOut(BaseModel):
+    alert_id: uuid.UUID
+    members: list[str]
+    cycle_path: list[str] = Field(description="One concrete cycle, first service repeated last.")
+    status: AlertStatus
+    first_detected_at: datetime
+    last_detected_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertOut:
+        return cls(
+            alert_id=alert.id,
+            members=alert.members,
+            cycle_path=alert.cycle_path,
+            status=alert.status,
+            first_detected_at=alert.first_detected_at,
+            last_detected_at=alert.last_detected_at,
+            acknowledged_by=alert.acknowledged_by,
+            acknowledged_at=alert.acknowledged_at,
+            resolved_by=alert.resolved_by,
+            resolved_at=alert.resolved_at,
+            note=alert.note,
+        )
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class AlertUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["acknowledged", "resolved", "open"]
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)] = Field(
+        description="Who acknowledges or resolves the alert (a person or a system)."
+    )
+    note: Annotated[str, StringConstraints(max_length=4000)] | None = None

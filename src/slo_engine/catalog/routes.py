@@ -1,0 +1,53 @@
+"""GET /api/v1/services and GET /api/v1/services/{service_id}"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from slo_engine.catalog import service
+from slo_engine.catalog.repository import ServiceFilter
+from slo_engine.catalog.schemas import ServiceOut, ServicePage
+from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.http_errors import problem_responses
+
+router = APIRouter(tags=["services"])
+
+
+@router.get(
+    "/services",
+    response_model=ServicePage,
+    summary="List services",
+    responses=problem_responses(400, 500),
+)
+async def list_services(
+    context: Annotated[AppContext, Depends(app_context)],
+    team: Annotated[str | None, Query(max_length=255)] = None,
+    criticality: Annotated[ServiceCriticality | None, Query()] = None,
+    discovered: Annotated[bool | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ServicePage:
+    """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
+    async with context.database.session_scope() as session:
+        items, next_cursor = await service.list_services(
+            session, ServiceFilter(team, criticality, discovered), cursor, limit
+        )
+    return ServicePage(items=[ServiceOut.of(s) for s in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/services/{service_id}",
+    response_model=ServiceOut,
+    summary="One service",
+    responses=problem_responses(400, 404, 500),
+)
+async def get_service(
+    context: Annotated[AppContext, Depends(app_context)],
+    service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
+) -> ServiceOut:
+    async with context.database.session_scope() as session:
+        found = await service.get_service(session, service_id)
+    return ServiceOut.of(found)

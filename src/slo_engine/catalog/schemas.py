@@ -1,0 +1,39 @@
+"""HTTP shapes of services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from slo_engine.graph.model import Service, ServiceCriticality
+
+
+class ServiceOut(BaseModel):
+    service_id: str
+    display_name: str | None
+    team: str | None
+    criticality: ServiceCriticality | None
+    metadata: dict[str, Any]
+    discovered: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, service: Service) -> ServiceOut:
+        return cls(
+            service_id=service.service_id,
+            display_name=service.display_name,
+            team=service.team,
+            criticality=service.criticality,
+            metadata=service.metadata,
+            discovered=service.discovered,
+            created_at=service.created_at,
+            updated_at=service.updated_at,
+        )
+
+
+class ServicePage(BaseModel):
+    items: list[ServiceOut]
+    next_cursor: str | None

@@ -1,0 +1,31 @@
+"""Use cases of the catalog read side: one service, a filtered page of services."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.catalog.repository import CatalogRepository, ServiceFilter
+from slo_engine.errors import BadRequestError, ServiceNotFoundError
+from slo_engine.graph.model import Service
+from slo_engine.infra.cursor import decode_cursor, encode_cursor
+
+
+async def get_service(session: AsyncSession, service_id: str) -> Service:
+    service = await CatalogRepository(session).get_service(service_id)
+    if service is None:
+        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
+    return service
+
+
+async def list_services(
+    session: AsyncSession, service_filter: ServiceFilter, cursor: str | None, limit: int
+) -> tuple[list[Service], str | None]:
+    """A page of services ordered by service id, and the cursor of the next page."""
+    after = None
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, 1)
+        if not isinstance(after, str):
+            raise BadRequestError("The cursor is not one this service issued.")
+    page = await CatalogRepository(session).list_services(service_filter, after, limit + 1)
+    next_cursor = encode_cursor([page[limit - 1].service_id]) if len(page) > limit else None
+    return page[:limit], next_cursor

@@ -1,0 +1,82 @@
+"""Tables of the catalog: services, their dependencies (one row per discovery source),
+and the graph revision counter. Rows never leave catalog/repository.py."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+)
+
+from slo_engine.infra.columns import JsonDocument, UtcDateTime, metadata
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("service_id", String(255), nullable=False, unique=True),
+    Column("display_name", String(255)),
+    Column("team", String(255), index=True),
+    Column("criticality", String(16), index=True),
+    Column("metadata", JsonDocument, nullable=False),
+    Column("discovered", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+service_dependencies = Table(
+    "service_dependencies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "source_service_id",
+        Uuid,
+        ForeignKey("services.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "target_service_id",
+        Uuid,
+        ForeignKey("services.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("discovery_source", String(32), nullable=False),
+    Column("communication_mode", String(16)),
+    Column("criticality", String(16)),
+    Column("protocol", String(64)),
+    Column("timeout_ms", Integer),
+    Column("retry_config", JsonDocument),
+    Column("confidence_score", Float, nullable=False),
+    Column("request_rate", Float),
+    Column("error_rate", Float),
+    Column("latency_p95_ms", Float),
+    Column("first_observed_at", UtcDateTime, nullable=False),
+    Column("last_observed_at", UtcDateTime, nullable=False),
+    Column("is_stale", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # Also the downstream index: its leading column is the caller.
+    UniqueConstraint("source_service_id", "target_service_id", "discovery_source"),
+    # Upstream walks look edges up by callee.
+    Index("ix_service_dependencies_target_service_id", "target_service_id"),
+    Index("ix_service_dependencies_is_stale_last_observed_at", "is_stale", "last_observed_at"),
+)
+
+# One row, id 1. Every write to the graph bumps `revision` in its own transaction, which
+# (a) serialises graph writers, so cycle detection sees every committed edge, and
+# (b) tells each process's in-memory snapshot whether it is current.
+graph_state = Table(
+    "graph_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+)

@@ -1,0 +1,55 @@
+"""The one error hierarchy of slo-engine. No HTTP in here: infra/http_errors.py maps
+each class to a status code in one table and renders it as RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SloEngineError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    title = "Error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFoundError(SloEngineError):
+    title = "Not found"
+
+
+class ServiceNotFoundError(NotFoundError):
+    title = "Service not found"
+
+
+class AlertNotFoundError(NotFoundError):
+    title = "Circular-dependency alert not found"
+
+
+class InvalidInputError(SloEngineError):
+    """Input that parsed but breaks a rule the schema cannot express."""
+
+    title = "Invalid input"
+
+
+class BadRequestError(SloEngineError):
+    """Input that could not be read: unparseable body, bad query parameter, bad cursor."""
+
+    title = "Bad request"
+
+
+class PayloadTooLargeError(SloEngineError):
+    title = "Request body too large"
+
+
+class ConflictError(SloEngineError):
+    title = "Conflict"
+
+
+class UnavailableError(SloEngineError):
+    """A dependency of the service (database, Redis) does not answer."""
+
+    title = "Service unavailable"

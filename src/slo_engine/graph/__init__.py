@@ -1,0 +1,1 @@
+"""The pure graph core: model, traversal, cycles, merge, snapshot. Standard library only."""

@@ -1,0 +1,124 @@
+"""Domain model of the dependency graph: plain dataclasses and enums, no I/O.
+
+These are the shapes the whole service reasons about. Table rows never leave the
+repositories and HTTP schemas never enter the core; both convert to and from these.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SERVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
+_SERVICE_ID_RE = re.compile(SERVICE_ID_PATTERN)
+
+
+def is_valid_service_id(value: str) -> bool:
+    """True when `value` is a business service id: 1-255 of ``[A-Za-z0-9._:-]``, alnum first."""
+    return bool(_SERVICE_ID_RE.fullmatch(value))
+
+
+class DiscoverySource(enum.StrEnum):
+    """Where a reported dependency came from."""
+
+    MANUAL = "manual"
+    OTEL_SERVICE_GRAPH = "otel_service_graph"
+    SERVICE_MESH = "service_mesh"
+    KUBERNETES = "kubernetes"
+    BACKSTAGE = "backstage"
+    JAEGER = "jaeger"
+
+
+class CommunicationMode(enum.StrEnum):
+    SYNC = "sync"
+    ASYNC = "async"
+
+
+class DependencyCriticality(enum.StrEnum):
+    """How the caller suffers when the callee fails."""
+
+    HARD = "hard"
+    SOFT = "soft"
+    DEGRADED = "degraded"
+
+
+class ServiceCriticality(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Direction(enum.StrEnum):
+    """Which way a subgraph query walks: along calls, against them, or both (a union)."""
+
+    DOWNSTREAM = "downstream"
+    UPSTREAM = "upstream"
+    BOTH = "both"
+
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A service as stored. `discovered` is true while it is known only from edges."""
+
+    service_id: str
+    display_name: str | None = None
+    team: str | None = None
+    criticality: ServiceCriticality | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    discovered: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyReport:
+    """One discovery source's record of one edge (source service -> target service).
+
+    The store keeps one of these per (source, target, discovery_source); queries merge
+    the reports of one (source, target) pair into a `MergedDependency`.
+    """
+
+    source: str
+    target: str
+    discovery_source: DiscoverySource
+    last_observed_at: datetime
+    communication_mode: CommunicationMode | None = None
+    criticality: DependencyCriticality | None = None
+    protocol: str | None = None
+    timeout_ms: int | None = None
+    retry_config: dict[str, Any] | None = None
+    confidence_score: float = 1.0
+    request_rate: float | None = None
+    error_rate: float | None = None
+    latency_p95_ms: float | None = None
+    is_stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MergedDependency:
+    """The single answer for one (source, target) pair, merged over its reports."""
+
+    source: str
+    target: str
+    discovery_sources: tuple[DiscoverySource, ...]
+    confidence_score: float
+    last_observed_at: datetime
+    is_stale: bool
+    communication_mode: CommunicationMode | None
+    criticality: DependencyCriticality | None
+    protocol: str | None
+    timeout_ms: int | None
+    retry_config: dict[str, Any] | None
+    request_rate: float | None
+    error_rate: float | None
+    latency_p95_ms: float | None

@@ -1,0 +1,57 @@
+"""GET /api/v1/health (liveness) and GET /api/v1/health/ready (readiness)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from slo_engine import __version__
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.http_errors import problem_response, problem_responses
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class Liveness(BaseModel):
+    status: str
+    version: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+@router.get("/health", response_model=Liveness, summary="Liveness: the process answers")
+async def liveness() -> Liveness:
+    return Liveness(status="ok", version=__version__)
+
+
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    summary="Readiness: the database answers",
+    responses=problem_responses(503),
+)
+async def readiness(
+    request: Request, context: Annotated[AppContext, Depends(app_context)]
+) -> Readiness | Response:
+    try:
+        await asyncio.wait_for(context.database.ping(), READINESS_TIMEOUT_SECONDS)
+    except Exception as error:  # any failure to reach the database means not ready
+        logger.warning("readiness check failed: %s", error)
+        return problem_response(
+            request,
+            503,
+            f"The database is not reachable ({type(error).__name__}).",
+            slug="not-ready",
+        )
+    return Readiness(status="ready", checks={"database": "ok"})

@@ -1,0 +1,1 @@
+"""Plumbing: database engine and sessions, HTTP errors, middleware, logging."""

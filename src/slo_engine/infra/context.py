@@ -1,0 +1,24 @@
+"""What a request handler needs from the running app, built once in `create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from slo_engine.infra.db import Database
+from slo_engine.settings import Settings
+from slo_engine.topology.cache import GraphCache
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    database: Database
+    graph_cache: GraphCache
+
+
+def app_context(request: Request) -> AppContext:
+    """FastAPI dependency: the app's context (set by the lifespan in app.py)."""
+    context: AppContext = request.app.state.context
+    return context

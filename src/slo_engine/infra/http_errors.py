@@ -1,0 +1,177 @@
+"""RFC 9457 problem details: the one table from error classes to HTTP statuses, and the
+handlers that render every error (ours, validation, routing, unexpected) the same way."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from slo_engine import errors
+from slo_engine.infra.correlation import CORRELATION_HEADER, correlation_id_of
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://slo-engine.dev/problems/"
+
+# The one place that says which error is which status. Most specific class first.
+STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
+    (errors.NotFoundError, 404, "not-found"),
+    (errors.BadRequestError, 400, "bad-request"),
+    (errors.InvalidInputError, 422, "validation-error"),
+    (errors.ConflictError, 409, "conflict"),
+    (errors.PayloadTooLargeError, 413, "payload-too-large"),
+    (errors.UnavailableError, 503, "unavailable"),
+)
+
+_TITLE_BY_STATUS = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation error",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class ProblemError(BaseModel):
+    pointer: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response of this API is shaped."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    correlation_id: str
+    errors: list[ProblemError] | None = None
+
+
+# For route declarations: the error responses and their media type in the OpenAPI.
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": _TITLE_BY_STATUS.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    error_list: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    correlation_id = correlation_id_of(request.scope)
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + (slug or str(status)),
+        "title": title or _TITLE_BY_STATUS.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "correlation_id": correlation_id,
+    }
+    if error_list is not None:
+        body["errors"] = error_list
+    all_headers = {CORRELATION_HEADER: correlation_id, **(headers or {})}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=all_headers
+    )
+
+
+def _pointer(location: tuple[Any, ...]) -> str:
+    parts = [str(part).replace("~", "~0").replace("/", "~1") for part in location]
+    return "/" + "/".join(parts) if parts else ""
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.SloEngineError)
+    for error_class, status, slug in STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            return problem_response(
+                request, status, exc.detail, slug=slug, title=exc.title, error_list=exc.errors
+            )
+    return problem_response(request, 500, exc.detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    found = list(exc.errors())
+    unreadable = any(
+        e.get("type") == "json_invalid"
+        or (tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes | str))
+        for e in found
+    )
+    if unreadable:
+        return problem_response(
+            request, 400, "The request body is not valid JSON (send it as application/json).", slug="malformed-json"
+        )
+    in_request_line = all(e.get("loc", ("body",))[0] in ("query", "path", "header") for e in found)
+    error_list = []
+    for e in found:
+        location = tuple(e.get("loc", ()))
+        where = location[0] if location else "body"
+        rest = location[1:] if location else ()
+        pointer = _pointer(rest) if where == "body" else _pointer(location)
+        error_list.append({"pointer": pointer, "detail": str(e.get("msg", "invalid"))})
+    if in_request_line:
+        return problem_response(
+            request,
+            400,
+            "A query or path parameter is invalid.",
+            slug="bad-parameter",
+            error_list=error_list,
+        )
+    return problem_response(
+        request,
+        422,
+        f"The request body is invalid ({len(error_list)} error(s)); nothing was changed.",
+        slug="validation-error",
+        error_list=error_list,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLE_BY_STATUS.get(exc.status_code, "Error")
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No endpoint answers {request.url.path}."
+    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 500, "An unexpected error occurred; it has been logged with this correlation id."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.SloEngineError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,26 @@
+"""Run the Alembic migrations that ship inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation treats % specially (URL-encoded passwords).
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Bring the database at `database_url` to `revision`. Idempotent.
+
+    Must be called outside a running event loop (the migration environment runs its own).
+    """
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,41 @@
+"""POST /api/v1/services/dependencies"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.http_errors import problem_responses
+from slo_engine.ingestion import service
+from slo_engine.ingestion.schemas import DetectedCycleOut, IngestionRequest, IngestionResponse
+
+router = APIRouter(tags=["ingestion"])
+
+
+@router.post(
+    "/services/dependencies",
+    response_model=IngestionResponse,
+    summary="Ingest services and dependencies reported by one discovery source",
+    responses=problem_responses(400, 413, 422, 500),
+)
+async def ingest_dependencies(
+    body: IngestionRequest, context: Annotated[AppContext, Depends(app_context)]
+) -> IngestionResponse:
+    """Upsert the nodes and edges in one transaction: all of it lands or none of it.
+
+    An edge is unique per (source, target, discovery source); ingesting it again
+    updates it. Services named only in edges are created as `discovered`.
+    """
+    async with context.database.session_scope() as session:
+        result = await service.ingest(session, context.graph_cache, body)
+    return IngestionResponse(
+        nodes_upserted=result.nodes_upserted,
+        edges_upserted=result.edges_upserted,
+        circular_dependencies_detected=[
+            DetectedCycleOut(alert_id=c.alert_id, cycle_path=c.cycle_path)
+            for c in result.circular_dependencies_detected
+        ],
+        warnings=result.warnings,
+    )

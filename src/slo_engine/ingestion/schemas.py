@@ -1,0 +1,76 @@
+"""HTTP shapes of the ingest endpoint (the ingest format of `../shared/data/`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from slo_engine.graph.model import (
+    SERVICE_ID_PATTERN,
+    CommunicationMode,
+    DependencyCriticality,
+    DiscoverySource,
+    ServiceCriticality,
+)
+
+ServiceId = Annotated[
+    str,
+    StringConstraints(pattern=SERVICE_ID_PATTERN, min_length=1, max_length=255),
+    Field(description="Business id: 1-255 of [A-Za-z0-9._:-], starting with a letter or digit."),
+]
+ShortText = Annotated[str, StringConstraints(max_length=255)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class NodeIn(_Strict):
+    service_id: ServiceId
+    display_name: ShortText | None = None
+    team: ShortText | None = None
+    criticality: ServiceCriticality | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class EdgeAttributes(_Strict):
+    communication_mode: CommunicationMode | None = None
+    criticality: DependencyCriticality | None = None
+    protocol: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+    retry_config: dict[str, Any] | None = None
+    confidence_score: Annotated[
+        float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
+    ] | None = None
+    request_rate: Annotated[float, Field(ge=0.0, description="Requests per second.")] | None = None
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Failed share.")] | None = None
+    latency_p95_ms: Annotated[float, Field(ge=0.0)] | None = None
+
+
+class EdgeIn(_Strict):
+    source: ServiceId
+    target: ServiceId
+    attributes: EdgeAttributes = Field(default_factory=EdgeAttributes)
+
+
+class IngestionRequest(_Strict):
+    source: DiscoverySource
+    observed_at: AwareDatetime | None = Field(
+        default=None, description="When the source saw this graph; defaults to now."
+    )
+    nodes: list[NodeIn] = Field(default_factory=list)
+    edges: list[EdgeIn] = Field(default_factory=list)
+
+
+class DetectedCycleOut(BaseModel):
+    alert_id: uuid.UUID
+    cycle_path: list[str]
+
+
+class IngestionResponse(BaseModel):
+    nodes_upserted: int = Field(description="Distinct services written: declared or auto-created.")
+    edges_upserted: int = Field(description="Distinct edges written for this discovery source.")
+    circular_dependencies_detected: list[DetectedCycleOut]
+    warnings: list[str]

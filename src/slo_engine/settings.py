@@ -1,0 +1,35 @@
+"""Configuration from the environment and a `.env` file (names as in design.md).
+
+Read once, in `create_app` or the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    redis_url: str | None = None
+    redis_cache_ttl: int = Field(default=300, ge=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_workers: int = Field(default=1, ge=1)
+    max_request_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    rate_limit_ingestion: str = "10/minute"
+    rate_limit_query: str = "60/minute"
+    otel_graph_ingest_interval_minutes: int = Field(default=15, ge=1)
+    stale_edge_threshold_hours: int = Field(default=24, ge=1)
+    log_level: str = "INFO"
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    prometheus_url: str | None = None
+    prometheus_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,0 +1,92 @@
+"""The process's in-memory graph snapshot, kept at the database's graph revision.
+
+Every graph write bumps `graph_state.revision` in its transaction. A reader asks for the
+current revision (one primary-key read) and gets the snapshot at that revision:
+
+* the common case: nothing changed, the snapshot is returned as is;
+* this process wrote: the write registered the exact rows it stored, and they are
+  applied after its commit (`apply_committed`), so the snapshot is already current;
+* another process wrote (another replica, the CLI): the snapshot is rebuilt from the
+  database, once, however many requests are waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from slo_engine.catalog.repository import CatalogRepository
+from slo_engine.graph.model import DependencyReport, Service
+from slo_engine.graph.snapshot import GraphSnapshot
+
+logger = logging.getLogger(__name__)
+
+_CONSISTENT_READ_ATTEMPTS = 5
+
+
+class GraphCache:
+    def __init__(self) -> None:
+        self._snapshot: GraphSnapshot | None = None
+        self._lock = asyncio.Lock()
+        self.reloads = 0
+
+    async def current(self, repository: CatalogRepository) -> GraphSnapshot:
+        """The snapshot at the latest committed revision."""
+        revision = await repository.current_revision()
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.revision == revision:
+            return snapshot
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.revision >= revision:
+                return snapshot
+            return await self._reload(repository)
+
+    async def for_write(self, repository: CatalogRepository, revision: int) -> GraphSnapshot:
+        """The snapshot at `revision`, for a writer that holds the graph write lock.
+
+        The writer's transaction has bumped the revision to `revision + 1` and written
+        nothing else yet, so what it reads now is exactly revision `revision`.
+        """
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.revision == revision:
+                return snapshot
+            services, reports = await repository.load_graph()
+            snapshot = await asyncio.to_thread(GraphSnapshot.build, revision, services, reports)
+            self._snapshot = snapshot
+            self.reloads += 1
+            return snapshot
+
+    def apply_committed(
+        self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
+    ) -> None:
+        """Apply the rows a committed write stored at `revision`.
+
+        When the snapshot is not at the revision just before (another writer came in
+        between), it is dropped and rebuilt on next use instead.
+        """
+        snapshot = self._snapshot
+        if snapshot is None:
+            return
+        if snapshot.revision == revision - 1:
+            snapshot.apply(revision, services, reports)
+        elif snapshot.revision < revision:
+            self._snapshot = None
+
+    async def _reload(self, repository: CatalogRepository) -> GraphSnapshot:
+        # Read the revision before and after the rows: equal means no write committed in
+        # between (PostgreSQL's READ COMMITTED gives each statement its own view).
+        for _ in range(_CONSISTENT_READ_ATTEMPTS):
+            before = await repository.current_revision()
+            services, reports = await repository.load_graph()
+            after = await repository.current_revision()
+            if before == after:
+                break
+        else:
+            logger.warning("graph kept changing while it was loaded; using the last read")
+        snapshot = await asyncio.to_thread(GraphSnapshot.build, before, services, reports)
+        self._snapshot = snapshot
+        self.reloads += 1
+        return snapshot
