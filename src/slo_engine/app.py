@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database.from_settings(settings)
-        app.state.context = AppContext(settings=settings, database=database, graph_cache=GraphCache())
+        app.state.context = AppContext(
+            settings=settings, database=database, graph_cache=GraphCache()
+        )
         try:
             yield
         finally:
@@ -43,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="slo-engine",
         version=__version__,
-        summary="Service dependency graph: what does this service depend on, and what depends on it?",
+        summary="What does this service depend on, and what depends on it?",
         lifespan=lifespan,
     )
     # Routes are declared in the order that resolves `/services/dependencies` (POST)

@@ -42,7 +42,7 @@ class NewAlert:
     cycle_path: list[str]
 
 
-def _alert_from_row(row: Row[Any]) -> Alert:
+def _alert_from_row(row: Row[*tuple[Any, ...]]) -> Alert:
     m = dict(row._mapping)
     m["status"] = AlertStatus(m["status"])
     return Alert(**m)
@@ -160,5 +160,7 @@ def _status_values(status: AlertStatus, actor: str, now: datetime) -> dict[str, 
     elif status is AlertStatus.RESOLVED:
         values.update(resolved_by=actor, resolved_at=now)
     else:
-        values.update(acknowledged_by=None, acknowledged_at=None, resolved_by=None, resolved_at=None)
+        values.update(
+            acknowledged_by=None, acknowledged_at=None, resolved_by=None, resolved_at=None
+        )
     return values

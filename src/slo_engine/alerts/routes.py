@@ -23,7 +23,9 @@ def _alert_uuid(alert_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(alert_id)
     except ValueError as error:
-        raise AlertNotFoundError(f"No circular-dependency alert has id '{alert_id[:64]}'.") from error
+        raise AlertNotFoundError(
+            f"No circular-dependency alert has id '{alert_id[:64]}'."
+        ) from error
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:

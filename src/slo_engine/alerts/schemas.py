@@ -51,7 +51,7 @@ class AlertUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["acknowledged", "resolved", "open"]
-    actor: Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)] = Field(
-        description="Who acknowledges or resolves the alert (a person or a system)."
-    )
+    actor: Annotated[
+        str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)
+    ] = Field(description="Who acknowledges or resolves the alert (a person or a system).")
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None

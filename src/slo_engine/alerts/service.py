@@ -39,10 +39,7 @@ async def reconcile_alerts(
     by_key = {canonical_key(members): members for members in components}
     plan = reconcile(by_key, await repository.statuses_for_reconciliation(list(by_key)))
     created = await repository.insert_many(
-        [
-            NewAlert(key, by_key[key], cycle_path(by_key[key], adjacency))
-            for key in plan.create
-        ],
+        [NewAlert(key, by_key[key], cycle_path(by_key[key], adjacency)) for key in plan.create],
         now,
     )
     reopened = await repository.set_status_by_keys(plan.reopen, AlertStatus.OPEN, SYSTEM_ACTOR, now)

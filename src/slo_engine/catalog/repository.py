@@ -27,6 +27,8 @@ from slo_engine.graph.model import (
     ServiceCriticality,
 )
 
+AnyRow = Row[*tuple[Any, ...]]
+
 # Bound parameters per IN list: well under SQLite's 32,766 and PostgreSQL's 65,535.
 _IN_CHUNK = 5_000
 
@@ -49,7 +51,7 @@ class ServiceFilter:
     discovered: bool | None = None
 
 
-def _service_from_row(row: Row[Any]) -> Service:
+def _service_from_row(row: AnyRow) -> Service:
     m = row._mapping
     return Service(
         service_id=m["service_id"],
@@ -63,7 +65,7 @@ def _service_from_row(row: Row[Any]) -> Service:
     )
 
 
-def _report_from_row(row: Row[Any], names: Mapping[uuid.UUID, str]) -> DependencyReport:
+def _report_from_row(row: AnyRow, names: Mapping[uuid.UUID, str]) -> DependencyReport:
     m = row._mapping
     mode = m["communication_mode"]
     criticality = m["criticality"]
@@ -97,14 +99,17 @@ _SERVICE_COLUMNS = (
     services.c.updated_at,
 )
 _REPORT_COLUMNS = tuple(
-    c for c in service_dependencies.c if c.name not in ("id", "first_observed_at", "created_at", "updated_at")
+    c
+    for c in service_dependencies.c
+    if c.name not in ("id", "first_observed_at", "created_at", "updated_at")
 )
 
 
 class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._dialect = session.bind.dialect.name
+        bind = session.get_bind()
+        self._dialect = bind.dialect.name
 
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
@@ -124,7 +129,9 @@ class CatalogRepository:
         return int(result.scalar_one())
 
     async def current_revision(self) -> int:
-        result = await self._session.execute(select(graph_state.c.revision).where(graph_state.c.id == 1))
+        result = await self._session.execute(
+            select(graph_state.c.revision).where(graph_state.c.id == 1)
+        )
         return int(result.scalar_one())
 
     # --- writes ---------------------------------------------------------------------
@@ -186,7 +193,7 @@ class CatalogRepository:
         if not wanted:
             return {}, []
         stmt = self._insert(services).on_conflict_do_nothing(index_elements=[services.c.service_id])
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": uuid.uuid4(),
                 "service_id": service_id,
@@ -247,7 +254,11 @@ class CatalogRepository:
             else_=table.last_observed_at,
         )
         stmt = stmt.on_conflict_do_update(
-            index_elements=[table.source_service_id, table.target_service_id, table.discovery_source],
+            index_elements=[
+                table.source_service_id,
+                table.target_service_id,
+                table.discovery_source,
+            ],
             set_=updates,
         )
         rows = [

@@ -14,9 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 Adjacency = Mapping[str, Sequence[str]]
 
 
-def strongly_connected_components(
-    nodes: Iterable[str], adjacency: Adjacency
-) -> list[list[str]]:
+def strongly_connected_components(nodes: Iterable[str], adjacency: Adjacency) -> list[list[str]]:
     """All SCCs of the graph, each as a sorted list, in reverse topological order.
 
     `nodes` must contain every node that appears in `adjacency` (as key or value) for
@@ -60,8 +58,7 @@ def strongly_connected_components(
             work.pop()
             if work:
                 parent = work[-1][0]
-                if lowlink[node] < lowlink[parent]:
-                    lowlink[parent] = lowlink[node]
+                lowlink[parent] = min(lowlink[parent], lowlink[node])
             if lowlink[node] == index_of[node]:
                 component: list[str] = []
                 while True:

@@ -112,7 +112,9 @@ class GraphSnapshot:
         assert merged is not None, "a walk over fresh edges only reaches fresh pairs"
         return merged
 
-    def apply(self, revision: int, services: Iterable[Service], reports: Iterable[DependencyReport]) -> None:
+    def apply(
+        self, revision: int, services: Iterable[Service], reports: Iterable[DependencyReport]
+    ) -> None:
         """Bring the snapshot to `revision` by upserting the rows one write stored.
 
         A report replaces the pair's report from the same discovery source. O(k * d) for
@@ -126,9 +128,8 @@ class GraphSnapshot:
             if old is None:
                 kept: tuple[DependencyReport, ...] = (report,)
             else:
-                kept = tuple(
-                    r for r in old.reports if r.discovery_source != report.discovery_source
-                ) + (report,)
+                others = [r for r in old.reports if r.discovery_source != report.discovery_source]
+                kept = (*others, report)
             state = PairState.of(kept)
             self.pairs[pair] = state
             if old is None:
@@ -148,7 +149,9 @@ class GraphSnapshot:
         upstream.setdefault(target, []).append(source)
 
     @staticmethod
-    def _unlink(pair: Pair, downstream: dict[str, list[str]], upstream: dict[str, list[str]]) -> None:
+    def _unlink(
+        pair: Pair, downstream: dict[str, list[str]], upstream: dict[str, list[str]]
+    ) -> None:
         source, target = pair
         downstream[source].remove(target)
         upstream[target].remove(source)

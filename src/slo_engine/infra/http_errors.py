@@ -128,7 +128,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
     if unreadable:
         return problem_response(
-            request, 400, "The request body is not valid JSON (send it as application/json).", slug="malformed-json"
+            request,
+            400,
+            "The request body is not valid JSON (send it as application/json).",
+            slug="malformed-json",
         )
     in_request_line = all(e.get("loc", ("body",))[0] in ("query", "path", "header") for e in found)
     error_list = []
@@ -157,7 +160,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else _TITLE_BY_STATUS.get(exc.status_code, "Error")
+    detail = (
+        exc.detail
+        if isinstance(exc.detail, str)
+        else _TITLE_BY_STATUS.get(exc.status_code, "Error")
+    )
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No endpoint answers {request.url.path}."
     return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))

@@ -41,9 +41,12 @@ class EdgeAttributes(_Strict):
     protocol: Annotated[str, StringConstraints(max_length=64)] | None = None
     timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
     retry_config: dict[str, Any] | None = None
-    confidence_score: Annotated[
-        float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
-    ] | None = None
+    confidence_score: (
+        Annotated[
+            float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
+        ]
+        | None
+    ) = None
     request_rate: Annotated[float, Field(ge=0.0, description="Requests per second.")] | None = None
     error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Failed share.")] | None = None
     latency_p95_ms: Annotated[float, Field(ge=0.0)] | None = None

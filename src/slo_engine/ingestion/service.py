@@ -48,7 +48,9 @@ def _observed_at(request: IngestionRequest, now: datetime, warnings: list[str]) 
     return observed
 
 
-def _reports(request: IngestionRequest, observed_at: datetime, warnings: list[str]) -> list[DependencyReport]:
+def _reports(
+    request: IngestionRequest, observed_at: datetime, warnings: list[str]
+) -> list[DependencyReport]:
     """One report per (source, target); a pair given twice keeps its last entry."""
     base_confidence = BASE_CONFIDENCE[request.source]
     by_pair: dict[tuple[str, str], DependencyReport] = {}
@@ -56,7 +58,9 @@ def _reports(request: IngestionRequest, observed_at: datetime, warnings: list[st
         attributes = edge.attributes
         pair = (edge.source, edge.target)
         if pair in by_pair:
-            warnings.append(f"edge {edge.source} -> {edge.target} given more than once; the last entry was kept")
+            warnings.append(
+                f"edge {edge.source} -> {edge.target} given more than once; the last entry was kept"
+            )
         by_pair[pair] = DependencyReport(
             source=edge.source,
             target=edge.target,
@@ -95,7 +99,9 @@ def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceUps
     return list(by_id.values())
 
 
-async def ingest(session: AsyncSession, cache: GraphCache, request: IngestionRequest) -> IngestionResult:
+async def ingest(
+    session: AsyncSession, cache: GraphCache, request: IngestionRequest
+) -> IngestionResult:
     """Upsert the request's services and edges, then detect the cycles it created.
 
     The caller's transaction makes it all-or-nothing. Cycle detection runs inside a
@@ -113,7 +119,9 @@ async def ingest(session: AsyncSession, cache: GraphCache, request: IngestionReq
     base = await cache.for_write(repository, revision - 1)
 
     ids, stored_services = await repository.upsert_declared_services(declared, now)
-    referenced = dict.fromkeys(name for r in reports for name in (r.source, r.target) if name not in ids)
+    referenced = dict.fromkeys(
+        name for r in reports for name in (r.source, r.target) if name not in ids
+    )
     more_ids, created_services = await repository.ensure_services(referenced, now)
     ids.update(more_ids)
     stored_reports = await repository.upsert_reports(reports, ids, now)

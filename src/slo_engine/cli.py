@@ -1,0 +1,278 @@
+"""The `slo-cli` command: serve, migrate, ingest files, query the graph.
+
+`ingest` and `query` talk to a running server when given `--url`, and otherwise work on
+the configured database directly (DATABASE_URL or .env), through the same use cases as
+the HTTP API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.tree import Tree
+
+from slo_engine.graph.model import Direction
+from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.settings import Settings
+
+app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Base URL of a running slo-engine; omit to use the database directly."
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: API_PORT.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Default: API_WORKERS.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "slo_engine.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers or settings.api_workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations to DATABASE_URL (idempotent)."""
+    from slo_engine.infra.migrate import upgrade_database
+
+    settings = Settings()
+    upgrade_database(settings.database_url, revision)
+    console.print(f"database at revision {revision}: {_redacted(settings.database_url)}")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _batches(document: dict[str, Any], batch_size: int) -> list[dict[str, Any]]:
+    """Split one ingest document into requests of at most `batch_size` nodes + edges.
+
+    Nodes go first, so services are declared before edges name them.
+    """
+    header = {k: v for k, v in document.items() if k not in ("nodes", "edges")}
+    items = [("nodes", n) for n in document.get("nodes") or []]
+    items += [("edges", e) for e in document.get("edges") or []]
+    batches = []
+    for start in range(0, max(len(items), 1), batch_size):
+        batch: dict[str, Any] = {**header, "nodes": [], "edges": []}
+        for kind, item in items[start : start + batch_size]:
+            batch[kind].append(item)
+        batches.append(batch)
+    return batches
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    url: UrlOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Nodes or edges per request.")] = 10_000,
+) -> None:
+    """Ingest a file in the ingest format (see ../shared/data). Large files go in batches,
+    each one transaction, with a progress bar."""
+    try:
+        document = orjson.loads(file.read_bytes())
+    except orjson.JSONDecodeError as error:
+        errors.print(f"[red]{file} is not valid JSON: {error}[/red]")
+        raise typer.Exit(2) from error
+    if not isinstance(document, dict):
+        errors.print(f"[red]{file} must hold one JSON object in the ingest format[/red]")
+        raise typer.Exit(2)
+    batches = _batches(document, batch_size)
+    requests = []
+    for batch in batches:
+        try:
+            requests.append(IngestionRequest.model_validate(batch))
+        except ValidationError as error:
+            errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
+            raise typer.Exit(2) from error
+    totals = {"nodes_upserted": 0, "edges_upserted": 0}
+    cycles: list[Any] = []
+    warnings: list[str] = []
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=len(requests) < 2,
+    ) as progress:
+        task = progress.add_task("ingest", total=len(requests))
+        for result in _ingest_all(requests, url):
+            totals["nodes_upserted"] += result["nodes_upserted"]
+            totals["edges_upserted"] += result["edges_upserted"]
+            cycles.extend(result["circular_dependencies_detected"])
+            warnings.extend(result["warnings"])
+            progress.advance(task)
+    console.print_json(
+        data={**totals, "circular_dependencies_detected": cycles, "warnings": warnings}
+    )
+
+
+def _ingest_all(requests: list[IngestionRequest], url: str | None) -> Any:
+    if url is not None:
+        with httpx.Client(base_url=url.rstrip("/"), timeout=120) as client:
+            for request in requests:
+                response = client.post(
+                    "/api/v1/services/dependencies",
+                    content=request.model_dump_json(exclude_unset=True),
+                    headers={"content-type": "application/json"},
+                )
+                if response.status_code != 200:
+                    errors.print(f"[red]{response.status_code}[/red] {response.text}")
+                    raise typer.Exit(1)
+                yield response.json()
+        return
+    yield from asyncio.run(_ingest_locally(requests))
+
+
+async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, Any]]:
+    from slo_engine.infra.db import Database
+    from slo_engine.ingestion.service import ingest as ingest_request
+    from slo_engine.topology.cache import GraphCache
+
+    database = Database.from_settings(Settings())
+    cache = GraphCache()
+    results = []
+    try:
+        for request in requests:
+            async with database.session_scope() as session:
+                result = await ingest_request(session, cache, request)
+            results.append(
+                {
+                    "nodes_upserted": result.nodes_upserted,
+                    "edges_upserted": result.edges_upserted,
+                    "circular_dependencies_detected": [
+                        {"alert_id": str(c.alert_id), "cycle_path": c.cycle_path}
+                        for c in result.circular_dependencies_detected
+                    ],
+                    "warnings": result.warnings,
+                }
+            )
+    finally:
+        await database.dispose()
+    return results
+
+
+@app.command()
+def query(
+    service_id: Annotated[str, typer.Argument()],
+    direction: Annotated[Direction, typer.Option()] = Direction.DOWNSTREAM,
+    depth: Annotated[int, typer.Option(min=1, max=10)] = 3,
+    include_stale: Annotated[bool, typer.Option()] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """Show what a service depends on (or what depends on it) as a tree."""
+    if url is not None:
+        response = httpx.get(
+            f"{url.rstrip('/')}/api/v1/services/{service_id}/dependencies",
+            params={"direction": direction.value, "depth": depth, "include_stale": include_stale},
+            timeout=60,
+        )
+        if response.status_code != 200:
+            errors.print(f"[red]{response.status_code}[/red] {response.text}")
+            raise typer.Exit(1)
+        answer = response.json()
+    else:
+        answer = asyncio.run(_query_locally(service_id, direction, depth, include_stale))
+    if as_json:
+        console.print_json(data=answer)
+    else:
+        console.print(render_tree(answer, direction))
+
+
+async def _query_locally(
+    service_id: str, direction: Direction, depth: int, include_stale: bool
+) -> dict[str, Any]:
+    from slo_engine.errors import NotFoundError
+    from slo_engine.infra.db import Database
+    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.service import query_subgraph
+
+    database = Database.from_settings(Settings())
+    try:
+        async with database.session_scope() as session:
+            body = await query_subgraph(
+                session,
+                GraphCache(),
+                service_id,
+                direction=direction,
+                depth=depth,
+                include_stale=include_stale,
+                max_nodes=10_000,
+            )
+    except NotFoundError as error:
+        errors.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from error
+    finally:
+        await database.dispose()
+    loaded: dict[str, Any] = json.loads(body)
+    return loaded
+
+
+def render_tree(answer: dict[str, Any], direction: Direction) -> Tree:
+    """A breadth-first tree of the answer: each node under one neighbour one hop closer."""
+    root_id = answer["service"]["service_id"]
+    depth_of = {node["service_id"]: node["depth"] for node in answer["nodes"]}
+    depth_of[root_id] = 0
+    parent: dict[str, str] = {}
+    for edge in answer["edges"]:
+        pairs = []
+        if direction in (Direction.DOWNSTREAM, Direction.BOTH):
+            pairs.append((edge["source"], edge["target"]))
+        if direction in (Direction.UPSTREAM, Direction.BOTH):
+            pairs.append((edge["target"], edge["source"]))
+        for near, far in pairs:
+            if (
+                far != root_id
+                and far not in parent
+                and depth_of.get(near, -2) + 1 == depth_of.get(far, -1)
+            ):
+                parent[far] = near
+    arrow = {
+        Direction.DOWNSTREAM: "calls",
+        Direction.UPSTREAM: "called by",
+        Direction.BOTH: "linked",
+    }
+    tree = Tree(f"[bold]{root_id}[/bold] ({arrow[direction]} ↓)")
+    branches = {root_id: tree}
+    for node in answer["nodes"]:
+        name = node["service_id"]
+        holder = branches.get(parent.get(name, root_id), tree)
+        label = name + (f" [dim]{node['team']}[/dim]" if node.get("team") else "")
+        branches[name] = holder.add(label)
+    return tree
+
+
+def main() -> None:
+    app()
