@@ -65,7 +65,12 @@ service_dependencies = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # Also the downstream index: its leading column is the caller.
-    UniqueConstraint("source_service_id", "target_service_id", "discovery_source"),
+    UniqueConstraint(
+        "source_service_id",
+        "target_service_id",
+        "discovery_source",
+        name="uq_service_dependencies_edge",
+    ),
     # Upstream walks look edges up by callee.
     Index("ix_service_dependencies_target_service_id", "target_service_id"),
     Index("ix_service_dependencies_is_stale_last_observed_at", "is_stale", "last_observed_at"),

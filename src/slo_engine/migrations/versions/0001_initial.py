@@ -75,7 +75,7 @@ def upgrade() -> None:
             "source_service_id",
             "target_service_id",
             "discovery_source",
-            name="uq_service_dependencies_source_service_id_target_service_id_discovery_source",
+            name="uq_service_dependencies_edge",
         ),
     )
     op.create_index(
