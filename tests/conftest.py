@@ -55,9 +55,7 @@ def postgres_url() -> Iterator[str]:
         upgrade_database(url)
         yield url
     finally:
-        asyncio.run(
-            _pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        )
+        asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

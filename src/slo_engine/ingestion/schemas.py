@@ -73,7 +73,9 @@ class DetectedCycleOut(BaseModel):
 
 
 class IngestionResponse(BaseModel):
-    nodes_upserted: int = Field(description="Distinct services written: declared or auto-created.")
+    nodes_upserted: int = Field(
+        description="Distinct services in the request, declared or named by an edge."
+    )
     edges_upserted: int = Field(description="Distinct edges written for this discovery source.")
     circular_dependencies_detected: list[DetectedCycleOut]
     warnings: list[str]

@@ -126,7 +126,7 @@ async def ingest(
     ids.update(more_ids)
     stored_reports = await repository.upsert_reports(reports, ids, now)
 
-    result.nodes_upserted = len(stored_services) + len(created_services)
+    result.nodes_upserted = len(ids)
     result.edges_upserted = len(stored_reports)
 
     new_fresh_edges: dict[str, list[str]] = {}

@@ -1,0 +1,100 @@
+"""Cross-cutting HTTP behaviour: problem details, correlation ids, body limits, health,
+OpenAPI."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from slo_engine.app import create_app
+from slo_engine.settings import Settings
+from tests.e2e.conftest import INGEST, ingest
+
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "correlation_id"}
+
+
+def test_correlation_id_is_echoed_or_generated(client: TestClient) -> None:
+    echoed = client.get("/api/v1/health", headers={"X-Correlation-ID": "req-42"})
+    assert echoed.headers["X-Correlation-ID"] == "req-42"
+    generated = client.get("/api/v1/services/ghost")
+    assert len(generated.headers["X-Correlation-ID"]) == 36
+    assert generated.json()["correlation_id"] == generated.headers["X-Correlation-ID"]
+    unsafe = client.get("/api/v1/health", headers={"X-Correlation-ID": "x" * 500})
+    assert unsafe.headers["X-Correlation-ID"] != "x" * 500
+
+
+def test_malformed_json_is_400_problem(client: TestClient) -> None:
+    response = client.post(
+        INGEST,
+        content=b'{"source": "manual", "edges": [',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert PROBLEM_FIELDS <= set(body)
+    assert body["instance"] == INGEST
+    assert body["correlation_id"] == response.headers["X-Correlation-ID"]
+
+
+def test_body_above_the_limit_is_413_and_changes_nothing(client: TestClient) -> None:
+    edges = [{"source": f"a{i}", "target": f"b{i}"} for i in range(3000)]
+    response = client.post(INGEST, json={"source": "manual", "edges": edges})
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    assert client.get("/api/v1/services").json()["items"] == []
+
+
+def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
+    missing = client.get("/api/v1/nowhere")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    wrong_method = client.delete(INGEST)
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+    ready = client.get("/api/v1/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+def test_readiness_is_503_when_the_database_is_unreachable() -> None:
+    settings = Settings(
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:9/nowhere",
+        db_statement_timeout_seconds=1,
+    )
+    with TestClient(create_app(settings)) as offline:
+        assert offline.get("/api/v1/health").status_code == 200
+        response = offline.get("/api/v1/health/ready")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 503
+
+
+def test_openapi_declares_problem_responses(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "Problem" in spec["components"]["schemas"]
+    ingest_responses = spec["paths"][INGEST]["post"]["responses"]
+    assert "application/problem+json" in ingest_responses["422"]["content"]
+    assert "application/problem+json" in ingest_responses["400"]["content"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_a_database_failure_is_a_500_problem_not_a_crash(client: TestClient) -> None:
+    ingest(client, [("a", "b")])
+    context = client.app.state.context  # type: ignore[attr-defined]
+    original = context.database.sessions
+
+    def broken() -> object:
+        raise ConnectionError("database went away")
+
+    context.database.sessions = broken
+    try:
+        response = client.get("/api/v1/services/a/dependencies")
+    finally:
+        context.database.sessions = original
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["correlation_id"] == response.headers["X-Correlation-ID"]

@@ -1,0 +1,77 @@
+"""GET /api/v1/services and GET /api/v1/services/{service_id}."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.e2e.conftest import ingest
+
+
+def _seed(client: TestClient) -> None:
+    ingest(
+        client,
+        [("web", "api"), ("api", "db")],
+        nodes=[
+            {"service_id": "web", "team": "front", "criticality": "high"},
+            {"service_id": "api", "team": "back", "criticality": "critical"},
+            {"service_id": "solo", "team": "back", "criticality": "low"},
+        ],
+    )
+
+
+def test_get_one_service(client: TestClient) -> None:
+    _seed(client)
+    body = client.get("/api/v1/services/api").json()
+    assert body["service_id"] == "api"
+    assert body["team"] == "back"
+    assert body["criticality"] == "critical"
+    assert body["discovered"] is False
+    assert body["created_at"].endswith("Z")
+
+
+def test_unknown_service_is_404(client: TestClient) -> None:
+    response = client.get("/api/v1/services/ghost")
+    assert response.status_code == 404
+    assert response.json()["title"] == "Service not found"
+
+
+def test_filters(client: TestClient) -> None:
+    _seed(client)
+
+    def ids(**params: object) -> list[str]:
+        response = client.get("/api/v1/services", params=params)
+        assert response.status_code == 200, response.text
+        return [s["service_id"] for s in response.json()["items"]]
+
+    assert ids() == ["api", "db", "solo", "web"]
+    assert ids(team="back") == ["api", "solo"]
+    assert ids(criticality="critical") == ["api"]
+    assert ids(discovered="true") == ["db"]
+    assert ids(discovered="false", team="back", criticality="low") == ["solo"]
+
+
+def test_cursor_pagination_walks_every_service_once(client: TestClient) -> None:
+    names = [f"svc-{i:03d}" for i in range(23)]
+    ingest(client, [], nodes=[{"service_id": name} for name in names])
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, object] = {"limit": 5}
+        if cursor:
+            params["cursor"] = cursor
+        body = client.get("/api/v1/services", params=params).json()
+        seen.extend(s["service_id"] for s in body["items"])
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == names
+    assert pages == 5
+
+
+def test_bad_list_parameters_are_400(client: TestClient) -> None:
+    for params in ({"limit": 0}, {"limit": 1001}, {"cursor": "!!!"}, {"criticality": "x"}):
+        response = client.get("/api/v1/services", params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
