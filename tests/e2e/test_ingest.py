@@ -195,3 +195,10 @@ def test_empty_request_changes_nothing(client: TestClient) -> None:
         "circular_dependencies_detected": [],
         "warnings": [],
     }
+
+
+def test_warnings_are_capped(client: TestClient) -> None:
+    edges = [edge("a", "b")] * 150
+    result = ingest(client, edges)
+    assert len(result["warnings"]) == 101
+    assert result["warnings"][-1] == "... and 49 more warnings"

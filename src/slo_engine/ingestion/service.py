@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # Clocks drift; an observation further in the future than this is clamped to now.
 _FUTURE_TOLERANCE = timedelta(minutes=5)
+# A response lists at most this many warnings, then says how many more there were.
+MAX_WARNINGS = 100
 
 
 @dataclass(slots=True)
@@ -138,6 +140,9 @@ async def ingest(
     if new_fresh_edges:
         await _detect_cycles(session, base, new_fresh_edges, now, result)
 
+    if len(result.warnings) > MAX_WARNINGS:
+        hidden = len(result.warnings) - MAX_WARNINGS
+        result.warnings = [*result.warnings[:MAX_WARNINGS], f"... and {hidden} more warnings"]
     services_written = [*stored_services, *created_services]
     after_commit(session, lambda: cache.apply_committed(revision, services_written, stored_reports))
     return result
