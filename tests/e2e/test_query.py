@@ -3,12 +3,12 @@ graphs and on a real published topology."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.e2e.conftest import INGEST, edge, edge_pairs, ingest, node_depths, query
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -93,7 +93,7 @@ def test_layered_fan_out_of_six_answers_depth_ten(client: TestClient) -> None:
     layers = [[f"l{layer}-{i}" for i in range(6 if layer else 1)] for layer in range(11)]
     edges = [
         (caller, callee)
-        for upper, lower in zip(layers, layers[1:], strict=False)
+        for upper, lower in itertools.pairwise(layers)
         for caller in upper
         for callee in lower
     ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 
@@ -168,21 +167,24 @@ async def test_a_process_killed_mid_transaction_leaves_the_graph_as_it_was(
     await _ingest(database, GraphCache(), _request(("keep", "me")))
     before = await _counts(database)
     await database.dispose()  # no pooled SQLite connection may hide the crash
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _CRASHING_WRITER, database_url],
-        stdout=subprocess.PIPE,
-        text=True,
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _CRASHING_WRITER,
+        database_url,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ},
     )
     try:
         assert writer.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(writer.stdout.readline), 60)
-        assert line.strip() == "written, not committed"
+        line = await asyncio.wait_for(writer.stdout.readline(), 60)
+        assert line.decode().strip() == "written, not committed"
         writer.send_signal(signal.SIGKILL)
-        writer.wait(10)
+        await asyncio.wait_for(writer.wait(), 10)
     finally:
-        if writer.poll() is None:
+        if writer.returncode is None:
             writer.kill()
+            await writer.wait()
     assert await _counts(database) == before
     # And the database still takes writes (no lock left behind).
     await _ingest(database, GraphCache(), _request(("keep", "going")))
