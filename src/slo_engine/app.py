@@ -20,6 +20,7 @@ from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
 from slo_engine.infra.http_errors import Problem, install_error_handlers
 from slo_engine.ingestion.routes import router as ingestion_router
+from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.settings import Settings
 from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.routes import router as topology_router
@@ -61,9 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            # Models the routes use without declaring them as parameters.
+            for model in (Problem, IngestionRequest):
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(model_schema.pop("$defs", {}))
+                components[model.__name__] = model_schema
             app.openapi_schema = schema
         return app.openapi_schema
 

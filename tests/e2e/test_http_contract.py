@@ -79,6 +79,9 @@ def test_openapi_declares_problem_responses(client: TestClient) -> None:
     ingest_responses = spec["paths"][INGEST]["post"]["responses"]
     assert "application/problem+json" in ingest_responses["422"]["content"]
     assert "application/problem+json" in ingest_responses["400"]["content"]
+    body_schema = spec["paths"][INGEST]["post"]["requestBody"]["content"]["application/json"]
+    assert body_schema["schema"]["$ref"] == "#/components/schemas/IngestionRequest"
+    assert "EdgeIn" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
 
 

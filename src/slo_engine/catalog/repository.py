@@ -1,22 +1,21 @@
 """All SQL about services, their dependencies and the graph revision.
 
-Writes are bulk: each call sends one INSERT ... ON CONFLICT statement per table, which
-SQLAlchemy's "insertmanyvalues" executes as multi-row VALUES pages of up to 1,000 rows,
-never one statement per row. Rows are converted to domain objects before they leave.
+Writes are bulk, in each engine's native form (catalog/bulk.py), never one statement
+per row. Rows are converted to domain objects before they leave.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slo_engine.catalog.bulk import ReportRow, ServiceRow, bulk_writer
 from slo_engine.catalog.tables import graph_state, service_dependencies, services
 from slo_engine.graph.model import (
     CommunicationMode,
@@ -25,23 +24,13 @@ from slo_engine.graph.model import (
     DiscoverySource,
     Service,
     ServiceCriticality,
+    ServiceDeclaration,
 )
 
 AnyRow = Row[*tuple[Any, ...]]
 
 # Bound parameters per IN list: well under SQLite's 32,766 and PostgreSQL's 65,535.
 _IN_CHUNK = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceUpsert:
-    """A node entry of an ingestion: None means "not given, keep what is stored"."""
-
-    service_id: str
-    display_name: str | None
-    team: str | None
-    criticality: ServiceCriticality | None
-    metadata: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +94,19 @@ _REPORT_COLUMNS = tuple(
 )
 
 
+# Service row ids are derived from the business id, so writers never look them up.
+_SERVICE_NAMESPACE = uuid.UUID("5d1c0f3e-7f5a-4c1e-9a57-1b0e6c2f9d41")
+
+
+def service_uuid(service_id: str) -> uuid.UUID:
+    """The `services.id` of a service: uuid5 of its service id (stable, never reused)."""
+    return uuid.uuid5(_SERVICE_NAMESPACE, service_id)
+
+
 class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        bind = session.get_bind()
-        self._dialect = bind.dialect.name
-
-    def _insert(self, table: Any) -> Any:
-        if self._dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        self._bulk = bulk_writer(session)
 
     # --- graph revision -------------------------------------------------------------
 
@@ -134,159 +126,67 @@ class CatalogRepository:
         )
         return int(result.scalar_one())
 
-    # --- writes ---------------------------------------------------------------------
+    # --- writes (bulk, see catalog/bulk.py) -----------------------------------------
 
     async def upsert_declared_services(
-        self, declared: Sequence[ServiceUpsert], now: datetime
-    ) -> tuple[dict[str, uuid.UUID], list[Service]]:
-        """Insert or update services from node entries; they stop being `discovered`.
-
-        Scalars not given keep their stored value; metadata is replaced when given.
-        Returns the ids and the stored services.
-        """
-        ids: dict[str, uuid.UUID] = {}
-        stored: list[Service] = []
-        for replace_metadata in (True, False):
-            batch = [s for s in declared if (s.metadata is not None) == replace_metadata]
-            if not batch:
-                continue
-            stmt = self._insert(services)
-            excluded = stmt.excluded
-            updates: dict[str, Any] = {
-                "display_name": func.coalesce(excluded.display_name, services.c.display_name),
-                "team": func.coalesce(excluded.team, services.c.team),
-                "criticality": func.coalesce(excluded.criticality, services.c.criticality),
-                "discovered": False,
-                "updated_at": excluded.updated_at,
-            }
-            if replace_metadata:
-                updates["metadata"] = excluded["metadata"]
-            stmt = stmt.on_conflict_do_update(index_elements=[services.c.service_id], set_=updates)
-            rows = [
-                {
-                    "id": uuid.uuid4(),
-                    "service_id": s.service_id,
-                    "display_name": s.display_name,
-                    "team": s.team,
-                    "criticality": s.criticality.value if s.criticality else None,
-                    "metadata": s.metadata or {},
-                    "discovered": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for s in batch
+        self, declarations: Sequence[ServiceDeclaration], now: datetime
+    ) -> None:
+        """Insert or update services from node entries; they stop being `discovered`."""
+        await self._bulk.upsert_declared_services(
+            [
+                ServiceRow(
+                    service_uuid(d.service_id),
+                    d.service_id,
+                    d.display_name,
+                    d.team,
+                    d.criticality.value if d.criticality else None,
+                    d.metadata,
+                    False,
+                    now,
+                    now,
+                )
+                for d in declarations
             ]
-            result = await self._session.execute(stmt.returning(*_SERVICE_COLUMNS), rows)
-            for row in result:
-                ids[row.service_id] = row.id
-                stored.append(_service_from_row(row))
-        return ids, stored
+        )
 
-    async def ensure_services(
-        self, service_ids: Iterable[str], now: datetime
-    ) -> tuple[dict[str, uuid.UUID], list[Service]]:
-        """Create the services that do not exist yet as `discovered`; leave the others.
+    async def insert_missing_services(self, service_ids: Sequence[str], now: datetime) -> None:
+        """Create, as `discovered`, those of these services that do not exist yet."""
+        await self._bulk.insert_missing_services(
+            [
+                ServiceRow(service_uuid(name), name, None, None, None, {}, True, now, now)
+                for name in service_ids
+            ]
+        )
 
-        Returns the ids of all of them and the services it created.
-        """
-        wanted = list(service_ids)
-        if not wanted:
-            return {}, []
-        stmt = self._insert(services).on_conflict_do_nothing(index_elements=[services.c.service_id])
-        rows: list[dict[str, Any]] = [
-            {
-                "id": uuid.uuid4(),
-                "service_id": service_id,
-                "display_name": None,
-                "team": None,
-                "criticality": None,
-                "metadata": {},
-                "discovered": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for service_id in wanted
-        ]
-        result = await self._session.execute(stmt.returning(*_SERVICE_COLUMNS), rows)
-        created = list(result)
-        ids = {row.service_id: row.id for row in created}
-        missing = [service_id for service_id in wanted if service_id not in ids]
-        for start in range(0, len(missing), _IN_CHUNK):
-            chunk = missing[start : start + _IN_CHUNK]
-            found = await self._session.execute(
-                select(services.c.service_id, services.c.id).where(services.c.service_id.in_(chunk))
-            )
-            ids.update({row.service_id: row.id for row in found})
-        return ids, [_service_from_row(row) for row in created]
-
-    async def upsert_reports(
-        self,
-        reports: Sequence[DependencyReport],
-        ids: Mapping[str, uuid.UUID],
-        now: datetime,
-    ) -> list[DependencyReport]:
+    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
         """Insert or update one row per (source, target, discovery source).
 
         A report seen again takes the new attributes and figures, is no longer stale,
-        and keeps the later of the two `last_observed_at`. Returns the stored reports.
+        and keeps the later of the two `last_observed_at`. Both services must exist.
         """
-        if not reports:
-            return []
-        stmt = self._insert(service_dependencies)
-        excluded = stmt.excluded
-        table = service_dependencies.c
-        replaced = (
-            "communication_mode",
-            "criticality",
-            "protocol",
-            "timeout_ms",
-            "retry_config",
-            "confidence_score",
-            "request_rate",
-            "error_rate",
-            "latency_p95_ms",
-            "updated_at",
+        names = {name for r in reports for name in (r.source, r.target)}
+        ids = {name: service_uuid(name) for name in names}
+        await self._bulk.upsert_reports(
+            [
+                ReportRow(
+                    ids[r.source],
+                    ids[r.target],
+                    r.discovery_source.value,
+                    r.communication_mode.value if r.communication_mode else None,
+                    r.criticality.value if r.criticality else None,
+                    r.protocol,
+                    r.timeout_ms,
+                    r.retry_config,
+                    r.confidence_score,
+                    r.request_rate,
+                    r.error_rate,
+                    r.latency_p95_ms,
+                    r.last_observed_at,
+                    now,
+                )
+                for r in reports
+            ]
         )
-        updates: dict[str, Any] = {name: excluded[name] for name in replaced}
-        updates["is_stale"] = False
-        updates["last_observed_at"] = case(
-            (excluded.last_observed_at > table.last_observed_at, excluded.last_observed_at),
-            else_=table.last_observed_at,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[
-                table.source_service_id,
-                table.target_service_id,
-                table.discovery_source,
-            ],
-            set_=updates,
-        )
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "source_service_id": ids[r.source],
-                "target_service_id": ids[r.target],
-                "discovery_source": r.discovery_source.value,
-                "communication_mode": r.communication_mode.value if r.communication_mode else None,
-                "criticality": r.criticality.value if r.criticality else None,
-                "protocol": r.protocol,
-                "timeout_ms": r.timeout_ms,
-                "retry_config": r.retry_config,
-                "confidence_score": r.confidence_score,
-                "request_rate": r.request_rate,
-                "error_rate": r.error_rate,
-                "latency_p95_ms": r.latency_p95_ms,
-                "first_observed_at": r.last_observed_at,
-                "last_observed_at": r.last_observed_at,
-                "is_stale": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for r in reports
-        ]
-        result = await self._session.execute(stmt.returning(*_REPORT_COLUMNS), rows)
-        names = {service_uuid: service_id for service_id, service_uuid in ids.items()}
-        return [_report_from_row(row, names) for row in result]
 
     # --- reads ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 SERVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
 _SERVICE_ID_RE = re.compile(SERVICE_ID_PATTERN)
@@ -81,11 +81,23 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
-class DependencyReport:
+class ServiceDeclaration:
+    """A node entry of an ingestion: None means "not given, keep what is stored"."""
+
+    service_id: str
+    display_name: str | None = None
+    team: str | None = None
+    criticality: ServiceCriticality | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DependencyReport(NamedTuple):
     """One discovery source's record of one edge (source service -> target service).
 
     The store keeps one of these per (source, target, discovery_source); queries merge
-    the reports of one (source, target) pair into a `MergedDependency`.
+    the reports of one (source, target) pair into a `MergedDependency`. A NamedTuple,
+    not a dataclass: ingestion builds hundreds of thousands of them, and a tuple is
+    several times cheaper to construct and hold.
     """
 
     source: str

@@ -13,31 +13,101 @@ Memory: about 400 bytes per stored report plus 600 per service (50,000 services 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
 
 from slo_engine.graph.merge import merge_reports
-from slo_engine.graph.model import DependencyReport, MergedDependency, Service
+from slo_engine.graph.model import (
+    DependencyReport,
+    MergedDependency,
+    Service,
+    ServiceDeclaration,
+)
 
 Pair = tuple[str, str]
+T = TypeVar("T")
 
 
-@dataclass(slots=True)
 class PairState:
-    """Every report of one (source, target) pair and its two merged views."""
+    """Every report of one (source, target) pair, and its merged views on demand.
 
-    reports: tuple[DependencyReport, ...]
-    merged_all: MergedDependency
-    merged_fresh: MergedDependency | None
+    Merging is deferred to the first query that returns the pair (and remembered), so
+    building or updating the snapshot costs O(1) per report.
+    """
 
-    @classmethod
-    def of(cls, reports: tuple[DependencyReport, ...]) -> PairState:
-        fresh = tuple(r for r in reports if not r.is_stale)
-        merged_all = merge_reports(reports)
-        if len(fresh) == len(reports):
-            merged_fresh: MergedDependency | None = merged_all
-        else:
-            merged_fresh = merge_reports(fresh) if fresh else None
-        return cls(reports, merged_all, merged_fresh)
+    __slots__ = ("_merged_all", "_merged_fresh", "fresh", "reports")
+
+    def __init__(self, reports: tuple[DependencyReport, ...]) -> None:
+        self.reports = reports
+        self.fresh = any(not r.is_stale for r in reports)
+        self._merged_all: MergedDependency | None = None
+        self._merged_fresh: MergedDependency | None = None
+
+    def merged(self, include_stale: bool) -> MergedDependency | None:
+        """The pair merged over all its reports, or over its fresh ones (None if none)."""
+        if include_stale or all(not r.is_stale for r in self.reports):
+            if self._merged_all is None:
+                self._merged_all = merge_reports(self.reports)
+            return self._merged_all
+        if not self.fresh:
+            return None
+        if self._merged_fresh is None:
+            self._merged_fresh = merge_reports([r for r in self.reports if not r.is_stale])
+        return self._merged_fresh
+
+
+def _given(value: T | None, stored: T | None) -> T | None:
+    return stored if value is None else value
+
+
+def declared_service(
+    stored: Service | None, declaration: ServiceDeclaration, now: datetime
+) -> Service:
+    """The service as stored after `declaration` is upserted over `stored`.
+
+    Fields the declaration leaves out keep their stored value; given metadata replaces
+    the stored object. (The same rule as the SQL in catalog/bulk.py.)
+    """
+    if stored is None:
+        return Service(
+            service_id=declaration.service_id,
+            display_name=declaration.display_name,
+            team=declaration.team,
+            criticality=declaration.criticality,
+            metadata=declaration.metadata or {},
+            discovered=False,
+            created_at=now,
+            updated_at=now,
+        )
+    return replace(
+        stored,
+        display_name=_given(declaration.display_name, stored.display_name),
+        team=_given(declaration.team, stored.team),
+        criticality=_given(declaration.criticality, stored.criticality),
+        metadata=stored.metadata if declaration.metadata is None else declaration.metadata,
+        discovered=False,
+        updated_at=now,
+    )
+
+
+def discovered_service(service_id: str, now: datetime) -> Service:
+    """A service first named by an edge, before anyone declares it."""
+    return Service(service_id=service_id, discovered=True, created_at=now, updated_at=now)
+
+
+def observed_report(stored: DependencyReport | None, report: DependencyReport) -> DependencyReport:
+    """The report as stored after `report` is upserted over `stored` (same source).
+
+    It takes the new attributes, is fresh, and keeps the later `last_observed_at`.
+    """
+    if not report.is_stale and (
+        stored is None or report.last_observed_at >= stored.last_observed_at
+    ):
+        return report
+    if stored is None or report.last_observed_at >= stored.last_observed_at:
+        return report._replace(is_stale=False)
+    return report._replace(is_stale=False, last_observed_at=stored.last_observed_at)
 
 
 class OverlayAdjacency(Mapping[str, Sequence[str]]):
@@ -93,10 +163,10 @@ class GraphSnapshot:
         for report in reports:
             grouped.setdefault((report.source, report.target), []).append(report)
         for pair, pair_reports in grouped.items():
-            state = PairState.of(tuple(pair_reports))
+            state = PairState(tuple(pair_reports))
             snapshot.pairs[pair] = state
             snapshot._link(pair, snapshot.downstream_all, snapshot.upstream_all)
-            if state.merged_fresh is not None:
+            if state.fresh:
                 snapshot._link(pair, snapshot.downstream_fresh, snapshot.upstream_fresh)
         return snapshot
 
@@ -107,10 +177,19 @@ class GraphSnapshot:
         return self.downstream_fresh, self.upstream_fresh
 
     def edge(self, pair: Pair, include_stale: bool) -> MergedDependency:
-        state = self.pairs[pair]
-        merged = state.merged_all if include_stale else state.merged_fresh
+        merged = self.pairs[pair].merged(include_stale)
         assert merged is not None, "a walk over fresh edges only reaches fresh pairs"
         return merged
+
+    def report(self, pair: Pair, discovery_source: str) -> DependencyReport | None:
+        """The stored report of `pair` from `discovery_source`, if any."""
+        state = self.pairs.get(pair)
+        if state is None:
+            return None
+        for report in state.reports:
+            if report.discovery_source == discovery_source:
+                return report
+        return None
 
     def apply(
         self, revision: int, services: Iterable[Service], reports: Iterable[DependencyReport]
@@ -130,12 +209,12 @@ class GraphSnapshot:
             else:
                 others = [r for r in old.reports if r.discovery_source != report.discovery_source]
                 kept = (*others, report)
-            state = PairState.of(kept)
+            state = PairState(kept)
             self.pairs[pair] = state
             if old is None:
                 self._link(pair, self.downstream_all, self.upstream_all)
-            was_fresh = old is not None and old.merged_fresh is not None
-            is_fresh = state.merged_fresh is not None
+            was_fresh = old is not None and old.fresh
+            is_fresh = state.fresh
             if is_fresh and not was_fresh:
                 self._link(pair, self.downstream_fresh, self.upstream_fresh)
             elif was_fresh and not is_fresh:

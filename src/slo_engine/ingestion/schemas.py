@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypedDict
 
 from slo_engine.graph.model import (
     SERVICE_ID_PATTERN,
@@ -23,39 +24,50 @@ ServiceId = Annotated[
 ShortText = Annotated[str, StringConstraints(max_length=255)]
 
 
+# Edges and nodes are TypedDicts, not models: validating 250,000 edges into dicts is
+# about three times faster than into model instances, and they are read once.
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = _STRICT
 
 
-class NodeIn(_Strict):
+class NodeIn(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
     service_id: ServiceId
-    display_name: ShortText | None = None
-    team: ShortText | None = None
-    criticality: ServiceCriticality | None = None
-    metadata: dict[str, Any] | None = None
+    display_name: NotRequired[ShortText | None]
+    team: NotRequired[ShortText | None]
+    criticality: NotRequired[ServiceCriticality | None]
+    metadata: NotRequired[dict[str, Any] | None]
 
 
-class EdgeAttributes(_Strict):
-    communication_mode: CommunicationMode | None = None
-    criticality: DependencyCriticality | None = None
-    protocol: Annotated[str, StringConstraints(max_length=64)] | None = None
-    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
-    retry_config: dict[str, Any] | None = None
+class EdgeAttributes(TypedDict, total=False):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
+    communication_mode: CommunicationMode | None
+    criticality: DependencyCriticality | None
+    protocol: Annotated[str, StringConstraints(max_length=64)] | None
+    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None
+    retry_config: dict[str, Any] | None
     confidence_score: (
         Annotated[
             float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
         ]
         | None
-    ) = None
-    request_rate: Annotated[float, Field(ge=0.0, description="Requests per second.")] | None = None
-    error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Failed share.")] | None = None
-    latency_p95_ms: Annotated[float, Field(ge=0.0)] | None = None
+    )
+    request_rate: Annotated[float, Field(ge=0.0, description="Requests per second.")] | None
+    error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Failed share.")] | None
+    latency_p95_ms: Annotated[float, Field(ge=0.0)] | None
 
 
-class EdgeIn(_Strict):
+class EdgeIn(TypedDict):
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+
     source: ServiceId
     target: ServiceId
-    attributes: EdgeAttributes = Field(default_factory=EdgeAttributes)
+    attributes: NotRequired[EdgeAttributes]
 
 
 class IngestionRequest(_Strict):

@@ -13,13 +13,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.alerts.service import DetectedCycle, reconcile_alerts
-from slo_engine.catalog.repository import CatalogRepository, ServiceUpsert
+from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.merge import BASE_CONFIDENCE
-from slo_engine.graph.model import DependencyReport
-from slo_engine.graph.snapshot import GraphSnapshot, OverlayAdjacency
+from slo_engine.graph.model import DependencyReport, ServiceDeclaration
+from slo_engine.graph.snapshot import (
+    GraphSnapshot,
+    OverlayAdjacency,
+    declared_service,
+    discovered_service,
+    observed_report,
+)
 from slo_engine.infra.db import after_commit
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
 from slo_engine.topology.cache import GraphCache
 
 logger = logging.getLogger(__name__)
@@ -56,47 +62,46 @@ def _reports(
     """One report per (source, target); a pair given twice keeps its last entry."""
     base_confidence = BASE_CONFIDENCE[request.source]
     by_pair: dict[tuple[str, str], DependencyReport] = {}
+    no_attributes: EdgeAttributes = {}
     for edge in request.edges:
-        attributes = edge.attributes
-        pair = (edge.source, edge.target)
+        attributes = edge.get("attributes", no_attributes)
+        pair = (edge["source"], edge["target"])
         if pair in by_pair:
             warnings.append(
-                f"edge {edge.source} -> {edge.target} given more than once; the last entry was kept"
+                f"edge {pair[0]} -> {pair[1]} given more than once; the last entry was kept"
             )
+        confidence = attributes.get("confidence_score")
         by_pair[pair] = DependencyReport(
-            source=edge.source,
-            target=edge.target,
-            discovery_source=request.source,
-            last_observed_at=observed_at,
-            communication_mode=attributes.communication_mode,
-            criticality=attributes.criticality,
-            protocol=attributes.protocol,
-            timeout_ms=attributes.timeout_ms,
-            retry_config=attributes.retry_config,
-            confidence_score=(
-                attributes.confidence_score
-                if attributes.confidence_score is not None
-                else base_confidence
-            ),
-            request_rate=attributes.request_rate,
-            error_rate=attributes.error_rate,
-            latency_p95_ms=attributes.latency_p95_ms,
+            pair[0],
+            pair[1],
+            request.source,
+            observed_at,
+            attributes.get("communication_mode"),
+            attributes.get("criticality"),
+            attributes.get("protocol"),
+            attributes.get("timeout_ms"),
+            attributes.get("retry_config"),
+            base_confidence if confidence is None else confidence,
+            attributes.get("request_rate"),
+            attributes.get("error_rate"),
+            attributes.get("latency_p95_ms"),
         )
     return list(by_pair.values())
 
 
-def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceUpsert]:
+def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDeclaration]:
     """One entry per service id; a service given twice keeps its last entry."""
-    by_id: dict[str, ServiceUpsert] = {}
+    by_id: dict[str, ServiceDeclaration] = {}
     for node in request.nodes:
-        if node.service_id in by_id:
-            warnings.append(f"node {node.service_id} given more than once; the last entry was kept")
-        by_id[node.service_id] = ServiceUpsert(
-            service_id=node.service_id,
-            display_name=node.display_name,
-            team=node.team,
-            criticality=node.criticality,
-            metadata=node.metadata,
+        service_id = node["service_id"]
+        if service_id in by_id:
+            warnings.append(f"node {service_id} given more than once; the last entry was kept")
+        by_id[service_id] = ServiceDeclaration(
+            service_id=service_id,
+            display_name=node.get("display_name"),
+            team=node.get("team"),
+            criticality=node.get("criticality"),
+            metadata=node.get("metadata"),
         )
     return list(by_id.values())
 
@@ -108,7 +113,7 @@ async def ingest(
 
     The caller's transaction makes it all-or-nothing. Cycle detection runs inside a
     savepoint: if it fails, the graph is still stored, the failure is a warning, and the
-    next ingestion that adds an edge (or the periodic scan) catches up.
+    next ingestion that adds an edge catches up.
     """
     result = IngestionResult()
     now = datetime.now(UTC)
@@ -118,23 +123,33 @@ async def ingest(
 
     repository = CatalogRepository(session)
     revision = await repository.bump_revision()  # serialises graph writers from here on
+    # Exactly the graph as committed before this write: the write lock is ours.
     base = await cache.for_write(repository, revision - 1)
 
-    ids, stored_services = await repository.upsert_declared_services(declared, now)
-    referenced = dict.fromkeys(
-        name for r in reports for name in (r.source, r.target) if name not in ids
-    )
-    more_ids, created_services = await repository.ensure_services(referenced, now)
-    ids.update(more_ids)
-    stored_reports = await repository.upsert_reports(reports, ids, now)
+    declared_ids = {d.service_id for d in declared}
+    named_by_edges = dict.fromkeys(name for r in reports for name in (r.source, r.target))
+    missing = [
+        name for name in named_by_edges if name not in declared_ids and name not in base.services
+    ]
+    await repository.upsert_declared_services(declared, now)
+    await repository.insert_missing_services(missing, now)
+    await repository.upsert_reports(reports, now)
 
-    result.nodes_upserted = len(ids)
-    result.edges_upserted = len(stored_reports)
+    result.nodes_upserted = len(declared_ids | named_by_edges.keys())
+    result.edges_upserted = len(reports)
+
+    # What the database now holds for the rows written, derived from the exact base
+    # snapshot by the same rules as the SQL (graph/snapshot.py).
+    services_written = [declared_service(base.services.get(d.service_id), d, now) for d in declared]
+    services_written += [discovered_service(name, now) for name in missing]
+    reports_written = [
+        observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
+    ]
 
     new_fresh_edges: dict[str, list[str]] = {}
-    for report in stored_reports:
+    for report in reports:
         state = base.pairs.get((report.source, report.target))
-        if state is None or state.merged_fresh is None:
+        if state is None or not state.fresh:
             new_fresh_edges.setdefault(report.source, []).append(report.target)
     # Without a new fresh edge no cycle can appear and none can vanish: skip the scan.
     if new_fresh_edges:
@@ -143,8 +158,9 @@ async def ingest(
     if len(result.warnings) > MAX_WARNINGS:
         hidden = len(result.warnings) - MAX_WARNINGS
         result.warnings = [*result.warnings[:MAX_WARNINGS], f"... and {hidden} more warnings"]
-    services_written = [*stored_services, *created_services]
-    after_commit(session, lambda: cache.apply_committed(revision, services_written, stored_reports))
+    after_commit(
+        session, lambda: cache.apply_committed(revision, services_written, reports_written)
+    )
     return result
 
 
