@@ -36,17 +36,19 @@ class PairState:
     building or updating the snapshot costs O(1) per report.
     """
 
-    __slots__ = ("_merged_all", "_merged_fresh", "fresh", "reports")
+    __slots__ = ("_merged_all", "_merged_fresh", "all_fresh", "fresh", "reports")
 
     def __init__(self, reports: tuple[DependencyReport, ...]) -> None:
         self.reports = reports
-        self.fresh = any(not r.is_stale for r in reports)
+        stale = sum(1 for r in reports if r.is_stale)
+        self.fresh = stale < len(reports)  # at least one fresh report
+        self.all_fresh = stale == 0
         self._merged_all: MergedDependency | None = None
         self._merged_fresh: MergedDependency | None = None
 
     def merged(self, include_stale: bool) -> MergedDependency | None:
         """The pair merged over all its reports, or over its fresh ones (None if none)."""
-        if include_stale or all(not r.is_stale for r in self.reports):
+        if include_stale or self.all_fresh:
             if self._merged_all is None:
                 self._merged_all = merge_reports(self.reports)
             return self._merged_all
@@ -151,6 +153,10 @@ class GraphSnapshot:
         self.upstream_all: dict[str, list[str]] = {}
         self.downstream_fresh: dict[str, list[str]] = {}
         self.upstream_fresh: dict[str, list[str]] = {}
+        # The read side's encodings (JSON fragments) of pairs and services, kept across
+        # queries; `apply` drops the entries of whatever a write changes.
+        self.rendered_edges: dict[tuple[Pair, bool], bytes] = {}
+        self.rendered_nodes: dict[str, bytes] = {}
 
     @classmethod
     def build(
@@ -201,8 +207,11 @@ class GraphSnapshot:
         """
         for service in services:
             self.services[service.service_id] = service
+            self.rendered_nodes.pop(service.service_id, None)
         for report in reports:
             pair = (report.source, report.target)
+            self.rendered_edges.pop((pair, True), None)
+            self.rendered_edges.pop((pair, False), None)
             old = self.pairs.get(pair)
             if old is None:
                 kept: tuple[DependencyReport, ...] = (report,)

@@ -55,6 +55,20 @@ def _edge_document(edge: MergedDependency) -> dict[str, Any]:
     }
 
 
+def _node_prefix(service: Service) -> bytes:
+    """A node's JSON object without its closing brace, ready for `"depth": N}`."""
+    document = {
+        "service_id": service.service_id,
+        "display_name": service.display_name,
+        "team": service.team,
+        "criticality": service.criticality,
+        "discovered": service.discovered,
+        "depth": 0,
+    }
+    encoded = orjson.dumps(document, option=_JSON_OPTIONS)
+    return encoded[: encoded.rindex(b"0}")]
+
+
 async def query_subgraph(
     session: AsyncSession,
     cache: GraphCache,
@@ -65,37 +79,53 @@ async def query_subgraph(
     include_stale: bool,
     max_nodes: int,
 ) -> bytes:
-    """The JSON answer of GET /services/{service_id}/dependencies (see design.md)."""
+    """The JSON answer of GET /services/{service_id}/dependencies (see design.md).
+
+    Each node and edge is encoded once and its bytes kept in the snapshot until a write
+    changes it, so a large answer costs little more than joining byte strings.
+    """
     snapshot = await cache.current(CatalogRepository(session))
     root = snapshot.services.get(service_id)
     if root is None:
         raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
     downstream, upstream = snapshot.adjacency(include_stale)
     found = subgraph(downstream, upstream, service_id, direction, depth, max_nodes)
+
+    node_cache = snapshot.rendered_nodes
     services = snapshot.services
-    nodes = []
+    nodes: list[bytes] = []
     for node_id, node_depth in found.depths.items():
-        service = services[node_id]
-        nodes.append(
-            {
-                "service_id": node_id,
-                "display_name": service.display_name,
-                "team": service.team,
-                "criticality": service.criticality,
-                "discovered": service.discovered,
-                "depth": node_depth,
-            }
-        )
-    edges = [_edge_document(snapshot.edge(pair, include_stale)) for pair in found.edges]
-    document = {
-        "service": service_document(root),
-        "nodes": nodes,
-        "edges": edges,
-        "statistics": {
-            "total_nodes": len(nodes),
-            "total_edges": len(edges),
-            "max_depth_reached": found.max_depth_reached,
-            "truncated": found.truncated,
-        },
+        prefix = node_cache.get(node_id)
+        if prefix is None:
+            prefix = node_cache[node_id] = _node_prefix(services[node_id])
+        nodes.append(b"%b%d}" % (prefix, node_depth))
+
+    edge_cache = snapshot.rendered_edges
+    edges: list[bytes] = []
+    for pair in found.edges:
+        key = (pair, include_stale)
+        encoded = edge_cache.get(key)
+        if encoded is None:
+            document = _edge_document(snapshot.edge(pair, include_stale))
+            encoded = edge_cache[key] = orjson.dumps(document, option=_JSON_OPTIONS)
+        edges.append(encoded)
+
+    statistics = {
+        "total_nodes": len(nodes),
+        "total_edges": len(edges),
+        "max_depth_reached": found.max_depth_reached,
+        "truncated": found.truncated,
     }
-    return orjson.dumps(document, option=_JSON_OPTIONS)
+    return b"".join(
+        (
+            b'{"service":',
+            orjson.dumps(service_document(root), option=_JSON_OPTIONS),
+            b',"nodes":[',
+            b",".join(nodes),
+            b'],"edges":[',
+            b",".join(edges),
+            b'],"statistics":',
+            orjson.dumps(statistics),
+            b"}",
+        )
+    )
