@@ -165,3 +165,22 @@ def test_online_boutique_frontend(client: TestClient) -> None:
     assert set(node_depths(callers)) >= {"frontend", "checkoutservice", "loadgenerator"}
     for node in answer["nodes"]:
         assert node["team"] is not None
+
+
+def test_answers_follow_writes_made_after_a_query(client: TestClient) -> None:
+    ingest(client, [edge("a", "b", timeout_ms=100)])
+    first = query(client, "a")
+    assert first["edges"][0]["attributes"]["timeout_ms"] == 100
+    assert first["nodes"][0]["team"] is None
+    ingest(
+        client,
+        [edge("a", "b", timeout_ms=200), edge("b", "c")],
+        nodes=[{"service_id": "b", "team": "core"}],
+    )
+    second = query(client, "a")
+    assert second["edges"][0]["attributes"]["timeout_ms"] == 200
+    assert second["nodes"][0]["team"] == "core"
+    assert node_depths(second) == {"b": 1, "c": 2}
+    ingest(client, [edge("a", "b", protocol="grpc")], source="jaeger")
+    (merged, _) = query(client, "a")["edges"]
+    assert merged["discovery_sources"] == ["manual", "jaeger"]
