@@ -117,7 +117,7 @@ async def test_bulk_upsert_of_thousands_of_rows_round_trips(database: Database) 
 async def test_bulk_writes_are_inside_the_callers_transaction(database: Database) -> None:
     """Bulk writes use the driver directly; a rollback must still undo them."""
 
-    class Abort(Exception):
+    class AbortError(Exception):
         pass
 
     try:
@@ -125,8 +125,8 @@ async def test_bulk_writes_are_inside_the_callers_transaction(database: Database
             repository = CatalogRepository(session)
             await repository.insert_missing_services(["a", "b"], T0)
             await repository.upsert_reports([_report("a", "b", T0)], T0)
-            raise Abort
-    except Abort:
+            raise AbortError
+    except AbortError:
         pass
     async with database.session_scope() as session:
         services, reports = await CatalogRepository(session).load_graph()
