@@ -11,20 +11,22 @@ hot writes go to the driver directly, in each engine's native bulk form:
   driver's C ``executemany``: in-process, so there is no round trip to save.
 
 Both write exactly the same values as the table definitions in catalog/tables.py would
-(ids, UTC timestamps, JSON text). Values are given as prepared `ServiceRow` and
-`ReportRow` tuples.
+(ids, UTC timestamps, JSON text). Services come as prepared `ServiceRow` tuples,
+reports as domain `DependencyReport`s with the row ids of their services.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.graph.model import DependencyReport
 
 # Columns written, in order. Kept next to the SQL that uses them.
 _SERVICE_COLUMNS = (
@@ -85,27 +87,12 @@ class ServiceRow(NamedTuple):
     updated_at: datetime
 
 
-class ReportRow(NamedTuple):
-    source_service_id: uuid.UUID
-    target_service_id: uuid.UUID
-    discovery_source: str
-    communication_mode: str | None
-    criticality: str | None
-    protocol: str | None
-    timeout_ms: int | None
-    retry_config: dict[str, Any] | None
-    confidence_score: float
-    request_rate: float | None
-    error_rate: float | None
-    latency_p95_ms: float | None
-    observed_at: datetime
-    now: datetime
-
-
 class BulkWriter(Protocol):
     async def upsert_declared_services(self, rows: Sequence[ServiceRow]) -> None: ...
     async def insert_missing_services(self, rows: Sequence[ServiceRow]) -> None: ...
-    async def upsert_reports(self, rows: Sequence[ReportRow]) -> None: ...
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
+    ) -> None: ...
 
 
 def _json(value: dict[str, Any] | None) -> str | None:
@@ -199,8 +186,10 @@ class PostgresBulkWriter:
                 self._service_select() + "ON CONFLICT (service_id) DO NOTHING",
             )
 
-    async def upsert_reports(self, rows: Sequence[ReportRow]) -> None:
-        if not rows:
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
+    ) -> None:
+        if not reports:
             return
         staging_ddl = (
             "source_service_id uuid, target_service_id uuid, discovery_source text, "
@@ -209,7 +198,25 @@ class PostgresBulkWriter:
             "error_rate double precision, latency_p95_ms double precision, "
             "observed_at timestamptz, now timestamptz"
         )
-        records = [(*row[:7], _json(row.retry_config), *row[8:]) for row in rows]
+        records = [
+            (
+                ids[r.source],
+                ids[r.target],
+                r.discovery_source.value,
+                r.communication_mode and r.communication_mode.value,
+                r.criticality and r.criticality.value,
+                r.protocol,
+                r.timeout_ms,
+                None if r.retry_config is None else _json(r.retry_config),
+                r.confidence_score,
+                r.request_rate,
+                r.error_rate,
+                r.latency_p95_ms,
+                r.last_observed_at,
+                now,
+            )
+            for r in reports
+        ]
         columns = ", ".join(_REPORT_COLUMNS)
         insert_sql = (
             f"INSERT INTO service_dependencies ({columns}) "
@@ -278,8 +285,10 @@ class SqliteBulkWriter:
                 self._service_records(rows),
             )
 
-    async def upsert_reports(self, rows: Sequence[ReportRow]) -> None:
-        if not rows:
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
+    ) -> None:
+        if not reports:
             return
         columns = ", ".join(_REPORT_COLUMNS)
         marks = ", ".join("?" for _ in _REPORT_COLUMNS)
@@ -287,25 +296,36 @@ class SqliteBulkWriter:
             f"INSERT INTO service_dependencies ({columns}) VALUES ({marks}) "
             f"ON CONFLICT {_REPORT_CONFLICT} DO UPDATE SET {_REPORT_UPDATE_SQL}"
         )
+        hex_ids = {name: service_id.hex for name, service_id in ids.items()}
+        written_at = _sqlite_time(now)
+        observed_text: dict[datetime, str] = {}
         records = []
-        for row in rows:
-            observed = _sqlite_time(row.observed_at)
-            now = _sqlite_time(row.now)
+        for r in reports:
+            observed = observed_text.get(r.last_observed_at)
+            if observed is None:
+                observed = observed_text[r.last_observed_at] = _sqlite_time(r.last_observed_at)
             records.append(
                 (
                     # Row ids of reports are internal: random 128 bits as SQLAlchemy's
                     # Uuid stores them on SQLite (32 hex digits), cheaper than uuid4().
                     os.urandom(16).hex(),
-                    row.source_service_id.hex,
-                    row.target_service_id.hex,
-                    *row[2:7],
-                    _json(row.retry_config),
-                    *row[8:12],
+                    hex_ids[r.source],
+                    hex_ids[r.target],
+                    r.discovery_source.value,
+                    r.communication_mode and r.communication_mode.value,
+                    r.criticality and r.criticality.value,
+                    r.protocol,
+                    r.timeout_ms,
+                    None if r.retry_config is None else _json(r.retry_config),
+                    r.confidence_score,
+                    r.request_rate,
+                    r.error_rate,
+                    r.latency_p95_ms,
                     observed,
                     observed,
                     0,
-                    now,
-                    now,
+                    written_at,
+                    written_at,
                 )
             )
         await self._executemany(sql, records)

@@ -6,6 +6,7 @@ per row. Rows are converted to domain objects before they leave.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.catalog.bulk import ReportRow, ServiceRow, bulk_writer
+from slo_engine.catalog.bulk import ServiceRow, bulk_writer
 from slo_engine.catalog.tables import graph_state, service_dependencies, services
 from slo_engine.graph.model import (
     CommunicationMode,
@@ -98,6 +99,7 @@ _REPORT_COLUMNS = tuple(
 _SERVICE_NAMESPACE = uuid.UUID("5d1c0f3e-7f5a-4c1e-9a57-1b0e6c2f9d41")
 
 
+@functools.lru_cache(maxsize=262_144)
 def service_uuid(service_id: str) -> uuid.UUID:
     """The `services.id` of a service: uuid5 of its service id (stable, never reused)."""
     return uuid.uuid5(_SERVICE_NAMESPACE, service_id)
@@ -165,28 +167,7 @@ class CatalogRepository:
         and keeps the later of the two `last_observed_at`. Both services must exist.
         """
         names = {name for r in reports for name in (r.source, r.target)}
-        ids = {name: service_uuid(name) for name in names}
-        await self._bulk.upsert_reports(
-            [
-                ReportRow(
-                    ids[r.source],
-                    ids[r.target],
-                    r.discovery_source.value,
-                    r.communication_mode.value if r.communication_mode else None,
-                    r.criticality.value if r.criticality else None,
-                    r.protocol,
-                    r.timeout_ms,
-                    r.retry_config,
-                    r.confidence_score,
-                    r.request_rate,
-                    r.error_rate,
-                    r.latency_p95_ms,
-                    r.last_observed_at,
-                    now,
-                )
-                for r in reports
-            ]
-        )
+        await self._bulk.upsert_reports(reports, {name: service_uuid(name) for name in names}, now)
 
     # --- reads ----------------------------------------------------------------------
 

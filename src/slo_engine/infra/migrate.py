@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +22,8 @@ def alembic_config(database_url: str) -> Config:
 def upgrade_database(database_url: str, revision: str = "head") -> None:
     """Bring the database at `database_url` to `revision`. Idempotent.
 
-    Must be called outside a running event loop (the migration environment runs its own).
+    The migration environment runs its own event loop, so it runs in a thread of its own:
+    callable from synchronous code and from inside a running event loop alike.
     """
-    command.upgrade(alembic_config(database_url), revision)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate") as executor:
+        executor.submit(command.upgrade, alembic_config(database_url), revision).result()

@@ -6,6 +6,7 @@ jobs) goes through `ingest`, inside one transaction owned by the caller.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,6 @@ from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.merge import BASE_CONFIDENCE
 from slo_engine.graph.model import DependencyReport, ServiceDeclaration
 from slo_engine.graph.snapshot import (
-    GraphSnapshot,
     OverlayAdjacency,
     declared_service,
     discovered_service,
@@ -126,14 +126,34 @@ async def ingest(
     # Exactly the graph as committed before this write: the write lock is ours.
     base = await cache.for_write(repository, revision - 1)
 
+    new_fresh_edges: dict[str, list[str]] = {}
+    for report in reports:
+        state = base.pairs.get((report.source, report.target))
+        if state is None or not state.fresh:
+            new_fresh_edges.setdefault(report.source, []).append(report.target)
+    # Without a new fresh edge no cycle can appear and none can vanish: no scan. With
+    # one, the scan is CPU work that does not depend on the writes, so it runs in a
+    # thread while the database works.
+    adjacency = OverlayAdjacency(base.downstream_fresh, new_fresh_edges)
+    scan = (
+        asyncio.ensure_future(asyncio.to_thread(cyclic_components, adjacency, adjacency))
+        if new_fresh_edges
+        else None
+    )
+
     declared_ids = {d.service_id for d in declared}
     named_by_edges = dict.fromkeys(name for r in reports for name in (r.source, r.target))
     missing = [
         name for name in named_by_edges if name not in declared_ids and name not in base.services
     ]
-    await repository.upsert_declared_services(declared, now)
-    await repository.insert_missing_services(missing, now)
-    await repository.upsert_reports(reports, now)
+    try:
+        await repository.upsert_declared_services(declared, now)
+        await repository.insert_missing_services(missing, now)
+        await repository.upsert_reports(reports, now)
+    except BaseException:
+        if scan is not None:
+            scan.cancel()
+        raise
 
     result.nodes_upserted = len(declared_ids | named_by_edges.keys())
     result.edges_upserted = len(reports)
@@ -146,14 +166,8 @@ async def ingest(
         observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
     ]
 
-    new_fresh_edges: dict[str, list[str]] = {}
-    for report in reports:
-        state = base.pairs.get((report.source, report.target))
-        if state is None or not state.fresh:
-            new_fresh_edges.setdefault(report.source, []).append(report.target)
-    # Without a new fresh edge no cycle can appear and none can vanish: skip the scan.
-    if new_fresh_edges:
-        await _detect_cycles(session, base, new_fresh_edges, now, result)
+    if scan is not None:
+        await _record_cycles(session, scan, adjacency, now, result)
 
     if len(result.warnings) > MAX_WARNINGS:
         hidden = len(result.warnings) - MAX_WARNINGS
@@ -164,17 +178,18 @@ async def ingest(
     return result
 
 
-async def _detect_cycles(
+async def _record_cycles(
     session: AsyncSession,
-    base: GraphSnapshot,
-    new_fresh_edges: dict[str, list[str]],
+    scan: asyncio.Future[list[list[str]]],
+    adjacency: OverlayAdjacency,
     now: datetime,
     result: IngestionResult,
 ) -> None:
-    adjacency = OverlayAdjacency(base.downstream_fresh, new_fresh_edges)
+    """Reconcile the alerts with the scan's components, in a savepoint that a failure
+    rolls back alone: cycle detection never fails an ingestion."""
     try:
+        components = await scan
         async with session.begin_nested():
-            components = cyclic_components(adjacency, adjacency)
             detected = await reconcile_alerts(session, components, adjacency, now)
     except Exception:
         logger.exception("cycle detection failed; the ingested graph is kept")
