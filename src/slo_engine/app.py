@@ -19,6 +19,7 @@ from slo_engine.infra.context import AppContext
 from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
 from slo_engine.infra.http_errors import Problem, install_error_handlers
+from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.settings import Settings
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         database = Database.from_settings(settings)
         app.state.context = AppContext(
             settings=settings, database=database, graph_cache=GraphCache()

@@ -17,15 +17,18 @@ reports as domain `DependencyReport`s with the row ids of their services.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 import orjson
+from asyncpg.pgproto import pgproto
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slo_engine.catalog.identity import service_uuid
 from slo_engine.graph.model import DependencyReport
 
 # Columns written, in order. Kept next to the SQL that uses them.
@@ -90,13 +93,43 @@ class ServiceRow(NamedTuple):
 class BulkWriter(Protocol):
     async def upsert_declared_services(self, rows: Sequence[ServiceRow]) -> None: ...
     async def insert_missing_services(self, rows: Sequence[ServiceRow]) -> None: ...
-    async def upsert_reports(
-        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
-    ) -> None: ...
+    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None: ...
 
 
 def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
+
+
+def _report_attributes(r: DependencyReport) -> tuple[Any, ...]:
+    """The columns from `discovery_source` to `latency_p95_ms`, in `_REPORT_COLUMNS` order.
+
+    The enums are `StrEnum`s, which both drivers write as their text value.
+    """
+    return (
+        r.discovery_source,
+        r.communication_mode,
+        r.criticality,
+        r.protocol,
+        r.timeout_ms,
+        None if r.retry_config is None else _json(r.retry_config),
+        r.confidence_score,
+        r.request_rate,
+        r.error_rate,
+        r.latency_p95_ms,
+    )
+
+
+@functools.lru_cache(maxsize=262_144)
+def _pg_service_uuid(service_id: str) -> pgproto.UUID:
+    # asyncpg's own UUID type: COPY writes its 16 bytes as they are, where a
+    # `uuid.UUID` costs a Python `.bytes` call per value.
+    return pgproto.UUID(service_uuid(service_id).bytes)
+
+
+@functools.lru_cache(maxsize=262_144)
+def _sqlite_service_uuid(service_id: str) -> str:
+    # How SQLAlchemy's Uuid stores a uuid on SQLite: 32 hex digits.
+    return service_uuid(service_id).hex
 
 
 def _declared_update_sql(table: str, replace_metadata: bool) -> str:
@@ -186,9 +219,7 @@ class PostgresBulkWriter:
                 self._service_select() + "ON CONFLICT (service_id) DO NOTHING",
             )
 
-    async def upsert_reports(
-        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
-    ) -> None:
+    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
         if not reports:
             return
         staging_ddl = (
@@ -200,18 +231,9 @@ class PostgresBulkWriter:
         )
         records = [
             (
-                ids[r.source],
-                ids[r.target],
-                r.discovery_source.value,
-                r.communication_mode and r.communication_mode.value,
-                r.criticality and r.criticality.value,
-                r.protocol,
-                r.timeout_ms,
-                None if r.retry_config is None else _json(r.retry_config),
-                r.confidence_score,
-                r.request_rate,
-                r.error_rate,
-                r.latency_p95_ms,
+                _pg_service_uuid(r.source),
+                _pg_service_uuid(r.target),
+                *_report_attributes(r),
                 r.last_observed_at,
                 now,
             )
@@ -285,9 +307,7 @@ class SqliteBulkWriter:
                 self._service_records(rows),
             )
 
-    async def upsert_reports(
-        self, reports: Sequence[DependencyReport], ids: Mapping[str, uuid.UUID], now: datetime
-    ) -> None:
+    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
         if not reports:
             return
         columns = ", ".join(_REPORT_COLUMNS)
@@ -296,7 +316,6 @@ class SqliteBulkWriter:
             f"INSERT INTO service_dependencies ({columns}) VALUES ({marks}) "
             f"ON CONFLICT {_REPORT_CONFLICT} DO UPDATE SET {_REPORT_UPDATE_SQL}"
         )
-        hex_ids = {name: service_id.hex for name, service_id in ids.items()}
         written_at = _sqlite_time(now)
         observed_text: dict[datetime, str] = {}
         records = []
@@ -309,18 +328,9 @@ class SqliteBulkWriter:
                     # Row ids of reports are internal: random 128 bits as SQLAlchemy's
                     # Uuid stores them on SQLite (32 hex digits), cheaper than uuid4().
                     os.urandom(16).hex(),
-                    hex_ids[r.source],
-                    hex_ids[r.target],
-                    r.discovery_source.value,
-                    r.communication_mode and r.communication_mode.value,
-                    r.criticality and r.criticality.value,
-                    r.protocol,
-                    r.timeout_ms,
-                    None if r.retry_config is None else _json(r.retry_config),
-                    r.confidence_score,
-                    r.request_rate,
-                    r.error_rate,
-                    r.latency_p95_ms,
+                    _sqlite_service_uuid(r.source),
+                    _sqlite_service_uuid(r.target),
+                    *_report_attributes(r),
                     observed,
                     observed,
                     0,

@@ -6,7 +6,6 @@ per row. Rows are converted to domain objects before they leave.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
+from slo_engine.catalog.identity import service_uuid
 from slo_engine.catalog.tables import graph_state, service_dependencies, services
 from slo_engine.graph.model import (
     CommunicationMode,
@@ -95,16 +95,6 @@ _REPORT_COLUMNS = tuple(
 )
 
 
-# Service row ids are derived from the business id, so writers never look them up.
-_SERVICE_NAMESPACE = uuid.UUID("5d1c0f3e-7f5a-4c1e-9a57-1b0e6c2f9d41")
-
-
-@functools.lru_cache(maxsize=262_144)
-def service_uuid(service_id: str) -> uuid.UUID:
-    """The `services.id` of a service: uuid5 of its service id (stable, never reused)."""
-    return uuid.uuid5(_SERVICE_NAMESPACE, service_id)
-
-
 class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -166,8 +156,7 @@ class CatalogRepository:
         A report seen again takes the new attributes and figures, is no longer stale,
         and keeps the later of the two `last_observed_at`. Both services must exist.
         """
-        names = {name for r in reports for name in (r.source, r.target)}
-        await self._bulk.upsert_reports(reports, {name: service_uuid(name) for name in names}, now)
+        await self._bulk.upsert_reports(reports, now)
 
     # --- reads ----------------------------------------------------------------------
 

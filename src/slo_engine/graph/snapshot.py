@@ -12,10 +12,11 @@ Memory: about 400 bytes per stored report plus 600 per service (50,000 services 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from slo_engine.graph.merge import merge_reports
 from slo_engine.graph.model import (
@@ -27,6 +28,50 @@ from slo_engine.graph.model import (
 
 Pair = tuple[str, str]
 T = TypeVar("T")
+K = TypeVar("K")
+
+# Encoded fragments kept per snapshot, for nodes and for edges each. An edge fragment is
+# ~450 bytes, so the edge cache tops out near 70 MB; unbounded, the benchmark's 250,000
+# pairs (twice: with and without stale reports) grew the process by ~500 MB.
+FRAGMENT_CACHE_ENTRIES = 131_072
+
+
+class FragmentCache(Generic[K]):
+    """A bounded map of encoded fragments: when full, the older half is dropped.
+
+    Eviction in insertion order (not least-recently-used) keeps a hit to one dict
+    lookup; the entries that are hot are re-encoded once after an eviction.
+
+    >>> cache = FragmentCache[str](capacity=2)
+    >>> cache.put("a", b"1"); cache.put("b", b"2"); cache.put("c", b"3")
+    >>> cache.get("a"), cache.get("c"), len(cache)
+    (None, b'3', 2)
+    """
+
+    __slots__ = ("_capacity", "_entries")
+
+    def __init__(self, capacity: int = FRAGMENT_CACHE_ENTRIES) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._entries: dict[K, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: K) -> bytes | None:
+        return self._entries.get(key)
+
+    def put(self, key: K, fragment: bytes) -> None:
+        entries = self._entries
+        if len(entries) >= self._capacity and key not in entries:
+            # Dicts iterate in insertion order: the first half are the oldest.
+            for old in list(itertools.islice(entries, max(1, self._capacity // 2))):
+                del entries[old]
+        entries[key] = fragment
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
 
 
 class PairState:
@@ -40,9 +85,12 @@ class PairState:
 
     def __init__(self, reports: tuple[DependencyReport, ...]) -> None:
         self.reports = reports
-        stale = sum(1 for r in reports if r.is_stale)
-        self.fresh = stale < len(reports)  # at least one fresh report
-        self.all_fresh = stale == 0
+        if len(reports) == 1:  # most pairs have one source: skip the generic count
+            self.all_fresh = self.fresh = not reports[0].is_stale
+        else:
+            stale = sum(1 for r in reports if r.is_stale)
+            self.fresh = stale < len(reports)  # at least one fresh report
+            self.all_fresh = stale == 0
         self._merged_all: MergedDependency | None = None
         self._merged_fresh: MergedDependency | None = None
 
@@ -155,8 +203,8 @@ class GraphSnapshot:
         self.upstream_fresh: dict[str, list[str]] = {}
         # The read side's encodings (JSON fragments) of pairs and services, kept across
         # queries; `apply` drops the entries of whatever a write changes.
-        self.rendered_edges: dict[tuple[Pair, bool], bytes] = {}
-        self.rendered_nodes: dict[str, bytes] = {}
+        self.rendered_edges = FragmentCache[tuple[Pair, bool]]()
+        self.rendered_nodes = FragmentCache[str]()
 
     @classmethod
     def build(
@@ -207,26 +255,26 @@ class GraphSnapshot:
         """
         for service in services:
             self.services[service.service_id] = service
-            self.rendered_nodes.pop(service.service_id, None)
+            self.rendered_nodes.discard(service.service_id)
+        rendered_edges = self.rendered_edges
+        pairs = self.pairs
         for report in reports:
             pair = (report.source, report.target)
-            self.rendered_edges.pop((pair, True), None)
-            self.rendered_edges.pop((pair, False), None)
-            old = self.pairs.get(pair)
+            if rendered_edges:
+                rendered_edges.discard((pair, True))
+                rendered_edges.discard((pair, False))
+            old = pairs.get(pair)
             if old is None:
-                kept: tuple[DependencyReport, ...] = (report,)
-            else:
-                others = [r for r in old.reports if r.discovery_source != report.discovery_source]
-                kept = (*others, report)
-            state = PairState(kept)
-            self.pairs[pair] = state
-            if old is None:
+                state = pairs[pair] = PairState((report,))
                 self._link(pair, self.downstream_all, self.upstream_all)
-            was_fresh = old is not None and old.fresh
-            is_fresh = state.fresh
-            if is_fresh and not was_fresh:
+                if state.fresh:
+                    self._link(pair, self.downstream_fresh, self.upstream_fresh)
+                continue
+            others = [r for r in old.reports if r.discovery_source != report.discovery_source]
+            state = pairs[pair] = PairState((*others, report))
+            if state.fresh and not old.fresh:
                 self._link(pair, self.downstream_fresh, self.upstream_fresh)
-            elif was_fresh and not is_fresh:
+            elif old.fresh and not state.fresh:
                 self._unlink(pair, self.downstream_fresh, self.upstream_fresh)
         self.revision = revision
 

@@ -40,10 +40,14 @@ class Subgraph:
         return max(self.depths.values(), default=0)
 
 
-def hop_distances(adjacency: Adjacency, root: str, depth: int) -> dict[str, int]:
+def hop_distances(
+    adjacency: Adjacency, root: str, depth: int, enough: int | None = None
+) -> dict[str, int]:
     """Hop distance from `root` of every node at most `depth` hops away (root at 0).
 
-    Iterative BFS; O(V' + E') for what is in reach.
+    Iterative BFS; O(V' + E') for what is in reach. With `enough`, the walk stops after
+    the first complete level that brings more than `enough` nodes besides the root:
+    whoever is further away cannot be among the `enough` closest.
 
     >>> hop_distances({"a": ["b"], "b": ["c"], "c": ["a"]}, "a", 5)
     {'a': 0, 'b': 1, 'c': 2}
@@ -57,16 +61,16 @@ def hop_distances(adjacency: Adjacency, root: str, depth: int) -> dict[str, int]
                 if neighbour not in distances:
                     distances[neighbour] = level
                     next_frontier.append(neighbour)
-        if not next_frontier:
+        if not next_frontier or (enough is not None and len(distances) > enough + 1):
             break
         frontier = next_frontier
     return distances
 
 
 def _walk(
-    adjacency: Adjacency, root: str, depth: int, *, reverse: bool
+    adjacency: Adjacency, root: str, depth: int, *, reverse: bool, enough: int | None = None
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    distances = hop_distances(adjacency, root, depth)
+    distances = hop_distances(adjacency, root, depth, enough)
     edges: list[tuple[str, str]] = []
     for node, distance in distances.items():
         if distance < depth:
@@ -108,10 +112,13 @@ def subgraph(
                 depths[node] = distance
         edges = set(down_edges)
         edges.update(up_edges)
+    # One direction may stop once `max_nodes` are certain (see `hop_distances`): the
+    # kept nodes' distances and edges are then complete. `both` walks to the end, since
+    # an edge between two kept nodes may leave a node only the other walk reached early.
     elif direction is Direction.DOWNSTREAM:
-        depths, edges = _walk(downstream, root, depth, reverse=False)
+        depths, edges = _walk(downstream, root, depth, reverse=False, enough=max_nodes)
     else:
-        depths, edges = _walk(upstream, root, depth, reverse=True)
+        depths, edges = _walk(upstream, root, depth, reverse=True, enough=max_nodes)
     depths.pop(root, None)
 
     truncated = len(depths) > max_nodes

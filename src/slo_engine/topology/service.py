@@ -81,8 +81,9 @@ async def query_subgraph(
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/dependencies (see design.md).
 
-    Each node and edge is encoded once and its bytes kept in the snapshot until a write
-    changes it, so a large answer costs little more than joining byte strings.
+    Each node and edge is encoded once and its bytes kept in the snapshot (bounded, see
+    `FragmentCache`) until a write changes it, so a large answer costs little more than
+    joining byte strings.
     """
     snapshot = await cache.current(CatalogRepository(session))
     root = snapshot.services.get(service_id)
@@ -97,7 +98,8 @@ async def query_subgraph(
     for node_id, node_depth in found.depths.items():
         prefix = node_cache.get(node_id)
         if prefix is None:
-            prefix = node_cache[node_id] = _node_prefix(services[node_id])
+            prefix = _node_prefix(services[node_id])
+            node_cache.put(node_id, prefix)
         nodes.append(b"%b%d}" % (prefix, node_depth))
 
     edge_cache = snapshot.rendered_edges
@@ -107,7 +109,8 @@ async def query_subgraph(
         encoded = edge_cache.get(key)
         if encoded is None:
             document = _edge_document(snapshot.edge(pair, include_stale))
-            encoded = edge_cache[key] = orjson.dumps(document, option=_JSON_OPTIONS)
+            encoded = orjson.dumps(document, option=_JSON_OPTIONS)
+            edge_cache.put(key, encoded)
         edges.append(encoded)
 
     statistics = {

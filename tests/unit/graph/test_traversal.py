@@ -293,6 +293,16 @@ def test_hop_distances_includes_root_at_zero() -> None:
     assert hop_distances({"a": ["b", "a"], "b": ["c"]}, "a", 1) == {"a": 0, "b": 1}
 
 
+def test_hop_distances_stops_after_the_level_that_passes_enough() -> None:
+    # r -> a, b (level 1) -> c, d (level 2) -> e (level 3)
+    adjacency = {"r": ["a", "b"], "a": ["c"], "b": ["d"], "c": ["e"]}
+
+    assert hop_distances(adjacency, "r", 10, enough=1) == {"r": 0, "a": 1, "b": 1}
+    # Exactly `enough` found so far: the walk goes on, since more may follow.
+    assert hop_distances(adjacency, "r", 10, enough=2) == {"r": 0, "a": 1, "b": 1, "c": 2, "d": 2}
+    assert hop_distances(adjacency, "r", 10, enough=None)["e"] == 3
+
+
 def test_reachable_follows_cycles_and_includes_starts() -> None:
     adjacency = {"a": ["b"], "b": ["c", "a"], "c": [], "x": ["a"]}
 
