@@ -22,7 +22,7 @@ from slo_engine.infra.migrate import upgrade_database
 
 POSTGRES_ENV = "SLO_ENGINE_TEST_POSTGRES_URL"
 ENGINES = ["sqlite", "postgresql"]
-TABLES = ("circular_dependency_alerts", "service_dependencies", "services")
+TABLES = ("api_keys", "circular_dependency_alerts", "service_dependencies", "services")
 
 
 def _admin_dsn(url: str) -> str:

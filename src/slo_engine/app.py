@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from slo_engine import __version__
+from slo_engine.access.routes import router as access_router
+from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.health.routes import router as health_router
@@ -22,11 +24,34 @@ from slo_engine.infra.http_errors import Problem, install_error_handlers
 from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
+from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
 from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.routes import router as topology_router
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+
+
+async def _explain_first_key(database: Database, settings: Settings) -> None:
+    """On a database without a usable key, say how to make the first one (the server
+    never makes one itself: its plaintext would have to go to the logs)."""
+    if not settings.auth_enabled:
+        logger.warning("AUTH_ENABLED=false: every /api/v1 endpoint is open to anyone")
+        return
+    try:
+        async with database.session_scope() as session:
+            usable = await usable_key_count(session)
+    except Exception as error:  # not migrated or not reachable: readiness says so
+        logger.warning("could not count API keys at start: %s", error)
+        return
+    if usable == 0:
+        logger.warning(
+            "No usable API key exists yet, so every /api/v1 endpoint except health answers "
+            "401. Create the first one with:  slo-cli api-keys create --name admin "
+            "--scope admin  (it prints the key once)"
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,12 +62,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tune_garbage_collector()
         database = Database.from_settings(settings)
+        redis = redis_client(settings)
+        authenticator = Authenticator(database)
         app.state.context = AppContext(
-            settings=settings, database=database, graph_cache=GraphCache()
+            settings=settings,
+            database=database,
+            graph_cache=GraphCache(),
+            authenticator=authenticator,
+            rate_limiter=rate_limiter(settings, redis),
+            rate_limits=rate_limits(settings),
         )
+        await _explain_first_key(database, settings)
         try:
             yield
         finally:
+            await authenticator.close()
+            if redis is not None:
+                await redis.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -53,9 +89,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Routes are declared in the order that resolves `/services/dependencies` (POST)
     # before `/services/{service_id}`.
-    for router in (health_router, ingestion_router, topology_router, catalog_router, alerts_router):
+    for router in (
+        health_router,
+        ingestion_router,
+        topology_router,
+        catalog_router,
+        alerts_router,
+        access_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)  # outermost: every response carries the id
 

@@ -1,4 +1,4 @@
-"""The `slo-cli` command: serve, migrate, ingest files, query the graph.
+"""The `slo-cli` command: serve, migrate, manage API keys, ingest files, query the graph.
 
 `ingest` and `query` talk to a running server when given `--url`, and otherwise work on
 the configured database directly (DATABASE_URL or .env), through the same use cases as
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
+from slo_engine.access.cli import app as api_keys_app
 from slo_engine.graph.model import Direction
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.settings import Settings
@@ -27,6 +29,7 @@ from slo_engine.settings import Settings
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(api_keys_app, name="api-keys")
 console = Console()
 errors = Console(stderr=True)
 
@@ -36,6 +39,20 @@ UrlOption = Annotated[
         "--url", help="Base URL of a running slo-engine; omit to use the database directly."
     ),
 ]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="SLO_API_KEY",
+        help="API key for --url (or SLO_API_KEY); see `slo-cli api-keys create`.",
+    ),
+]
+# A refused ingestion batch is retried after the server's Retry-After, this many times.
+MAX_RATE_LIMITED_RETRIES = 5
+
+
+def _auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 @app.command()
@@ -95,6 +112,7 @@ def _batches(document: dict[str, Any], batch_size: int) -> list[dict[str, Any]]:
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     url: UrlOption = None,
+    api_key: ApiKeyOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Nodes or edges per request.")] = 10_000,
 ) -> None:
     """Ingest a file in the ingest format (see ../shared/data). Large files go in batches,
@@ -127,7 +145,7 @@ def ingest(
         disable=len(requests) < 2,
     ) as progress:
         task = progress.add_task("ingest", total=len(requests))
-        for result in _ingest_all(requests, url):
+        for result in _ingest_all(requests, url, api_key):
             totals["nodes_upserted"] += result["nodes_upserted"]
             totals["edges_upserted"] += result["edges_upserted"]
             cycles.extend(result["circular_dependencies_detected"])
@@ -138,15 +156,20 @@ def ingest(
     )
 
 
-def _ingest_all(requests: list[IngestionRequest], url: str | None) -> Any:
+def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str | None) -> Any:
     if url is not None:
-        with httpx.Client(base_url=url.rstrip("/"), timeout=120) as client:
+        headers = {"content-type": "application/json", **_auth_headers(api_key)}
+        with httpx.Client(base_url=url.rstrip("/"), timeout=120, headers=headers) as client:
             for request in requests:
-                response = client.post(
-                    "/api/v1/services/dependencies",
-                    content=request.model_dump_json(exclude_unset=True),
-                    headers={"content-type": "application/json"},
-                )
+                body = request.model_dump_json(exclude_unset=True)
+                response = client.post("/api/v1/services/dependencies", content=body)
+                for _ in range(MAX_RATE_LIMITED_RETRIES):
+                    if response.status_code != 429:
+                        break
+                    delay = int(response.headers.get("Retry-After", "1"))
+                    errors.print(f"rate limited: retrying this batch in {delay} s")
+                    time.sleep(delay)
+                    response = client.post("/api/v1/services/dependencies", content=body)
                 if response.status_code != 200:
                     errors.print(f"[red]{response.status_code}[/red] {response.text}")
                     raise typer.Exit(1)
@@ -191,12 +214,14 @@ def query(
     include_stale: Annotated[bool, typer.Option()] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
     url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Show what a service depends on (or what depends on it) as a tree."""
     if url is not None:
         response = httpx.get(
             f"{url.rstrip('/')}/api/v1/services/{service_id}/dependencies",
             params={"direction": direction.value, "depth": depth, "include_stale": include_stale},
+            headers=_auth_headers(api_key),
             timeout=60,
         )
         if response.status_code != 200:

@@ -53,3 +53,32 @@ class UnavailableError(SloEngineError):
     """A dependency of the service (database, Redis) does not answer."""
 
     title = "Service unavailable"
+
+
+class AuthenticationError(SloEngineError):
+    """No API key, or one that is malformed, unknown, expired or revoked."""
+
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, *, invalid_key: bool = False) -> None:
+        super().__init__(detail)
+        # A key was presented but is not valid (RFC 6750 `error="invalid_token"`).
+        self.invalid_key = invalid_key
+
+
+class PermissionDeniedError(SloEngineError):
+    """A valid API key without the scope the endpoint needs."""
+
+    title = "Forbidden"
+
+
+class RateLimitedError(SloEngineError):
+    """The client's token bucket for this endpoint class is empty."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int, headers: dict[str, str]) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+        # The rate-limit fields of the refusal, formatted by ratelimit/headers.py.
+        self.headers = headers

@@ -5,8 +5,10 @@ Read once, in `create_app` or the CLI, never at import time.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
 
@@ -24,8 +26,15 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1)
     max_request_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Every /api/v1 endpoint but health needs an API key. Off only for local experiments
+    # and the auth-overhead benchmark; clients are then rate-limited by address.
+    auth_enabled: bool = True
     rate_limit_ingestion: str = "10/minute"
     rate_limit_query: str = "60/minute"
+    # Bound on each Redis step of the rate limiter, and the pause before trying Redis
+    # again after it failed (the in-process buckets answer meanwhile).
+    redis_timeout_seconds: float = Field(default=0.25, gt=0)
+    redis_retry_interval_seconds: float = Field(default=5.0, gt=0)
     otel_graph_ingest_interval_minutes: int = Field(default=15, ge=1)
     stale_edge_threshold_hours: int = Field(default=24, ge=1)
     log_level: str = "INFO"
@@ -33,3 +42,12 @@ class Settings(BaseSettings):
     otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     prometheus_url: str | None = None
     prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("rate_limit_ingestion", "rate_limit_query")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except InvalidRateError as error:
+            raise ValueError(str(error)) from error
+        return value

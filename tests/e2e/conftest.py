@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from slo_engine.access.keys import Scope
+from slo_engine.access.service import create_key
 from slo_engine.app import create_app
+from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
 
 INGEST = "/api/v1/services/dependencies"
 
 
+# Limits no functional test reaches; tests of the limits set their own.
+UNLIMITED = "1000000/minute"
+
+
+def make_key(database_url: str, name: str, *scopes: Scope, **options: Any) -> str:
+    """Create an API key straight in the database (as `slo-cli api-keys create` does)."""
+
+    async def create() -> str:
+        database = Database.from_settings(Settings(database_url=database_url))
+        try:
+            async with database.session_scope() as session:
+                _, plaintext = await create_key(
+                    session, name=name, scopes=list(scopes), **options
+                )
+        finally:
+            await database.dispose()
+        return plaintext
+
+    return asyncio.run(create())
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "max_request_body_bytes": 64 * 1024,
+        "rate_limit_ingestion": UNLIMITED,
+        "rate_limit_query": UNLIMITED,
+        **overrides,
+    }
+    return Settings(**values)
+
+
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, max_request_body_bytes=64 * 1024))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+def admin_key(database_url: str) -> str:
+    return make_key(database_url, "e2e-admin", Scope.ADMIN)
+
+
+@pytest.fixture
+def client(database_url: str, admin_key: str) -> Iterator[TestClient]:
+    """A client that sends an admin key (every scope) on every request."""
+    app = create_app(test_settings(database_url))
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}
+    ) as test_client:
         yield test_client
 
 

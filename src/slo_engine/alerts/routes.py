@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from slo_engine.access.dependencies import read_access, write_access
+from slo_engine.access.service import Principal
 from slo_engine.alerts import service
 from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
 from slo_engine.errors import AlertNotFoundError, BadRequestError
@@ -40,9 +42,10 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 
 @router.get(
     "/circular-dependencies",
+    dependencies=[Depends(read_access)],
     response_model=AlertPage,
     summary="List circular-dependency alerts",
-    responses=problem_responses(400, 500),
+    responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_alerts(
     context: Annotated[AppContext, Depends(app_context)],
@@ -62,9 +65,10 @@ async def list_alerts(
 
 @router.get(
     "/circular-dependencies/{alert_id}",
+    dependencies=[Depends(read_access)],
     response_model=AlertOut,
     summary="One circular-dependency alert",
-    responses=problem_responses(404, 500),
+    responses=problem_responses(401, 403, 404, 429, 500),
 )
 async def get_alert(
     alert_id: str, context: Annotated[AppContext, Depends(app_context)]
@@ -78,15 +82,22 @@ async def get_alert(
     "/circular-dependencies/{alert_id}",
     response_model=AlertOut,
     summary="Acknowledge, resolve or reopen an alert",
-    responses=problem_responses(400, 404, 409, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 429, 500),
 )
 async def update_alert(
-    alert_id: str, body: AlertUpdate, context: Annotated[AppContext, Depends(app_context)]
+    alert_id: str,
+    body: AlertUpdate,
+    context: Annotated[AppContext, Depends(app_context)],
+    principal: Annotated[Principal, Depends(write_access)],
 ) -> AlertOut:
     """A resolved alert whose cycle is still in the graph is reopened by the next scan;
     acknowledge it to keep it quiet instead."""
     async with context.database.session_scope() as session:
         alert = await service.change_status(
-            session, _alert_uuid(alert_id), AlertStatus(body.status), body.actor, body.note
+            session,
+            _alert_uuid(alert_id),
+            AlertStatus(body.status),
+            body.actor or principal.name,
+            body.note,
         )
     return AlertOut.of(alert)

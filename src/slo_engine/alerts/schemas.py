@@ -51,7 +51,12 @@ class AlertUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["acknowledged", "resolved", "open"]
-    actor: Annotated[
-        str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)
-    ] = Field(description="Who acknowledges or resolves the alert (a person or a system).")
+    actor: (
+        Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+        | None
+    ) = Field(
+        default=None,
+        description="Who acknowledges or resolves the alert (a person or a system); "
+        "defaults to the name of the API key making the request.",
+    )
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None

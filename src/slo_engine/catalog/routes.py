@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.catalog.schemas import ServiceOut, ServicePage
@@ -18,9 +19,10 @@ router = APIRouter(tags=["services"])
 
 @router.get(
     "/services",
+    dependencies=[Depends(read_access)],
     response_model=ServicePage,
     summary="List services",
-    responses=problem_responses(400, 500),
+    responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_services(
     context: Annotated[AppContext, Depends(app_context)],
@@ -40,9 +42,10 @@ async def list_services(
 
 @router.get(
     "/services/{service_id}",
+    dependencies=[Depends(read_access)],
     response_model=ServiceOut,
     summary="One service",
-    responses=problem_responses(400, 404, 500),
+    responses=problem_responses(400, 401, 403, 404, 429, 500),
 )
 async def get_service(
     context: Annotated[AppContext, Depends(app_context)],

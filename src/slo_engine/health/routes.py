@@ -38,7 +38,7 @@ async def liveness() -> Liveness:
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers (Redis trouble is reported, not fatal)",
     responses=problem_responses(503),
 )
 async def readiness(
@@ -54,4 +54,10 @@ async def readiness(
             f"The database is not reachable ({type(error).__name__}).",
             slug="not-ready",
         )
-    return Readiness(status="ready", checks={"database": "ok"})
+    limiter = context.rate_limiter
+    checks = {"database": "ok", "rate_limiter": str(limiter.backend)}
+    if limiter.configured_backend != limiter.backend:
+        # Redis is configured but failing: still ready (the in-process buckets answer,
+        # design.md's "Redis failure must not take the API down"), and it says so.
+        checks["redis"] = "failing: rate limits are per replica until it recovers"
+    return Readiness(status="ready", checks=checks)

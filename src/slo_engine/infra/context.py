@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from slo_engine.access.service import Authenticator
 from slo_engine.infra.db import Database
+from slo_engine.ratelimit.limiter import RateLimiter
+from slo_engine.ratelimit.policy import RateClass, RatePolicy
 from slo_engine.settings import Settings
 from slo_engine.topology.cache import GraphCache
 
@@ -16,6 +19,10 @@ class AppContext:
     settings: Settings
     database: Database
     graph_cache: GraphCache
+    authenticator: Authenticator
+    rate_limiter: RateLimiter
+    # The service-wide policy of each endpoint class (a key may have its own).
+    rate_limits: dict[RateClass, RatePolicy]
 
 
 def app_context(request: Request) -> AppContext:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -72,6 +73,14 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Same pool, no transaction: a single statement costs one round trip. Not on
+        # SQLite: there it is in process anyway, and resetting pysqlite's isolation level
+        # on return to the pool would undo the BEGIN recipe below.
+        self._single_statement_engine = (
+            engine
+            if engine.dialect.name == "sqlite"
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -93,6 +102,14 @@ class Database:
                 raise
             for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
                 callback()
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement that needs no transaction of its own (a
+        lookup, an idempotent update); committed when the block ends without error."""
+        async with self._single_statement_engine.connect() as connection:
+            yield connection
+            await connection.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -29,7 +29,23 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.ConflictError, 409, "conflict"),
     (errors.PayloadTooLargeError, 413, "payload-too-large"),
     (errors.UnavailableError, 503, "unavailable"),
+    (errors.AuthenticationError, 401, "unauthorized"),
+    (errors.PermissionDeniedError, 403, "forbidden"),
+    (errors.RateLimitedError, 429, "rate-limited"),
 )
+
+_AUTH_REALM = 'Bearer realm="slo-engine"'
+
+
+def _headers_of(exc: errors.SloEngineError) -> dict[str, str] | None:
+    """Response fields an error calls for (RFC 6750 challenge, RFC 9110 Retry-After)."""
+    if isinstance(exc, errors.AuthenticationError):
+        challenge = _AUTH_REALM + (', error="invalid_token"' if exc.invalid_key else "")
+        return {"WWW-Authenticate": challenge}
+    if isinstance(exc, errors.RateLimitedError):
+        return {**exc.headers, "Retry-After": str(exc.retry_after_seconds)}
+    return None
+
 
 _TITLE_BY_STATUS = {
     400: "Bad request",
@@ -113,7 +129,13 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     for error_class, status, slug in STATUS_BY_ERROR:
         if isinstance(exc, error_class):
             return problem_response(
-                request, status, exc.detail, slug=slug, title=exc.title, error_list=exc.errors
+                request,
+                status,
+                exc.detail,
+                slug=slug,
+                title=exc.title,
+                error_list=exc.errors,
+                headers=_headers_of(exc),
             )
     return problem_response(request, 500, exc.detail)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from slo_engine.access.dependencies import write_access
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.ingestion import service
@@ -35,9 +36,10 @@ async def _parse(request: Request) -> IngestionRequest:
 
 @router.post(
     "/services/dependencies",
+    dependencies=[Depends(write_access)],
     response_model=IngestionResponse,
     summary="Ingest services and dependencies reported by one discovery source",
-    responses=problem_responses(400, 413, 422, 500),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, 500),
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def ingest_dependencies(

@@ -13,6 +13,7 @@ from slo_engine.settings import Settings
 
 config = context.config
 # Importing the table modules registers their tables on the shared metadata.
+import slo_engine.access.tables  # noqa: E402
 import slo_engine.alerts.tables  # noqa: E402
 import slo_engine.catalog.tables  # noqa: E402,F401
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
+from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
@@ -22,9 +23,10 @@ MAX_MAX_NODES = 100_000
 
 @router.get(
     "/services/{service_id}/dependencies",
+    dependencies=[Depends(read_access)],
     response_model=SubgraphOut,
     summary="The subgraph around a service",
-    responses=problem_responses(400, 404, 500),
+    responses=problem_responses(400, 401, 403, 404, 429, 500),
 )
 async def get_dependencies(
     context: Annotated[AppContext, Depends(app_context)],

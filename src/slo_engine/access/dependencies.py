@@ -1,0 +1,80 @@
+"""The access check every `/api/v1` route except health declares: key, scope, rate.
+
+`authorize(scope, rate_class)` is a FastAPI dependency. It reads the key from
+`Authorization: Bearer <key>` or `X-API-Key: <key>`, checks it and its scope, then takes
+a token from the caller's bucket for the endpoint class. The rate-limit headers of the
+decision are left on the request for `RateLimitHeadersMiddleware`. Failures raise the
+errors of errors.py, which infra/http_errors.py renders as problem details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from slo_engine.access.keys import Scope, grants
+from slo_engine.access.service import ANONYMOUS, Principal
+from slo_engine.errors import PermissionDeniedError, RateLimitedError
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.ratelimit.headers import STATE_KEY, rate_limit_headers
+from slo_engine.ratelimit.policy import RateClass, RatePolicy, parse_rate
+
+# auto_error=False: a missing key is our 401 problem, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The API key in its own header"
+)
+
+
+def _policy(context: AppContext, principal: Principal, rate_class: RateClass) -> RatePolicy:
+    if rate_class is RateClass.INGESTION:
+        own, default = principal.rate_limit_ingestion, context.rate_limits[RateClass.INGESTION]
+    else:
+        own, default = principal.rate_limit_query, context.rate_limits[RateClass.QUERY]
+    return parse_rate(own) if own is not None else default
+
+
+def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Principal]]:
+    async def check_access(
+        request: Request,
+        context: Annotated[AppContext, Depends(app_context)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        api_key: Annotated[str | None, Depends(_api_key_header)],
+    ) -> Principal:
+        if context.settings.auth_enabled:
+            presented = bearer.credentials if bearer is not None else api_key
+            principal = await context.authenticator.authenticate(presented)
+            if not grants(principal.scopes, scope):
+                held = ", ".join(sorted(principal.scopes)) or "none"
+                raise PermissionDeniedError(
+                    f"The API key '{principal.name}' has the scopes [{held}]; this endpoint "
+                    f"needs '{scope}'."
+                )
+            bucket = f"{principal.key_id}:{rate_class}"
+        else:
+            principal = ANONYMOUS
+            client = request.client.host if request.client else "unknown"
+            bucket = f"client:{client}:{rate_class}"
+        request.state.principal = principal
+        decision = await context.rate_limiter.take(bucket, _policy(context, principal, rate_class))
+        headers = rate_limit_headers(decision, str(rate_class))
+        setattr(request.state, STATE_KEY, headers)
+        if not decision.allowed:
+            raise RateLimitedError(
+                f"Too many {rate_class} requests for '{principal.name}' "
+                f"({decision.policy}); retry in {decision.retry_after_seconds} s.",
+                retry_after_seconds=decision.retry_after_seconds,
+                headers=headers,
+            )
+        return principal
+
+    return check_access
+
+
+read_access = authorize(Scope.READ, RateClass.QUERY)
+write_access = authorize(Scope.WRITE, RateClass.INGESTION)
+admin_read_access = authorize(Scope.ADMIN, RateClass.QUERY)
+admin_write_access = authorize(Scope.ADMIN, RateClass.INGESTION)

@@ -1,0 +1,69 @@
+"""/api/v1/api-keys: key management, for keys with the `admin` scope."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from slo_engine.access import service
+from slo_engine.access.dependencies import admin_read_access, admin_write_access
+from slo_engine.access.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from slo_engine.access.service import KEY_NAME_PATTERN
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.http_errors import problem_responses
+
+router = APIRouter(tags=["api-keys"])
+
+
+@router.post(
+    "/api-keys",
+    dependencies=[Depends(admin_write_access)],
+    status_code=201,
+    response_model=ApiKeyCreated,
+    summary="Create an API key (its secret is returned once)",
+    responses=problem_responses(400, 401, 403, 409, 422, 429, 500),
+)
+async def create_api_key(
+    body: ApiKeyCreate, context: Annotated[AppContext, Depends(app_context)]
+) -> ApiKeyCreated:
+    async with context.database.session_scope() as session:
+        key, plaintext = await service.create_key(
+            session,
+            name=body.name,
+            scopes=body.scopes,
+            expires_at=body.expires_at,
+            rate_limit_ingestion=body.rate_limit_ingestion,
+            rate_limit_query=body.rate_limit_query,
+        )
+    return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
+
+
+@router.get(
+    "/api-keys",
+    dependencies=[Depends(admin_read_access)],
+    response_model=ApiKeyList,
+    summary="List API keys (never their secrets)",
+    responses=problem_responses(401, 403, 429, 500),
+)
+async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) -> ApiKeyList:
+    async with context.database.session_scope() as session:
+        keys = await service.list_keys(session)
+    return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
+
+
+@router.delete(
+    "/api-keys/{name}",
+    dependencies=[Depends(admin_write_access)],
+    response_model=ApiKeyOut,
+    summary="Revoke an API key (effective at once on every replica)",
+    responses=problem_responses(400, 401, 403, 404, 429, 500),
+)
+async def revoke_api_key(
+    name: Annotated[str, Path(pattern=KEY_NAME_PATTERN)],
+    context: Annotated[AppContext, Depends(app_context)],
+) -> ApiKeyOut:
+    """The key stays listed, with `revoked_at`, for the audit trail."""
+    async with context.database.session_scope() as session:
+        key = await service.revoke_key(session, name)
+    return ApiKeyOut.of(key)

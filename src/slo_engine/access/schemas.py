@@ -1,0 +1,64 @@
+"""Request and response bodies of the API-key endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from slo_engine.access.keys import Scope
+from slo_engine.access.repository import ApiKey
+from slo_engine.access.service import KEY_NAME_PATTERN
+
+RateText = Annotated[str, StringConstraints(max_length=32)]
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
+    expires_at: datetime | None = Field(
+        default=None, description="When the key stops working (RFC 3339); none: never."
+    )
+    rate_limit_ingestion: RateText | None = Field(
+        default=None, description="This key's own limit, e.g. '600/minute'."
+    )
+    rate_limit_query: RateText | None = None
+
+
+class ApiKeyOut(BaseModel):
+    """A key as stored: never its secret."""
+
+    name: str
+    key_id: str
+    scopes: list[Scope]
+    rate_limit_ingestion: str | None
+    rate_limit_query: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls(
+            name=key.name,
+            key_id=key.key_id,
+            scopes=sorted(key.scopes),
+            rate_limit_ingestion=key.rate_limit_ingestion,
+            rate_limit_query=key.rate_limit_query,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself. Shown this once: store it now.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]

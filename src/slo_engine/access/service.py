@@ -1,0 +1,204 @@
+"""API-key use cases: create, list, revoke, and the per-request authentication.
+
+The per-request check reads the key's row every time (one indexed lookup, one round
+trip on an autocommit connection), so a revocation made on any replica, or by the CLI
+straight in the database, takes effect on the very next request everywhere. Nothing
+about keys is cached in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.access import repository
+from slo_engine.access.keys import Scope, generate_key, parse_key, secret_matches
+from slo_engine.access.repository import ApiKey, ApiKeyRepository
+from slo_engine.errors import AuthenticationError, InvalidInputError, NotFoundError
+from slo_engine.infra.db import Database
+from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
+
+logger = logging.getLogger(__name__)
+
+KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[mhdw])$")
+_UNIT = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+# `last_used_at` is written at most once per key and replica in this interval.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    title = "API key not found"
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m`, `2w`.
+
+    >>> parse_duration("90d").days, parse_duration("12h").seconds
+    (90, 43200)
+    """
+    match = _DURATION.match(text.strip())
+    if match is None or int(match["amount"]) < 1:
+        raise InvalidInputError(
+            f"{text!r} is not a duration: write it like '90d', '12h', '30m' or '2w'"
+        )
+    return int(match["amount"]) * _UNIT[match["unit"]]
+
+
+def _checked_rate(text: str | None, field: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        return str(parse_rate(text))
+    except InvalidRateError as error:
+        raise InvalidInputError(
+            str(error), errors=[{"pointer": f"/{field}", "detail": str(error)}]
+        ) from error
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    name: str,
+    scopes: Sequence[Scope],
+    expires_at: datetime | None = None,
+    rate_limit_ingestion: str | None = None,
+    rate_limit_query: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key; returns it with its plaintext, which exists nowhere else."""
+    if not re.match(KEY_NAME_PATTERN, name):
+        raise InvalidInputError(
+            f"{name!r} is not a key name: 1-128 of A-Z a-z 0-9 . _ : @ -, starting with a "
+            "letter or digit",
+            errors=[{"pointer": "/name", "detail": "invalid key name"}],
+        )
+    if not scopes:
+        raise InvalidInputError(
+            "A key needs at least one scope (read, write, admin).",
+            errors=[{"pointer": "/scopes", "detail": "at least one scope"}],
+        )
+    now = datetime.now(UTC)
+    if expires_at is not None and expires_at.astimezone(UTC) <= now:
+        raise InvalidInputError(
+            "expires_at is in the past.",
+            errors=[{"pointer": "/expires_at", "detail": "must be in the future"}],
+        )
+    new = generate_key()
+    key = await ApiKeyRepository(session).create(
+        name=name,
+        key_id=new.key_id,
+        secret_digest=new.secret_digest,
+        scopes=scopes,
+        rate_limit_ingestion=_checked_rate(rate_limit_ingestion, "rate_limit_ingestion"),
+        rate_limit_query=_checked_rate(rate_limit_query, "rate_limit_query"),
+        created_at=now,
+        expires_at=expires_at,
+    )
+    return key, new.plaintext
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return await ApiKeyRepository(session).list()
+
+
+async def revoke_key(session: AsyncSession, name: str) -> ApiKey:
+    """Revoke the key named `name` (idempotent: revoking twice keeps the first time)."""
+    keys = ApiKeyRepository(session)
+    if await keys.get(name) is None:
+        raise ApiKeyNotFoundError(f"No API key is named '{name}'.")
+    await keys.revoke(name, datetime.now(UTC))
+    revoked = await keys.get(name)
+    assert revoked is not None
+    return revoked
+
+
+async def usable_key_count(session: AsyncSession) -> int:
+    return await ApiKeyRepository(session).count_usable(datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's name (never its secret), scopes and rate limits."""
+
+    name: str
+    key_id: str
+    scopes: frozenset[Scope]
+    rate_limit_ingestion: str | None = None
+    rate_limit_query: str | None = None
+
+
+ANONYMOUS = Principal(name="anonymous", key_id="anonymous", scopes=frozenset(Scope))
+
+
+class Authenticator:
+    """Checks the key of each request against the database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._recording: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def authenticate(self, presented: str | None) -> Principal:
+        if presented is None:
+            raise AuthenticationError(
+                "This endpoint needs an API key: send 'Authorization: Bearer <key>' or "
+                "'X-API-Key: <key>'."
+            )
+        parsed = parse_key(presented.strip())
+        if parsed is None:
+            raise AuthenticationError("The API key is malformed.", invalid_key=True)
+        async with self._database.single_statement() as connection:
+            stored = await repository.find_by_key_id(connection, parsed.key_id)
+        # Same answer for an unknown id and a wrong secret: the id alone proves nothing.
+        if stored is None or not secret_matches(parsed.secret, stored.secret_digest):
+            raise AuthenticationError("The API key is not valid.", invalid_key=True)
+        key = stored.key
+        now = datetime.now(UTC)
+        if key.revoked_at is not None:
+            raise AuthenticationError(f"The API key '{key.name}' was revoked.", invalid_key=True)
+        if key.expires_at is not None and key.expires_at <= now:
+            raise AuthenticationError(f"The API key '{key.name}' has expired.", invalid_key=True)
+        self._note_use(key, now)
+        return Principal(
+            name=key.name,
+            key_id=key.key_id,
+            scopes=key.scopes,
+            rate_limit_ingestion=key.rate_limit_ingestion,
+            rate_limit_query=key.rate_limit_query,
+        )
+
+    def _note_use(self, key: ApiKey, now: datetime) -> None:
+        # At most one write per key per LAST_USED_RESOLUTION, off the request's path.
+        if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+            return
+        if key.key_id in self._recording:
+            return
+        self._recording.add(key.key_id)
+        task = asyncio.get_running_loop().create_task(self._record_use(key.key_id, now))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _record_use(self, key_id: str, now: datetime) -> None:
+        try:
+            async with self._database.single_statement() as connection:
+                await repository.record_use(connection, key_id, now)
+        except Exception as error:  # losing one last-used stamp must not hurt anyone
+            logger.warning("could not record the use of key %s: %s", key_id, error)
+        finally:
+            self._recording.discard(key_id)
+
+    async def close(self) -> None:
+        """Wait for the pending last-used writes (at shutdown, before the pool closes)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
