@@ -21,6 +21,16 @@ from sqlalchemy.engine import make_url
 from slo_engine.infra.migrate import upgrade_database
 
 POSTGRES_ENV = "SLO_ENGINE_TEST_POSTGRES_URL"
+REDIS_ENV = "SLO_ENGINE_TEST_REDIS_URL"
+
+
+def server_off(variable: str, what: str) -> None:
+    """Skip a suite whose server is not configured, except in CI, where that fails."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} tests must run in CI: set {variable} (.ci/run does)")
+    pytest.skip(f"{what} tests are off: set {variable} (CI does)")
+
+
 ENGINES = ["sqlite", "postgresql"]
 TABLES = ("api_keys", "circular_dependency_alerts", "service_dependencies", "services")
 
@@ -46,7 +56,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
-        pytest.skip(f"PostgreSQL tests are off: set {POSTGRES_ENV} (CI does)")
+        server_off(POSTGRES_ENV, "PostgreSQL")
     name = f"slo_test_{uuid.uuid4().hex[:12]}"
     admin_dsn = _admin_dsn(admin_url)
     asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
@@ -87,4 +97,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     _empty_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis server (SLO_ENGINE_TEST_REDIS_URL); one that does not answer fails."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        server_off(REDIS_ENV, "Redis")
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
     return url

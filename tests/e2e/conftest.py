@@ -29,9 +29,7 @@ def make_key(database_url: str, name: str, *scopes: Scope, **options: Any) -> st
         database = Database.from_settings(Settings(database_url=database_url))
         try:
             async with database.session_scope() as session:
-                _, plaintext = await create_key(
-                    session, name=name, scopes=list(scopes), **options
-                )
+                _, plaintext = await create_key(session, name=name, scopes=list(scopes), **options)
         finally:
             await database.dispose()
         return plaintext
@@ -39,7 +37,7 @@ def make_key(database_url: str, name: str, *scopes: Scope, **options: Any) -> st
     return asyncio.run(create())
 
 
-def test_settings(database_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "max_request_body_bytes": 64 * 1024,
@@ -58,7 +56,7 @@ def admin_key(database_url: str) -> str:
 @pytest.fixture
 def client(database_url: str, admin_key: str) -> Iterator[TestClient]:
     """A client that sends an admin key (every scope) on every request."""
-    app = create_app(test_settings(database_url))
+    app = create_app(settings_for(database_url))
     with TestClient(
         app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}
     ) as test_client:
