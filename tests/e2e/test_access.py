@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.e2e.conftest import ingest, make_key, settings_for
 
 from slo_engine.access.keys import Scope
 from slo_engine.access.tables import api_keys
 from slo_engine.app import API_PREFIX, create_app
+from tests.e2e.conftest import ingest, make_key, settings_for
 
 HEALTH = (f"{API_PREFIX}/health", f"{API_PREFIX}/health/ready")
 ALERT_ID = "00000000-0000-0000-0000-000000000000"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from tests.e2e.conftest import ingest
 
 ALERTS = "/api/v1/circular-dependencies"

@@ -4,10 +4,10 @@ OpenAPI."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.e2e.conftest import INGEST, ingest
 
 from slo_engine.app import create_app
 from slo_engine.settings import Settings
+from tests.e2e.conftest import INGEST, ingest
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "correlation_id"}
 

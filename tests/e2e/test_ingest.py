@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from tests.e2e.conftest import INGEST, edge, edge_pairs, ingest, node_depths, query
 
 

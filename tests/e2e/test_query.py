@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.e2e.conftest import INGEST, edge, edge_pairs, ingest, node_depths, query
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

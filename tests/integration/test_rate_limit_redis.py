@@ -125,7 +125,7 @@ def test_two_processes_sharing_redis_admit_exactly_the_capacity(
 
 
 @pytest.fixture
-def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str, int]]:
+def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A Redis server of our own, that this test may pause and kill."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -152,18 +152,18 @@ def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str, int]]:
         )
         return process
 
-    state = {"process": start()}
+    process = start()
     try:
-        yield state["process"], f"redis://127.0.0.1:{port}/0", port
+        yield process, f"redis://127.0.0.1:{port}/0"
     finally:
-        state["process"].kill()
-        state["process"].wait()
+        process.kill()
+        process.wait()
 
 
 def test_redis_paused_or_stopped_mid_load_means_no_5xx_and_the_fallback_then_recovery(
-    sqlite_url: str, private_redis: tuple[subprocess.Popen[bytes], str, int]
+    sqlite_url: str, private_redis: tuple[subprocess.Popen[bytes], str]
 ) -> None:
-    process, redis_url, port = private_redis
+    process, redis_url = private_redis
     key = {"X-API-Key": make_key(sqlite_url, "steady", Scope.READ)}
     settings = settings_for(
         sqlite_url,
