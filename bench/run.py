@@ -19,7 +19,9 @@ For every (engine, size) pair this script
 5. times the same traversals in process with networkx as a reference;
 6. ingests a layered "fan-out 6" graph (11 layers, each node calling all 6 nodes of the
    next: 6^10 paths from the top) under distinct ids and times depth 10 from its top;
-7. reads the server's RSS after ingest and after the queries.
+7. reads the server's RSS after ingest and after the queries;
+8. per engine, times the same small query through servers that differ only in access
+   control (no key check, key check, key check plus the Redis rate limiter).
 
 It prints a markdown table with the targets of the issue marked met / missed, and writes
 it to bench/results/latest.md (raw figures in bench/results/latest.json).
@@ -81,6 +83,8 @@ FANOUT_LAYERS = 11
 TEAMS = tuple(f"team-{i:02d}" for i in range(40))
 CRITICALITIES = ("critical", "high", "medium", "low")
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+UNLIMITED = "100000000/minute"
+REDIS_URL = os.environ.get("SLO_ENGINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
 
 
@@ -358,14 +362,52 @@ def free_port() -> int:
 class Server:
     """`slo-cli serve` on a free port of 127.0.0.1, against `database_url`."""
 
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        *,
+        name: str = "server",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.workdir = workdir
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / f"{name}.log"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.env = {**os.environ, "DATABASE_URL": database_url}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            # The benchmark measures the graph, not the limiter: limits it never reaches.
+            "RATE_LIMIT_INGESTION": UNLIMITED,
+            "RATE_LIMIT_QUERY": UNLIMITED,
+            **(env or {}),
+        }
+
+    def create_api_key(self, name: str) -> str:
+        """An admin key made with `slo-cli api-keys create`, as an operator would."""
+        created = subprocess.run(
+            [
+                str(BIN / "slo-cli"),
+                "api-keys",
+                "create",
+                "--name",
+                name,
+                "--scope",
+                "admin",
+                "--json",
+            ],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if created.returncode != 0:
+            raise BenchError(f"slo-cli api-keys create failed:\n{created.stdout}\n{created.stderr}")
+        return str(orjson.loads(created.stdout)["key"])
 
     def start(self) -> None:
         upgrade = subprocess.run(
@@ -645,7 +687,12 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
             log(f"  starting the server on port {server.port}")
             server.start()
             result["rss_start_mb"] = server.memory_mb()
-            with httpx.Client(base_url=server.base_url, timeout=args.request_timeout) as client:
+            key = server.create_api_key("bench")
+            with httpx.Client(
+                base_url=server.base_url,
+                timeout=args.request_timeout,
+                headers={"Authorization": f"Bearer {key}"},
+            ) as client:
                 log("  ingesting")
                 result["ingest"] = ingest(client, bodies)
                 server.alive()
@@ -723,6 +770,109 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
     return result
 
 
+def _redis_reachable() -> bool:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict[str, Any]:
+    """The same small query through servers that differ only in access control.
+
+    Servers share one database: `open` (AUTH_ENABLED=false, in-process limiter),
+    `key` (API key checked on every request, in-process limiter) and, when Redis answers,
+    `key+redis` (the same with the Redis limiter). Requests go round-robin, one at a
+    time, so drift in the machine's load hits every server alike.
+    """
+    seed = args.seed + 7
+    graph = generate_microservices(2_000, seed)
+    roots = random.Random(seed).sample(graph.service_ids, 200)
+    variants = {"open": {"AUTH_ENABLED": "false"}, "key": {}}
+    if _redis_reachable():
+        variants["key+redis"] = {"REDIS_URL": REDIS_URL}
+    log(f"== {engine}: access-control overhead ({', '.join(variants)})")
+    result: dict[str, Any] = {"engine": engine, "variants": {}}
+    with database(engine) as (database_url, workdir):
+        servers = {
+            name: Server(database_url, workdir, name=name, env=env)
+            for name, env in variants.items()
+        }
+        clients: dict[str, httpx.Client] = {}
+        try:
+            for server in servers.values():
+                server.start()
+            key = servers["key"].create_api_key("bench-auth")
+            for name, server in servers.items():
+                clients[name] = httpx.Client(
+                    base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}
+                )
+            ingest(clients["key"], ingest_bodies(graph, args.chunk_edges, limit))
+            times: dict[str, list[float]] = {name: [] for name in servers}
+            for i in range(args.auth_requests + 50):
+                root = roots[i % len(roots)]
+                url = f"{API}/services/{root}/dependencies?depth=1"
+                for name, client in clients.items():
+                    t0 = time.perf_counter()
+                    response = client.get(url)
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    if response.status_code != 200:
+                        raise BenchError(f"{name} GET {url}: {response.status_code}")
+                    if i >= 50:  # the first rounds warm the pools and caches
+                        times[name].append(elapsed)
+            for name, measured in times.items():
+                result["variants"][name] = summary(measured)
+            base = result["variants"]["open"]["p50"]
+            for name, figures in result["variants"].items():
+                figures["overhead_p50_ms"] = figures["p50"] - base
+                log(
+                    f"  {name}: p50 {figures['p50']:.3f} ms, p99 {figures['p99']:.3f} ms, "
+                    f"p50 overhead {figures['overhead_p50_ms']:+.3f} ms"
+                )
+        except BaseException:
+            for server in servers.values():
+                log(f"{server.log_path.name} tail:\n{server.tail()}")
+            raise
+        finally:
+            for client in clients.values():
+                client.close()
+            for server in servers.values():
+                server.stop()
+    return result
+
+
+def auth_report(auth_results: list[dict[str, Any]]) -> list[str]:
+    if not auth_results:
+        return []
+    lines = [
+        "",
+        "## Access-control overhead (target: API key check < 0.5 ms per request at the median)",
+        "",
+        "Depth-1 queries on a 2,000-service graph, round-robin over servers sharing one "
+        "database: `open` has AUTH_ENABLED=false, `key` checks the API key on every request, "
+        "`key+redis` also takes its rate-limit token from Redis.",
+        "",
+        "| engine | variant | p50 ms | p99 ms | p50 overhead vs open | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in auth_results:
+        for name, figures in r["variants"].items():
+            overhead = figures["overhead_p50_ms"]
+            verdict = "" if name == "open" else ("met" if overhead < 0.5 else "MISSED")
+            if name == "key+redis":
+                verdict = "(includes Redis)"
+            lines.append(
+                f"| {r['engine']} | {name} | {figures['p50']:.3f} | {figures['p99']:.3f} "
+                f"| {overhead:+.3f} ms | {verdict} |"
+            )
+    return lines
+
+
 # --------------------------------------------------------------------------------------
 # The report
 # --------------------------------------------------------------------------------------
@@ -750,7 +900,11 @@ def source_fingerprint() -> str:
 
 
 def report(
-    results: list[dict[str, Any]], args: argparse.Namespace, failure: str | None, source: str
+    results: list[dict[str, Any]],
+    auth_results: list[dict[str, Any]],
+    args: argparse.Namespace,
+    failure: str | None,
+    source: str,
 ) -> str:
     lines = [
         "# slo-engine benchmark",
@@ -846,6 +1000,7 @@ def report(
             f"  - networkx p50 / p99: depth 3 {_pair(ref['down3'])}, depth 10 "
             f"{_pair(ref['down10'])}, upstream depth 10 {_pair(ref['up10'])}"
         )
+    lines += auth_report(auth_results)
     if failure:
         lines += ["", f"**The run failed**: {failure}"]
     return "\n".join(lines) + "\n"
@@ -859,6 +1014,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--chunk-edges", type=int, default=40_000, help="Edges per request.")
     parser.add_argument("--fanout-reps", type=int, default=50)
+    parser.add_argument(
+        "--auth-requests", type=int, default=1000, help="Timed requests per access variant."
+    )
     parser.add_argument("--request-timeout", type=float, default=300.0)
     parser.add_argument("--time-limit", type=int, default=3600, help="Seconds for everything.")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
@@ -873,12 +1031,15 @@ def main() -> int:
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.time_limit)
     results: list[dict[str, Any]] = []
+    auth_results: list[dict[str, Any]] = []
     failure = None
     source = source_fingerprint()
     try:
         for engine in engines:
             for size in sizes:
                 results.append(run_one(engine, size, args, limit))
+            if args.auth_requests > 0:
+                auth_results.append(run_auth_overhead(engine, args, limit))
     except (BenchError, KeyboardInterrupt, httpx.HTTPError, OSError) as error:
         failure = f"{type(error).__name__}: {error}"
         log(f"FAILED: {failure}")
@@ -887,13 +1048,19 @@ def main() -> int:
     sources = {r["source"] for r in results}
     if len(sources) > 1 or any(source not in x for x in sources):
         source = "changed during the run: see each row's source in the details"
-    text = report(results, args, failure, source)
+    text = report(results, auth_results, args, failure, source)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     args.output.with_suffix(".json").write_bytes(
         orjson.dumps(
-            {"args": vars(args), "source": source, "results": results, "failure": failure},
+            {
+                "args": vars(args),
+                "source": source,
+                "results": results,
+                "auth_overhead": auth_results,
+                "failure": failure,
+            },
             default=str,
             option=orjson.OPT_INDENT_2,
         )

@@ -301,3 +301,7 @@ def render_tree(answer: dict[str, Any], direction: Direction) -> Tree:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

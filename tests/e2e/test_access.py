@@ -275,3 +275,18 @@ def test_ingest_then_query_with_separate_write_and_read_keys(
     answer = app_client.get(f"{API_PREFIX}/services/a/dependencies", headers=reader)
     assert answer.status_code == 200
     assert [n["service_id"] for n in answer.json()["nodes"]] == ["b"]
+
+
+def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
+    database_url: str, app_client: TestClient
+) -> None:
+    key = {"X-API-Key": make_key(database_url, "cached", Scope.ADMIN)}
+    authenticator = app_client.app.state.context.authenticator  # type: ignore[attr-defined]
+    for _ in range(10):
+        assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
+    assert authenticator.lookups == 1
+
+    # Any key change (here a new key, made as the CLI would) empties every cache.
+    make_key(database_url, "another", Scope.READ)
+    assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
+    assert authenticator.lookups == 2

@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from slo_engine.access.keys import Scope, grants
 from slo_engine.access.service import ANONYMOUS, Principal
+from slo_engine.catalog.repository import read_revisions
 from slo_engine.errors import PermissionDeniedError, RateLimitedError
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.ratelimit.headers import STATE_KEY, rate_limit_headers
@@ -44,9 +45,14 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:
+        # The request's one freshness read: the access revision validates the key cache,
+        # the graph revision tells the snapshot whether it is current (topology/).
+        async with context.database.single_statement() as connection:
+            revisions = await read_revisions(connection)
+        request.state.graph_revision = revisions.graph
         if context.settings.auth_enabled:
             presented = bearer.credentials if bearer is not None else api_key
-            principal = await context.authenticator.authenticate(presented)
+            principal = await context.authenticator.authenticate(presented, revisions.access)
             if not grants(principal.scopes, scope):
                 held = ", ".join(sorted(principal.scopes)) or "none"
                 raise PermissionDeniedError(

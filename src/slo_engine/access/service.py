@@ -1,9 +1,12 @@
 """API-key use cases: create, list, revoke, and the per-request authentication.
 
-The per-request check reads the key's row every time (one indexed lookup, one round
-trip on an autocommit connection), so a revocation made on any replica, or by the CLI
-straight in the database, takes effect on the very next request everywhere. Nothing
-about keys is cached in process.
+Every key change (here, whether through the API or the CLI) bumps the access revision
+in its transaction. Each request reads that revision together with the graph revision
+in one primary-key read (access/dependencies.py), and each process caches the key rows
+it has looked up for as long as the revision stays the same. So a revocation made on
+any replica, or by the CLI, takes effect on the very next request everywhere, while a
+request whose key is cached costs no database work beyond the read it needed anyway
+(measured in `make bench`; see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.access import repository
 from slo_engine.access.keys import Scope, generate_key, parse_key, secret_matches
-from slo_engine.access.repository import ApiKey, ApiKeyRepository
+from slo_engine.access.repository import ApiKey, ApiKeyRepository, StoredKey
+from slo_engine.catalog.repository import bump_access_revision
 from slo_engine.errors import AuthenticationError, InvalidInputError, NotFoundError
 from slo_engine.infra.db import Database
 from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
@@ -95,6 +99,7 @@ async def create_key(
             errors=[{"pointer": "/expires_at", "detail": "must be in the future"}],
         )
     new = generate_key()
+    await bump_access_revision(session)
     key = await ApiKeyRepository(session).create(
         name=name,
         key_id=new.key_id,
@@ -117,6 +122,7 @@ async def revoke_key(session: AsyncSession, name: str) -> ApiKey:
     keys = ApiKeyRepository(session)
     if await keys.get(name) is None:
         raise ApiKeyNotFoundError(f"No API key is named '{name}'.")
+    await bump_access_revision(session)
     await keys.revoke(name, datetime.now(UTC))
     revoked = await keys.get(name)
     assert revoked is not None
@@ -141,15 +147,47 @@ class Principal:
 ANONYMOUS = Principal(name="anonymous", key_id="anonymous", scopes=frozenset(Scope))
 
 
+# Key rows cached per process; beyond this, the cache starts over.
+_CACHED_KEYS = 10_000
+
+
 class Authenticator:
-    """Checks the key of each request against the database."""
+    """Checks the key of each request: its row from the cache of the current access
+    revision, or from the database."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._cache: dict[str, StoredKey] = {}
+        self._cache_revision = -1
         self._recording: set[str] = set()
+        self._last_recorded: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lookups = 0  # database reads of key rows, for tests and metrics
 
-    async def authenticate(self, presented: str | None) -> Principal:
+    async def _stored_key(self, key_id: str, access_revision: int) -> StoredKey | None:
+        """The key's row as of `access_revision` or later.
+
+        The caller read `access_revision` before calling, so a row read now is at least
+        that recent and may be cached under it. A caller holding an older revision than
+        the cache's reads the database and leaves the cache alone.
+        """
+        if access_revision > self._cache_revision:
+            self._cache = {}
+            self._cache_revision = access_revision
+        if access_revision == self._cache_revision:
+            cached = self._cache.get(key_id)
+            if cached is not None:
+                return cached
+        self.lookups += 1
+        async with self._database.single_statement() as connection:
+            stored = await repository.find_by_key_id(connection, key_id)
+        if stored is not None and access_revision == self._cache_revision:
+            if len(self._cache) >= _CACHED_KEYS:
+                self._cache = {}
+            self._cache[key_id] = stored
+        return stored
+
+    async def authenticate(self, presented: str | None, access_revision: int) -> Principal:
         if presented is None:
             raise AuthenticationError(
                 "This endpoint needs an API key: send 'Authorization: Bearer <key>' or "
@@ -158,8 +196,7 @@ class Authenticator:
         parsed = parse_key(presented.strip())
         if parsed is None:
             raise AuthenticationError("The API key is malformed.", invalid_key=True)
-        async with self._database.single_statement() as connection:
-            stored = await repository.find_by_key_id(connection, parsed.key_id)
+        stored = await self._stored_key(parsed.key_id, access_revision)
         # Same answer for an unknown id and a wrong secret: the id alone proves nothing.
         if stored is None or not secret_matches(parsed.secret, stored.secret_digest):
             raise AuthenticationError("The API key is not valid.", invalid_key=True)
@@ -179,12 +216,16 @@ class Authenticator:
         )
 
     def _note_use(self, key: ApiKey, now: datetime) -> None:
-        # At most one write per key per LAST_USED_RESOLUTION, off the request's path.
-        if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
+        # At most one write per key per LAST_USED_RESOLUTION and process, off the
+        # request's path. (The cached row's `last_used_at` does not move, so the time
+        # of this process's last write is kept here.)
+        last = self._last_recorded.get(key.key_id, key.last_used_at)
+        if last is not None and now - last < LAST_USED_RESOLUTION:
             return
         if key.key_id in self._recording:
             return
         self._recording.add(key.key_id)
+        self._last_recorded[key.key_id] = now
         task = asyncio.get_running_loop().create_task(self._record_use(key.key_id, now))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -10,14 +10,20 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
 from slo_engine.catalog.identity import service_uuid
-from slo_engine.catalog.tables import graph_state, service_dependencies, services
+from slo_engine.catalog.tables import (
+    ACCESS_REVISION_ROW,
+    GRAPH_REVISION_ROW,
+    graph_state,
+    service_dependencies,
+    services,
+)
 from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
@@ -95,6 +101,31 @@ _REPORT_COLUMNS = tuple(
 )
 
 
+class Revisions(NamedTuple):
+    graph: int
+    access: int
+
+
+async def read_revisions(connection: AsyncConnection) -> Revisions:
+    """Both revision counters in one primary-key read (the per-request freshness check)."""
+    result = await connection.execute(
+        select(graph_state.c.id, graph_state.c.revision).where(
+            graph_state.c.id.in_((GRAPH_REVISION_ROW, ACCESS_REVISION_ROW))
+        )
+    )
+    by_row = {row.id: int(row.revision) for row in result}
+    return Revisions(by_row[GRAPH_REVISION_ROW], by_row[ACCESS_REVISION_ROW])
+
+
+async def bump_access_revision(session: AsyncSession) -> None:
+    """Called in the transaction of every API-key change."""
+    await session.execute(
+        update(graph_state)
+        .where(graph_state.c.id == ACCESS_REVISION_ROW)
+        .values(revision=graph_state.c.revision + 1)
+    )
+
+
 class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -106,7 +137,7 @@ class CatalogRepository:
         """Advance the graph revision. Takes the graph write lock until the transaction ends."""
         result = await self._session.execute(
             update(graph_state)
-            .where(graph_state.c.id == 1)
+            .where(graph_state.c.id == GRAPH_REVISION_ROW)
             .values(revision=graph_state.c.revision + 1)
             .returning(graph_state.c.revision)
         )
@@ -114,7 +145,7 @@ class CatalogRepository:
 
     async def current_revision(self) -> int:
         result = await self._session.execute(
-            select(graph_state.c.revision).where(graph_state.c.id == 1)
+            select(graph_state.c.revision).where(graph_state.c.id == GRAPH_REVISION_ROW)
         )
         return int(result.scalar_one())
 

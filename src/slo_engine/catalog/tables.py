@@ -76,9 +76,15 @@ service_dependencies = Table(
     Index("ix_service_dependencies_is_stale_last_observed_at", "is_stale", "last_observed_at"),
 )
 
-# One row, id 1. Every write to the graph bumps `revision` in its own transaction, which
+# Revision counters, one per row.
+# Row 1, the graph: every write to the graph bumps it in its own transaction, which
 # (a) serialises graph writers, so cycle detection sees every committed edge, and
 # (b) tells each process's in-memory snapshot whether it is current.
+# Row 2, the API keys: every key change bumps it, which tells each process's key cache
+# whether it is current (access/service.py). A row of its own, so that a key change
+# never waits for a long ingestion's row lock.
+GRAPH_REVISION_ROW = 1
+ACCESS_REVISION_ROW = 2
 graph_state = Table(
     "graph_state",
     metadata,

@@ -31,9 +31,18 @@ class GraphCache:
         self._lock = asyncio.Lock()
         self.reloads = 0
 
-    async def current(self, repository: CatalogRepository) -> GraphSnapshot:
-        """The snapshot at the latest committed revision."""
-        revision = await repository.current_revision()
+    async def current(
+        self, repository: CatalogRepository, known_revision: int | None = None
+    ) -> GraphSnapshot:
+        """The snapshot at the latest committed revision.
+
+        `known_revision`: the graph revision this request already read (the access
+        check reads it with the access revision); then a current snapshot costs no
+        database work at all.
+        """
+        revision = (
+            known_revision if known_revision is not None else await repository.current_revision()
+        )
         snapshot = self._snapshot
         if snapshot is not None and snapshot.revision == revision:
             return snapshot

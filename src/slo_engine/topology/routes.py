@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
@@ -29,6 +29,7 @@ MAX_MAX_NODES = 100_000
     responses=problem_responses(400, 401, 403, 404, 429, 500),
 )
 async def get_dependencies(
+    request: Request,
     context: Annotated[AppContext, Depends(app_context)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
     direction: Annotated[Direction, Query()] = Direction.DOWNSTREAM,
@@ -48,5 +49,6 @@ async def get_dependencies(
             depth=depth,
             include_stale=include_stale,
             max_nodes=max_nodes,
+            known_revision=getattr(request.state, "graph_revision", None),
         )
     return Response(body, media_type="application/json")

@@ -78,6 +78,7 @@ async def query_subgraph(
     depth: int,
     include_stale: bool,
     max_nodes: int,
+    known_revision: int | None = None,
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/dependencies (see design.md).
 
@@ -85,7 +86,7 @@ async def query_subgraph(
     `FragmentCache`) until a write changes it, so a large answer costs little more than
     joining byte strings.
     """
-    snapshot = await cache.current(CatalogRepository(session))
+    snapshot = await cache.current(CatalogRepository(session), known_revision)
     root = snapshot.services.get(service_id)
     if root is None:
         raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")

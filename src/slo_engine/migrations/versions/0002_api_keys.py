@@ -1,4 +1,4 @@
-"""API keys.
+"""API keys, and the access revision counter (graph_state row 2).
 
 Revision ID: 0002
 Revises: 0001
@@ -36,7 +36,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uq_api_keys_name"),
         sa.UniqueConstraint("key_id", name="uq_api_keys_key_id"),
     )
+    graph_state = sa.table(
+        "graph_state", sa.column("id", sa.Integer), sa.column("revision", sa.BigInteger)
+    )
+    op.bulk_insert(graph_state, [{"id": 2, "revision": 0}])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM graph_state WHERE id = 2")
     op.drop_table("api_keys")

@@ -1,0 +1,138 @@
+"""`slo-cli` end to end: key management, local ingest and query, and --url against a
+real server process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from slo_engine.cli import app
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+BOUTIQUE = SHARED_DATA / "online-boutique.json"
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (args, result.output)
+    return result.stdout
+
+
+def test_api_keys_create_list_revoke(cli_env: str) -> None:
+    created = json.loads(
+        run(
+            "api-keys",
+            "create",
+            "--name",
+            "ci",
+            "--scope",
+            "write",
+            "--scope",
+            "read",
+            "--expires-in",
+            "90d",
+            "--json",
+        )
+    )
+    assert created["key"].startswith("slo_")
+    assert created["scopes"] == ["read", "write"]
+    assert created["expires_at"] is not None
+
+    listed = json.loads(run("api-keys", "list", "--json"))["items"]
+    assert [k["name"] for k in listed] == ["ci"]
+    assert created["key"] not in json.dumps(listed)
+    assert "ci" in run("api-keys", "list")
+
+    assert "Revoked" in run("api-keys", "revoke", "ci")
+    assert json.loads(run("api-keys", "list", "--json"))["items"][0]["revoked_at"] is not None
+
+    unknown = runner.invoke(app, ["api-keys", "revoke", "nobody"])
+    assert unknown.exit_code == 1
+    duplicate = runner.invoke(app, ["api-keys", "create", "--name", "ci"])
+    assert duplicate.exit_code == 1 and "already exists" in duplicate.output
+    bad = runner.invoke(app, ["api-keys", "create", "--name", "x", "--expires-in", "soon"])
+    assert bad.exit_code == 2
+
+
+def test_ingest_and_query_on_the_database_directly(cli_env: str) -> None:
+    ingested = json.loads(run("ingest", str(BOUTIQUE)))
+    assert ingested["edges_upserted"] == 16
+
+    answer = json.loads(run("query", "frontend", "--depth", "1", "--json"))
+    assert answer["service"]["service_id"] == "frontend"
+    assert {n["service_id"] for n in answer["nodes"]} >= {"cartservice", "checkoutservice"}
+    tree = run("query", "checkoutservice", "--direction", "upstream", "--depth", "2")
+    assert "frontend" in tree
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slo_engine.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, "RATE_LIMIT_QUERY": "1000/minute"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_ingest_and_query_through_a_server_with_a_key(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = runner.invoke(app, ["query", "frontend", "--url", server])
+    assert refused.exit_code == 1 and "401" in refused.output
+
+    key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
+    monkeypatch.setenv("SLO_API_KEY", key["key"])
+    ingested = json.loads(run("ingest", str(BOUTIQUE), "--url", server, "--batch-size", "5"))
+    assert ingested["edges_upserted"] == 16
+    answer = json.loads(run("query", "frontend", "--url", server, "--json"))
+    assert answer["statistics"]["total_nodes"] >= 9
