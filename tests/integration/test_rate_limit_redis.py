@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -54,13 +55,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def api_processes(
-    sqlite_url: str, redis_url: str, tmp_path: Path
+    database_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[list[str], str]]:
-    """Two uvicorn processes on one database and one Redis; yields their URLs and a key."""
-    key = make_key(sqlite_url, f"shared-{uuid.uuid4().hex[:8]}", Scope.READ)
+    """Two uvicorn processes on one database (each engine) and one Redis; yields their
+    URLs and a key."""
+    key = make_key(database_url, f"shared-{uuid.uuid4().hex[:8]}", Scope.READ)
     env = {
         **os.environ,
-        "DATABASE_URL": sqlite_url,
+        "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "RATE_LIMIT_QUERY": "10/hour",  # no refill while the test runs
     }
@@ -161,8 +163,11 @@ def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
 
 def test_redis_paused_or_stopped_mid_load_means_no_5xx_and_the_fallback_then_recovery(
-    sqlite_url: str, private_redis: tuple[subprocess.Popen[bytes], str]
+    sqlite_url: str,
+    private_redis: tuple[subprocess.Popen[bytes], str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="slo_engine.ratelimit")
     process, redis_url = private_redis
     key = {"X-API-Key": make_key(sqlite_url, "steady", Scope.READ)}
     settings = settings_for(
@@ -199,3 +204,7 @@ def test_redis_paused_or_stopped_mid_load_means_no_5xx_and_the_fallback_then_rec
 
     assert statuses, "the load ran"
     assert all(status == 200 for status in statuses), statuses
+    messages = [r.getMessage() for r in caplog.records]
+    # Logged once per outage (two), not once per request; the recovery once.
+    assert sum("Redis failed" in m for m in messages) == 2, messages
+    assert sum("answers again" in m for m in messages) == 1, messages
