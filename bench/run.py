@@ -385,42 +385,30 @@ class Server:
             **(env or {}),
         }
 
+    def _cli(self, *args: str, timeout: float) -> str:
+        """Run `slo-cli ARGS` against this server's database; its stdout."""
+        done = subprocess.run(
+            [str(BIN / "slo-cli"), *args],
+            env=self.env,
+            cwd=self.workdir,  # no stray .env from the checkout
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"slo-cli {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
     def create_api_key(self, name: str) -> str:
         """An admin key made with `slo-cli api-keys create`, as an operator would."""
-        created = subprocess.run(
-            [
-                str(BIN / "slo-cli"),
-                "api-keys",
-                "create",
-                "--name",
-                name,
-                "--scope",
-                "admin",
-                "--json",
-            ],
-            env=self.env,
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        created = self._cli(
+            "api-keys", "create", "--name", name, "--scope", "admin", "--json", timeout=60
         )
-        if created.returncode != 0:
-            raise BenchError(f"slo-cli api-keys create failed:\n{created.stdout}\n{created.stderr}")
-        return str(orjson.loads(created.stdout)["key"])
+        return str(orjson.loads(created)["key"])
 
     def start(self) -> None:
-        upgrade = subprocess.run(
-            [str(BIN / "slo-cli"), "db", "upgrade"],
-            env=self.env,
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if upgrade.returncode != 0:
-            raise BenchError(f"slo-cli db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}")
+        self._cli("db", "upgrade", timeout=180)
         with self.log_path.open("wb") as server_log:
             self.process = subprocess.Popen(
                 [str(BIN / "slo-cli"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
