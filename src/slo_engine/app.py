@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -114,6 +115,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
+            # FastAPI documents a 422 for every operation with parameters; here bad
+            # parameters are 400s, and 422 only answers a body (declared per route).
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" not in operation:
+                        operation.get("responses", {}).pop("422", None)
+            if "HTTPValidationError" not in orjson.dumps(schema["paths"]).decode():
+                components.pop("HTTPValidationError", None)
+                components.pop("ValidationError", None)
             app.openapi_schema = schema
         return app.openapi_schema
 

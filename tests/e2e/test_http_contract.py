@@ -83,6 +83,19 @@ def test_openapi_declares_problem_responses(client: TestClient) -> None:
     assert body_schema["schema"]["$ref"] == "#/components/schemas/IngestionRequest"
     assert "EdgeIn" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+    # Every error any operation declares is a problem; 422 only where there is a body.
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], (
+                        path,
+                        method,
+                        status,
+                    )
+            if "requestBody" not in operation:
+                assert "422" not in operation["responses"], (path, method)
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
 def test_a_database_failure_is_a_500_problem_not_a_crash(client: TestClient) -> None:
