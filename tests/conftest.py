@@ -32,7 +32,14 @@ def server_off(variable: str, what: str) -> None:
 
 
 ENGINES = ["sqlite", "postgresql"]
-TABLES = ("api_keys", "circular_dependency_alerts", "service_dependencies", "services")
+TABLES = (
+    "api_keys",
+    "circular_dependency_alerts",
+    "discovery_source_status",
+    "job_runs",
+    "service_dependencies",
+    "services",
+)
 
 
 def _admin_dsn(url: str) -> str:

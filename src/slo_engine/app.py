@@ -16,6 +16,9 @@ from slo_engine.access.routes import router as access_router
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.catalog.routes import router as catalog_router
+from slo_engine.discovery.routes import router as discovery_router
+from slo_engine.discovery.scheduler import JobRunner, JobScheduler
+from slo_engine.discovery.wiring import build_discovery, build_jobs
 from slo_engine.health.routes import router as health_router
 from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.context import AppContext
@@ -65,18 +68,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database.from_settings(settings)
         redis = redis_client(settings)
         authenticator = Authenticator(database)
+        cache = GraphCache()
+        discovery = build_discovery(settings)
+        jobs = JobRunner(database, build_jobs(settings, database, cache, discovery))
+        scheduler = JobScheduler(jobs)
         app.state.context = AppContext(
             settings=settings,
             database=database,
-            graph_cache=GraphCache(),
+            graph_cache=cache,
             authenticator=authenticator,
             rate_limiter=rate_limiter(settings, redis),
             rate_limits=rate_limits(settings),
+            discovery=discovery,
+            jobs=jobs,
         )
         await _explain_first_key(database, settings)
+        if settings.scheduler_enabled:
+            scheduler.start()
         try:
             yield
         finally:
+            scheduler.shutdown()
+            await discovery.aclose()
             await authenticator.close()
             if redis is not None:
                 await redis.aclose()
@@ -97,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_router,
         alerts_router,
         access_router,
+        discovery_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     install_error_handlers(app)

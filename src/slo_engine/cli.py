@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
+from slo_engine.discovery.cli import discover, jobs_app
 from slo_engine.graph.model import Direction
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.settings import Settings
@@ -30,6 +31,8 @@ app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(api_keys_app, name="api-keys")
+app.command(name="discover")(discover)
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 errors = Console(stderr=True)
 

@@ -82,3 +82,10 @@ class RateLimitedError(SloEngineError):
         self.retry_after_seconds = retry_after_seconds
         # The rate-limit fields of the refusal, formatted by ratelimit/headers.py.
         self.headers = headers
+
+
+class SourceError(SloEngineError):
+    """A discovery source did not give a complete, well-formed answer: timeout, 5xx,
+    malformed or partial data. Nothing it said is stored."""
+
+    title = "Discovery source failed"

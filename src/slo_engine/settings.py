@@ -35,8 +35,24 @@ class Settings(BaseSettings):
     # again after it failed (the in-process buckets answer meanwhile).
     redis_timeout_seconds: float = Field(default=0.25, gt=0)
     redis_retry_interval_seconds: float = Field(default=5.0, gt=0)
+    # Discovery (docs/discovery.md). A source runs when it is configured.
     otel_graph_ingest_interval_minutes: int = Field(default=15, ge=1)
-    stale_edge_threshold_hours: int = Field(default=24, ge=1)
+    service_mesh_enabled: bool = False  # Istio metrics in the same Prometheus
+    service_mesh_ingest_interval_minutes: int = Field(default=15, ge=1)
+    jaeger_url: str | None = None
+    jaeger_ingest_interval_minutes: int = Field(default=15, ge=1)
+    backstage_url: str | None = None
+    backstage_token: str | None = None
+    backstage_catalog_path: str | None = None  # catalog-info.yaml files or a directory
+    backstage_ingest_interval_minutes: int = Field(default=60, ge=1)
+    discovery_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    discovery_retries: int = Field(default=3, ge=0, le=10)
+    # Jobs: the scheduler runs in every API process; each run happens once per interval
+    # cluster-wide.
+    scheduler_enabled: bool = True
+    stale_edge_threshold_hours: int = Field(default=168, ge=1)
+    stale_check_interval_minutes: int = Field(default=60, ge=1)
+    cycle_scan_interval_minutes: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     otel_exporter_otlp_endpoint: str | None = None
     otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)

@@ -143,6 +143,31 @@ class CatalogRepository:
         )
         return int(result.scalar_one())
 
+    async def lock_graph(self) -> int:
+        """Take the graph write lock without changing the revision (for jobs that read
+        the graph and write alerts); returns the current revision."""
+        result = await self._session.execute(
+            update(graph_state)
+            .where(graph_state.c.id == GRAPH_REVISION_ROW)
+            .values(revision=graph_state.c.revision)
+            .returning(graph_state.c.revision)
+        )
+        return int(result.scalar_one())
+
+    async def mark_stale(
+        self, discovery_sources: Sequence[str], observed_before: datetime, now: datetime
+    ) -> int:
+        """Flag as stale the fresh reports of these sources last observed before the
+        cutoff; returns how many. (The same rule as `graph.snapshot.expired`.)"""
+        result = await self._session.execute(
+            update(service_dependencies)
+            .where(service_dependencies.c.is_stale.is_(False))
+            .where(service_dependencies.c.discovery_source.in_(list(discovery_sources)))
+            .where(service_dependencies.c.last_observed_at < observed_before)
+            .values(is_stale=True, updated_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def current_revision(self) -> int:
         result = await self._session.execute(
             select(graph_state.c.revision).where(graph_state.c.id == GRAPH_REVISION_ROW)

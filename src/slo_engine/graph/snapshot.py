@@ -160,6 +160,18 @@ def observed_report(stored: DependencyReport | None, report: DependencyReport) -
     return report._replace(is_stale=False, last_observed_at=stored.last_observed_at)
 
 
+def expired(
+    report: DependencyReport, aging_sources: Iterable[str], observed_before: datetime
+) -> bool:
+    """Whether the staleness job flags `report` (the same rule as its SQL): a fresh
+    report of a source whose edges age, last observed before the cutoff."""
+    return (
+        not report.is_stale
+        and report.discovery_source in aging_sources
+        and report.last_observed_at < observed_before
+    )
+
+
 class OverlayAdjacency(Mapping[str, Sequence[str]]):
     """Read-only adjacency = a base adjacency plus extra edges, without copying the base."""
 

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from slo_engine import __version__
+from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_response, problem_responses
 
@@ -28,6 +29,27 @@ class Liveness(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
+
+
+async def _discovery_checks(context: AppContext) -> dict[str, str]:
+    """A line per configured discovery source; a failing source is reported, not fatal
+    (the last good graph is still served)."""
+    if not context.discovery.sources:
+        return {}
+    async with context.database.session_scope() as session:
+        statuses = await DiscoveryRepository(session).statuses()
+    checks = {}
+    for name in context.discovery.sources:
+        status = statuses.get(name)
+        if status is None or status.last_attempt_at is None:
+            checks[f"discovery:{name}"] = "not run yet"
+        elif status.consecutive_failures:
+            checks[f"discovery:{name}"] = (
+                f"failing ({status.consecutive_failures} in a row): {status.last_error}"
+            )[:300]
+        else:
+            checks[f"discovery:{name}"] = "ok"
+    return checks
 
 
 @router.get("/health", response_model=Liveness, summary="Liveness: the process answers")
@@ -56,6 +78,7 @@ async def readiness(
         )
     limiter = context.rate_limiter
     checks = {"database": "ok", "rate_limiter": str(limiter.backend)}
+    checks.update(await _discovery_checks(context))
     if limiter.configured_backend != limiter.backend:
         # Redis is configured but failing: still ready (the in-process buckets answer,
         # design.md's "Redis failure must not take the API down"), and it says so.

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from slo_engine.access.service import Authenticator
+from slo_engine.discovery.scheduler import JobRunner
+from slo_engine.discovery.wiring import Discovery
 from slo_engine.infra.db import Database
 from slo_engine.ratelimit.limiter import RateLimiter
 from slo_engine.ratelimit.policy import RateClass, RatePolicy
@@ -23,6 +25,8 @@ class AppContext:
     rate_limiter: RateLimiter
     # The service-wide policy of each endpoint class (a key may have its own).
     rate_limits: dict[RateClass, RatePolicy]
+    discovery: Discovery
+    jobs: JobRunner
 
 
 def app_context(request: Request) -> AppContext:

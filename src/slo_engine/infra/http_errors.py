@@ -32,6 +32,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.AuthenticationError, 401, "unauthorized"),
     (errors.PermissionDeniedError, 403, "forbidden"),
     (errors.RateLimitedError, 429, "rate-limited"),
+    (errors.SourceError, 502, "source-failed"),
 )
 
 _AUTH_REALM = 'Bearer realm="slo-engine"'
@@ -59,6 +60,7 @@ _TITLE_BY_STATUS = {
     415: "Unsupported media type",
     422: "Validation error",
     429: "Too many requests",
+    502: "Bad gateway",
     500: "Internal server error",
     503: "Service unavailable",
 }

@@ -15,7 +15,8 @@ config = context.config
 # Importing the table modules registers their tables on the shared metadata.
 import slo_engine.access.tables  # noqa: E402
 import slo_engine.alerts.tables  # noqa: E402
-import slo_engine.catalog.tables  # noqa: E402,F401
+import slo_engine.catalog.tables  # noqa: E402
+import slo_engine.discovery.tables  # noqa: E402,F401
 
 
 def _run(connection: Connection) -> None:

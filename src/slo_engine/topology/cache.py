@@ -68,6 +68,10 @@ class GraphCache:
             self.reloads += 1
             return snapshot
 
+    def invalidate(self) -> None:
+        """Forget the snapshot: the next reader rebuilds it from the database."""
+        self._snapshot = None
+
     def apply_committed(
         self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
     ) -> None:

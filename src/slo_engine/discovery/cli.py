@@ -1,0 +1,137 @@
+"""`slo-cli discover SOURCE` (run one source once, or dry-run it) and `slo-cli jobs`."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from slo_engine.discovery import service
+from slo_engine.discovery.scheduler import JobRunner
+from slo_engine.discovery.wiring import build_discovery, build_jobs
+from slo_engine.errors import SloEngineError
+from slo_engine.infra.db import Database
+from slo_engine.settings import Settings
+from slo_engine.topology.cache import GraphCache
+
+jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+errors = Console(stderr=True)
+
+
+class SourceName(enum.StrEnum):
+    OTEL = "otel"
+    MESH = "mesh"
+    JAEGER = "jaeger"
+    BACKSTAGE = "backstage"
+
+
+_HINT = {
+    "otel": "set PROMETHEUS_URL or pass --prometheus-url",
+    "mesh": "set PROMETHEUS_URL or pass --prometheus-url",
+    "jaeger": "set JAEGER_URL or pass --jaeger-url",
+    "backstage": "pass --path (descriptors) and/or --backstage-url, or set BACKSTAGE_*",
+}
+
+
+def discover(
+    source: Annotated[SourceName, typer.Argument(help="otel, mesh, jaeger or backstage")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be ingested; store nothing.")
+    ] = False,
+    prometheus_url: Annotated[str | None, typer.Option(help="Default: PROMETHEUS_URL.")] = None,
+    jaeger_url: Annotated[str | None, typer.Option(help="Default: JAEGER_URL.")] = None,
+    backstage_url: Annotated[str | None, typer.Option(help="Default: BACKSTAGE_URL.")] = None,
+    path: Annotated[
+        str | None, typer.Option(help="catalog-info.yaml file or directory (backstage).")
+    ] = None,
+    window_minutes: Annotated[
+        int | None, typer.Option(min=1, help="How far back to look (default: the interval).")
+    ] = None,
+) -> None:
+    """Ask one source what it sees now and ingest it (the same path as the API)."""
+    overrides: dict[str, Any] = {}
+    for key, value in (
+        ("prometheus_url", prometheus_url),
+        ("jaeger_url", jaeger_url),
+        ("backstage_url", backstage_url),
+        ("backstage_catalog_path", path),
+    ):
+        if value is not None:
+            overrides[key] = value
+    if window_minutes is not None:
+        for key in (
+            "otel_graph_ingest_interval_minutes",
+            "service_mesh_ingest_interval_minutes",
+            "jaeger_ingest_interval_minutes",
+        ):
+            overrides[key] = window_minutes
+    settings = Settings(**overrides)
+    try:
+        output = asyncio.run(_discover(settings, str(source), dry_run))
+    except SloEngineError as error:
+        errors.print(f"[red]{source} failed; nothing was stored:[/red] {error.detail}")
+        raise typer.Exit(1) from error
+    typer.echo(output)
+
+
+async def _discover(settings: Settings, name: str, dry_run: bool) -> str:
+    discovery = build_discovery(settings, only=name)
+    source = discovery.sources.get(name)
+    if source is None:
+        raise SloEngineError(f"{name} is not configured: {_HINT[name]}")
+    database = Database.from_settings(settings)
+    try:
+        run = await service.run_source(
+            database, GraphCache(), source, datetime.now(UTC), dry_run=dry_run
+        )
+    finally:
+        await discovery.aclose()
+        await database.dispose()
+    if dry_run:
+        request = run.discovered.request.model_dump_json(indent=2, exclude_none=True)
+        notes = "".join(f"\n# warning: {w}" for w in run.discovered.warnings)
+        return request + notes
+    assert run.result is not None
+    return (
+        f"{name}: {run.result.nodes_upserted} services and {run.result.edges_upserted} edges "
+        f"ingested, {len(run.result.circular_dependencies_detected)} new cycles, "
+        f"{len(run.discovered.warnings)} warnings"
+    )
+
+
+@jobs_app.command("list")
+def list_jobs() -> None:
+    """The jobs this configuration schedules, with their intervals."""
+    settings = Settings()
+    discovery = build_discovery(settings)
+    jobs = build_jobs(settings, Database.from_settings(settings), GraphCache(), discovery)
+    for job in jobs:
+        typer.echo(f"{job.name}\tevery {job.interval_seconds // 60} min")
+
+
+@jobs_app.command("run")
+def run_job(name: Annotated[str, typer.Argument(help="A name from `slo-cli jobs list`.")]) -> None:
+    """Run one job now (outside its schedule) and print its summary."""
+
+    async def run() -> str:
+        settings = Settings()
+        database = Database.from_settings(settings)
+        discovery = build_discovery(settings)
+        try:
+            runner = JobRunner(database, build_jobs(settings, database, GraphCache(), discovery))
+            if name not in runner.jobs:
+                raise SloEngineError(f"no job named {name!r}: {', '.join(runner.jobs)}")
+            return await runner.run_now(name)
+        finally:
+            await discovery.aclose()
+            await database.dispose()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except SloEngineError as error:
+        errors.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from error

@@ -1,0 +1,84 @@
+"""Bounded, retried HTTP GETs of JSON for the discovery sources.
+
+Every call has a timeout, a cap on the response size (read as a stream and abandoned
+past the cap), and retries with exponential backoff and full jitter on what may pass
+(timeouts, connection errors, 429 and 5xx). Anything else, or the last failure, is a
+`SourceError`: the source's run stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+import httpx
+import orjson
+
+from slo_engine.errors import SourceError
+
+logger = logging.getLogger(__name__)
+
+# Query parameters: a mapping, or pairs when a name repeats.
+Params = list[tuple[str, str]]
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+BASE_DELAY_SECONDS = 0.5
+MAX_DELAY_SECONDS = 8.0
+
+
+class JsonGetter:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        max_bytes: int,
+        retries: int,
+        base_delay: float = BASE_DELAY_SECONDS,
+    ) -> None:
+        self._client = client
+        self._max_bytes = max_bytes
+        self._retries = retries
+        self._base_delay = base_delay
+
+    async def get(self, url: str, params: Params | None = None) -> Any:
+        """The decoded JSON body of a 200 answer to GET `url`."""
+        attempt = 0
+        while True:
+            try:
+                return await self._get_once(url, params)
+            except _RetryableError as error:
+                if attempt >= self._retries:
+                    raise SourceError(f"{error} (after {attempt + 1} attempts)") from error
+                delay = random.uniform(0, min(MAX_DELAY_SECONDS, self._base_delay * 2**attempt))
+                logger.info("GET %s failed (%s); retrying in %.2f s", url, error, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _get_once(self, url: str, params: Params | None) -> Any:
+        try:
+            query = httpx.QueryParams(tuple(params or ()))
+            async with self._client.stream("GET", url, params=query) as response:
+                if response.status_code in _RETRIED_STATUSES:
+                    raise _RetryableError(f"GET {url}: HTTP {response.status_code}")
+                if response.status_code != 200:
+                    body = (await response.aread())[:500].decode(errors="replace")
+                    raise SourceError(f"GET {url}: HTTP {response.status_code}: {body}")
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self._max_bytes:
+                        raise SourceError(
+                            f"GET {url}: the answer is larger than {self._max_bytes} bytes"
+                        )
+                    chunks.append(chunk)
+        except (httpx.TimeoutException, httpx.TransportError) as error:
+            raise _RetryableError(f"GET {url}: {type(error).__name__}: {error}") from error
+        try:
+            return orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as error:
+            raise SourceError(f"GET {url}: the answer is not JSON ({error})") from error
+
+
+class _RetryableError(Exception):
+    pass

@@ -1,0 +1,112 @@
+"""Which sources and jobs the settings configure, built with their HTTP clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from slo_engine.discovery import service
+from slo_engine.discovery.http import JsonGetter
+from slo_engine.discovery.prometheus import PrometheusClient
+from slo_engine.discovery.scheduler import Job
+from slo_engine.discovery.sources.backstage import BackstageSource
+from slo_engine.discovery.sources.base import Source
+from slo_engine.discovery.sources.jaeger import JaegerSource
+from slo_engine.discovery.sources.mesh import ServiceMeshSource
+from slo_engine.discovery.sources.otel import OtelServiceGraphSource
+from slo_engine.infra.db import Database
+from slo_engine.settings import Settings
+from slo_engine.topology.cache import GraphCache
+
+SOURCE_NAMES = ("otel", "mesh", "jaeger", "backstage")
+
+
+@dataclass
+class Discovery:
+    sources: dict[str, Source]
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+
+def _getter(
+    settings: Settings, timeout: float, headers: dict[str, str] | None = None
+) -> tuple[JsonGetter, httpx.AsyncClient]:
+    client = httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False)
+    getter = JsonGetter(
+        client, max_bytes=settings.discovery_max_response_bytes, retries=settings.discovery_retries
+    )
+    return getter, client
+
+
+def build_discovery(settings: Settings, only: str | None = None) -> Discovery:
+    """The configured sources (or just `only`, configured or not enough: then absent)."""
+    discovery = Discovery(sources={})
+    wanted = set(SOURCE_NAMES) if only is None else {only}
+    if settings.prometheus_url and wanted & {"otel", "mesh"}:
+        getter, client = _getter(settings, settings.prometheus_timeout_seconds)
+        discovery.clients.append(client)
+        prometheus = PrometheusClient(settings.prometheus_url, getter)
+        if "otel" in wanted:
+            discovery.sources["otel"] = OtelServiceGraphSource(
+                prometheus, settings.otel_graph_ingest_interval_minutes
+            )
+        if "mesh" in wanted and (settings.service_mesh_enabled or only == "mesh"):
+            discovery.sources["mesh"] = ServiceMeshSource(
+                prometheus, settings.service_mesh_ingest_interval_minutes
+            )
+    if settings.jaeger_url and "jaeger" in wanted:
+        getter, client = _getter(settings, settings.prometheus_timeout_seconds)
+        discovery.clients.append(client)
+        discovery.sources["jaeger"] = JaegerSource(
+            settings.jaeger_url, getter, settings.jaeger_ingest_interval_minutes
+        )
+    if (settings.backstage_url or settings.backstage_catalog_path) and "backstage" in wanted:
+        backstage_getter: JsonGetter | None = None
+        if settings.backstage_url:
+            headers = (
+                {"Authorization": f"Bearer {settings.backstage_token}"}
+                if settings.backstage_token
+                else None
+            )
+            getter, client = _getter(settings, settings.prometheus_timeout_seconds, headers)
+            discovery.clients.append(client)
+        discovery.sources["backstage"] = BackstageSource(
+            interval_minutes=settings.backstage_ingest_interval_minutes,
+            catalog_path=settings.backstage_catalog_path,
+            base_url=settings.backstage_url,
+            getter=backstage_getter,
+        )
+    return discovery
+
+
+def build_jobs(
+    settings: Settings, database: Database, cache: GraphCache, discovery: Discovery
+) -> list[Job]:
+    jobs: list[Job] = []
+    for name, source in discovery.sources.items():
+
+        async def run(now, source=source):  # type: ignore[no-untyped-def]
+            outcome = await service.run_source(database, cache, source, now)
+            result = outcome.result
+            assert result is not None
+            return f"{result.nodes_upserted} services, {result.edges_upserted} edges"
+
+        jobs.append(Job(f"discover-{name}", source.interval_minutes * 60, run))
+
+    async def stale(now):  # type: ignore[no-untyped-def]
+        threshold = timedelta(hours=settings.stale_edge_threshold_hours)
+        outcome = await service.mark_stale_edges(database, cache, threshold, now)
+        return f"{outcome.flagged} edge reports flagged stale"
+
+    async def cycles(now):  # type: ignore[no-untyped-def]
+        found = await service.scan_cycles(database, cache, now)
+        return f"{found} cyclic components"
+
+    jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
+    jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))
+    return jobs
