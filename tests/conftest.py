@@ -20,6 +20,9 @@ from sqlalchemy.engine import make_url
 
 from slo_engine.infra.migrate import upgrade_database
 
+# A real Prometheus server for the discovery tests (fixture `prometheus_url`).
+pytest_plugins = ["tests.integration.prometheus_fixture"]
+
 POSTGRES_ENV = "SLO_ENGINE_TEST_POSTGRES_URL"
 REDIS_ENV = "SLO_ENGINE_TEST_REDIS_URL"
 

@@ -1,0 +1,223 @@
+"""A real Prometheus server loaded with service-graph and Istio series.
+
+The series are written as OpenMetrics text covering the last 40 minutes, turned into
+TSDB blocks with `promtool tsdb create-blocks-from openmetrics`, and served by
+`prometheus` on 127.0.0.1 (Debian's package; .ci/run installs it). Counters grow
+linearly, so `increase(...[15m])` and `rate(...)` give exact, hand-computable figures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+STEP_SECONDS = 15
+SPAN_SECONDS = 40 * 60
+
+
+@dataclass(frozen=True)
+class Series:
+    family: str
+    kind: str  # counter, gauge, histogram
+    labels: dict[str, str]
+    per_second: float = 0.0  # counter slope, or the gauge's value
+    buckets: tuple[tuple[str, float], ...] = ()  # histogram: (le, cumulative per second)
+    constant: float | None = None  # a counter that does not move (an idle edge)
+
+
+def _labels(labels: dict[str, str], extra: str = "") -> str:
+    items = [f'{k}="{v}"' for k, v in sorted(labels.items())]
+    if extra:
+        items.append(extra)
+    return "{" + ",".join(items) + "}"
+
+
+def openmetrics(series: list[Series], end: int) -> str:
+    """OpenMetrics text: each family's samples together, each series in time order."""
+    lines: list[str] = []
+    start = end - SPAN_SECONDS
+    times = range(start, end + 1, STEP_SECONDS)
+    families: dict[str, list[Series]] = {}
+    for item in series:
+        families.setdefault(item.family, []).append(item)
+    for family, members in families.items():
+        lines.append(f"# TYPE {family} {members[0].kind}")
+        for item in members:
+            for t in times:
+                elapsed = t - start
+                if item.kind == "counter":
+                    value = (
+                        item.constant if item.constant is not None else item.per_second * elapsed
+                    )
+                    lines.append(f"{family}_total{_labels(item.labels)} {value} {t}")
+                elif item.kind == "gauge":
+                    lines.append(f"{family}{_labels(item.labels)} {item.per_second} {t}")
+                else:
+                    for le, per_second in item.buckets:
+                        bucket = _labels(item.labels, f'le="{le}"')
+                        lines.append(f"{family}_bucket{bucket} {per_second * elapsed} {t}")
+                    count = item.buckets[-1][1] * elapsed
+                    lines.append(f"{family}_count{_labels(item.labels)} {count} {t}")
+                    lines.append(f"{family}_sum{_labels(item.labels)} {count * 0.01} {t}")
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def _e(client: str, server: str, **more: str) -> dict[str, str]:
+    return {"client": client, "server": server, **more}
+
+
+OTEL_SERIES = [
+    Series("traces_service_graph_request", "counter", _e("frontend", "checkout"), 2.0),
+    Series("traces_service_graph_request_failed", "counter", _e("frontend", "checkout"), 0.2),
+    Series(
+        "traces_service_graph_request_server_seconds",
+        "histogram",
+        _e("frontend", "checkout", failed="false"),
+        buckets=(("0.05", 1.0), ("0.1", 1.8), ("0.25", 2.0), ("+Inf", 2.0)),
+    ),
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("checkout", "orders", connection_type="messaging_system"),
+        1.0,
+    ),
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("checkout", "postgres", connection_type="database"),
+        5.0,
+    ),
+    Series(
+        "traces_service_graph_request_client_seconds",
+        "histogram",
+        _e("checkout", "postgres", connection_type="database"),
+        buckets=(("0.01", 4.0), ("0.05", 5.0), ("+Inf", 5.0)),
+    ),
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("user", "frontend", connection_type="virtual_node"),
+        0.5,
+    ),
+    Series("traces_service_graph_request", "counter", _e("frontend", "legacy"), constant=1000),
+    Series(
+        "traces_service_graph_request", "counter", _e("cart", "redis", client_version="1.2"), 3.0
+    ),
+    Series(  # the unsuffixed histogram name of older generators
+        "traces_service_graph_request_server",
+        "histogram",
+        _e("cart", "redis"),
+        buckets=(("0.001", 2.4), ("0.005", 3.0), ("+Inf", 3.0)),
+    ),
+    Series("traces_service_graph_connection_info", "gauge", _e("checkout", "payments"), 1.0),
+]
+
+_BOOKINFO = {
+    "source_workload": "productpage-v1",
+    "source_workload_namespace": "bookinfo",
+    "destination_workload": "reviews-v2",
+    "destination_workload_namespace": "bookinfo",
+    "destination_service_name": "reviews",
+    "destination_service_namespace": "bookinfo",
+    "reporter": "destination",
+}
+_TO_MONGO = {
+    "source_workload": "ratings",
+    "source_workload_namespace": "default",
+    "destination_workload": "unknown",
+    "destination_service_name": "mongodb",
+    "destination_service_namespace": "default",
+    "reporter": "source",
+}
+MESH_SERIES = [
+    Series("istio_requests", "counter", {**_BOOKINFO, "response_code": "200"}, 9.0),
+    Series("istio_requests", "counter", {**_BOOKINFO, "response_code": "503"}, 1.0),
+    Series("istio_requests", "counter", {**_TO_MONGO, "response_code": "200"}, 2.0),
+    Series(
+        "istio_requests",
+        "counter",
+        {**_BOOKINFO, "source_workload": "unknown", "response_code": "200"},
+        4.0,
+    ),
+    Series(
+        "istio_request_duration_milliseconds",
+        "histogram",
+        {**_BOOKINFO, "response_code": "200"},
+        buckets=(("10", 5.0), ("25", 9.5), ("50", 10.0), ("+Inf", 10.0)),
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _binaries() -> tuple[str, str]:
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if prometheus is None or promtool is None:
+        message = "prometheus/promtool are not installed (Debian package `prometheus`)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run installs it")
+        pytest.skip(message)
+    return prometheus, promtool
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    prometheus, promtool = _binaries()
+    workdir = tmp_path_factory.mktemp("prometheus")
+    data = workdir / "data"
+    source = workdir / "series.om"
+    source.write_text(openmetrics([*OTEL_SERIES, *MESH_SERIES], int(time.time()) - 2))
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    config = workdir / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n")
+    port = _free_port()
+    log = (workdir / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data}",
+            "--storage.tsdb.retention.time=30d",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(
+                    f"{url}/api/v1/query", params={"query": "count(istio_requests_total)"}
+                ).json()
+                if answer.get("data", {}).get("result"):
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(Path(log.name).read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
