@@ -301,5 +301,11 @@ class GraphSnapshot:
         pair: Pair, downstream: dict[str, list[str]], upstream: dict[str, list[str]]
     ) -> None:
         source, target = pair
-        downstream[source].remove(target)
-        upstream[target].remove(source)
+        for adjacency, node, neighbour in (
+            (downstream, source, target),
+            (upstream, target, source),
+        ):
+            neighbours = adjacency[node]
+            neighbours.remove(neighbour)
+            if not neighbours:  # as a rebuild would have it: no key without neighbours
+                del adjacency[node]
