@@ -88,6 +88,13 @@ async def test_observed_edges_go_stale_declared_ones_do_not_and_cycles_follow(
         alerts = await AlertRepository(session).list_alerts(None, None, 10)
     assert [a.status for a in alerts] == [AlertStatus.RESOLVED]
 
+    # Services seen only through stale edges are flagged, not deleted.
+    async with database.session_scope() as session:
+        flagged_services = await CatalogRepository(session).only_stale_edges(
+            ["a", "b", "c", "d", "x", "nobody"]
+        )
+    assert flagged_services == {"c"}  # a and b keep the manual a -> b
+
     # Running again changes nothing; services stay (flagged edges are never deleted).
     again = await mark_stale_edges(database, cache, WEEK, T0 + timedelta(days=8))
     assert again.flagged == 0

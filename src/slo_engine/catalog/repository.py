@@ -226,6 +226,29 @@ class CatalogRepository:
             [_report_from_row(row, names) for row in report_rows],
         )
 
+    async def only_stale_edges(self, service_ids: Sequence[str]) -> set[str]:
+        """Those of these services that have edges, all of them stale: seen only through
+        edges no longer observed (flagged, never deleted)."""
+        if not service_ids:
+            return set()
+        deps = service_dependencies
+        ids = {service_uuid(name): name for name in service_ids}
+
+        def touching(service: Any) -> Any:
+            return (deps.c.source_service_id == service) | (deps.c.target_service_id == service)
+
+        has_edges = select(deps.c.id).where(touching(services.c.id)).exists()
+        has_fresh = (
+            select(deps.c.id).where(touching(services.c.id)).where(deps.c.is_stale.is_(False))
+        ).exists()
+        result = await self._session.execute(
+            select(services.c.id)
+            .where(services.c.id.in_(list(ids)))
+            .where(has_edges)
+            .where(~has_fresh)
+        )
+        return {ids[row.id] for row in result}
+
     async def get_service(self, service_id: str) -> Service | None:
         result = await self._session.execute(
             select(*_SERVICE_COLUMNS).where(services.c.service_id == service_id)

@@ -34,10 +34,13 @@ async def list_services(
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
     async with context.database.session_scope() as session:
-        items, next_cursor = await service.list_services(
+        items, stale_only, next_cursor = await service.list_services(
             session, ServiceFilter(team, criticality, discovered), cursor, limit
         )
-    return ServicePage(items=[ServiceOut.of(s) for s in items], next_cursor=next_cursor)
+    return ServicePage(
+        items=[ServiceOut.of(s, s.service_id in stale_only) for s in items],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -52,5 +55,5 @@ async def get_service(
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
 ) -> ServiceOut:
     async with context.database.session_scope() as session:
-        found = await service.get_service(session, service_id)
-    return ServiceOut.of(found)
+        found, stale_only = await service.get_service(session, service_id)
+    return ServiceOut.of(found, stale_only)

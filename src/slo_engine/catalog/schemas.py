@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from slo_engine.graph.model import Service, ServiceCriticality
 
@@ -17,11 +17,15 @@ class ServiceOut(BaseModel):
     criticality: ServiceCriticality | None
     metadata: dict[str, Any]
     discovered: bool
+    only_stale_edges: bool = Field(
+        description="Every edge of this service is stale: it is no longer seen by the "
+        "sources that observed it (kept, never deleted)."
+    )
     created_at: datetime | None
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, service: Service) -> ServiceOut:
+    def of(cls, service: Service, only_stale_edges: bool = False) -> ServiceOut:
         return cls(
             service_id=service.service_id,
             display_name=service.display_name,
@@ -29,6 +33,7 @@ class ServiceOut(BaseModel):
             criticality=service.criticality,
             metadata=service.metadata,
             discovered=service.discovered,
+            only_stale_edges=only_stale_edges,
             created_at=service.created_at,
             updated_at=service.updated_at,
         )
