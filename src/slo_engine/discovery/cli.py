@@ -108,9 +108,15 @@ def list_jobs() -> None:
     """The jobs this configuration schedules, with their intervals."""
     settings = Settings()
     discovery = build_discovery(settings)
-    jobs = build_jobs(settings, Database.from_settings(settings), GraphCache(), discovery)
-    for job in jobs:
+    database = Database.from_settings(settings)  # not connected: the jobs are not run
+    for job in build_jobs(settings, database, GraphCache(), discovery):
         typer.echo(f"{job.name}\tevery {job.interval_seconds // 60} min")
+    asyncio.run(_close(discovery, database))
+
+
+async def _close(discovery: Any, database: Database) -> None:
+    await discovery.aclose()
+    await database.dispose()
 
 
 @jobs_app.command("run")

@@ -73,7 +73,9 @@ def build_discovery(settings: Settings, only: str | None = None) -> Discovery:
                 if settings.backstage_token
                 else None
             )
-            getter, client = _getter(settings, settings.prometheus_timeout_seconds, headers)
+            backstage_getter, client = _getter(
+                settings, settings.prometheus_timeout_seconds, headers
+            )
             discovery.clients.append(client)
         discovery.sources["backstage"] = BackstageSource(
             interval_minutes=settings.backstage_ingest_interval_minutes,

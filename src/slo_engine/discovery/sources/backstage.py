@@ -123,6 +123,8 @@ class BackstageSource:
         base_url: str | None = None,
         getter: JsonGetter | None = None,
     ) -> None:
+        if base_url and getter is None:
+            raise ValueError("reading the catalog API needs an HTTP getter")
         self._path = Path(catalog_path) if catalog_path else None
         self._base = base_url.rstrip("/") if base_url else None
         self._getter = getter
