@@ -74,11 +74,17 @@ class FakeJaeger(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    v3_only = False
+
     def do_GET(self) -> None:
-        body = json.dumps(
-            {"data": [{"parent": "frontend", "child": "artist-web", "callCount": 600}]}
-        ).encode()
-        self.send_response(200 if self.path.startswith("/api/dependencies?") else 404)
+        links = [{"parent": "frontend", "child": "artist-web", "callCount": 600}]
+        if type(self).v3_only:
+            body = json.dumps({"dependencies": links}).encode()
+            found = self.path.startswith("/api/v3/dependencies?")
+        else:
+            body = json.dumps({"data": links}).encode()
+            found = self.path.startswith("/api/dependencies?")
+        self.send_response(200 if found else 404)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(body)
@@ -158,6 +164,14 @@ def test_discover_cli_dry_run_then_real_run(
     done = runner.invoke(cli, ["discover", "jaeger", "--jaeger-url", jaeger_url])
     assert done.exit_code == 0, done.output
     assert "1 edges ingested" in done.stdout
+
+    FakeJaeger.v3_only = True  # a Jaeger that only serves /api/v3
+    try:
+        v3 = runner.invoke(cli, ["discover", "jaeger", "--jaeger-url", jaeger_url, "--dry-run"])
+    finally:
+        FakeJaeger.v3_only = False
+    assert v3.exit_code == 0, v3.output
+    assert json.loads(v3.stdout)["edges"] == planned["edges"]
 
     failed = runner.invoke(cli, ["discover", "jaeger", "--jaeger-url", "http://127.0.0.1:9"])
     assert failed.exit_code == 1 and "nothing was stored" in failed.output

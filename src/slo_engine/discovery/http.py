@@ -63,7 +63,9 @@ class JsonGetter:
                     raise _RetryableError(f"GET {url}: HTTP {response.status_code}")
                 if response.status_code != 200:
                     body = (await response.aread())[:500].decode(errors="replace")
-                    raise SourceError(f"GET {url}: HTTP {response.status_code}: {body}")
+                    raise HttpStatusError(
+                        f"GET {url}: HTTP {response.status_code}: {body}", response.status_code
+                    )
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
@@ -82,3 +84,11 @@ class JsonGetter:
 
 class _RetryableError(Exception):
     pass
+
+
+class HttpStatusError(SourceError):
+    """A final (not retried) HTTP status other than 200."""
+
+    def __init__(self, detail: str, status: int) -> None:
+        super().__init__(detail)
+        self.status = status

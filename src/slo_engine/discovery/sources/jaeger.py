@@ -1,9 +1,10 @@
 """Jaeger (`jaeger`): the dependency links Jaeger computes from its traces.
 
 `GET /api/dependencies?endTs=<ms>&lookback=<ms>` answers
-`{"data": [{"parent": "a", "child": "b", "callCount": 12}, ...]}`; the v3 API
-(`/api/v3/dependencies`) answers `{"dependencies": [...]}` with the same links. Both are
-read; a link's request rate is its call count over the lookback window.
+`{"data": [{"parent": "a", "child": "b", "callCount": 12}, ...]}`; a Jaeger that only
+serves the v3 API answers `/api/v3/dependencies` (asked with the same parameters when
+the first path is a 404) with `{"dependencies": [...]}`. Both shapes are read; a link's
+request rate is its call count over the lookback window.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from slo_engine.discovery.http import JsonGetter
+from slo_engine.discovery.http import HttpStatusError, JsonGetter
 from slo_engine.discovery.sources.base import Discovered, EdgeFigures, edge_ids
 from slo_engine.errors import SourceError
 from slo_engine.ingestion.schemas import IngestionRequest
@@ -29,7 +30,12 @@ class JaegerSource:
     async def discover(self) -> Discovered:
         lookback_ms = self.interval_minutes * 60_000
         params = [("endTs", str(int(time.time() * 1000))), ("lookback", str(lookback_ms))]
-        answer = await self._getter.get(f"{self._base}/api/dependencies", params)
+        try:
+            answer = await self._getter.get(f"{self._base}/api/dependencies", params)
+        except HttpStatusError as error:
+            if error.status != 404:
+                raise
+            answer = await self._getter.get(f"{self._base}/api/v3/dependencies", params)
         return build_jaeger_graph(answer, lookback_ms / 1000)
 
 
