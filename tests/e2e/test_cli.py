@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slo_engine.cli import app
+from tests.local_servers import free_port, wait_until
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -82,15 +81,9 @@ def test_ingest_and_query_on_the_database_directly(cli_env: str) -> None:
     assert "frontend" in tree
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [
@@ -109,15 +102,11 @@ def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
+        wait_until(
+            lambda: httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200,
+            30,
+            "the server started by slo-cli serve",
+        )
         yield url
     finally:
         process.terminate()

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,27 +22,10 @@ from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
 from tests.e2e.conftest import make_key, settings_for
+from tests.local_servers import free_port, wait_until
 
 SERVICES = "/api/v1/services"
 READY = "/api/v1/health/ready"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -69,7 +51,7 @@ def api_processes(
     processes, urls = [], []
     try:
         for index in range(2):
-            port = _free_port()
+            port = free_port()
             log = (tmp_path / f"api-{index}.log").open("wb")
             processes.append(
                 subprocess.Popen(
@@ -91,7 +73,7 @@ def api_processes(
             )
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
-            _wait_until(
+            wait_until(
                 lambda url=url: httpx.get(url + READY, timeout=1).status_code == 200, 30, url
             )
         yield urls, key
@@ -132,7 +114,7 @@ def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (the Redis suite needs it; .ci/run installs it)")
-    port = _free_port()
+    port = free_port()
     command = [
         binary,
         "--port",
@@ -147,7 +129,7 @@ def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        _wait_until(
+        wait_until(
             lambda: socket.create_connection(("127.0.0.1", port), 0.2).close() is None,
             10,
             "redis-server",
@@ -195,7 +177,7 @@ def test_redis_paused_or_stopped_mid_load_means_no_5xx_and_the_fallback_then_rec
             assert "failing" in client.get(READY).json()["checks"]["redis"]
         finally:
             process.send_signal(signal.SIGCONT)
-        _wait_until(lambda: (load(1), backend() == "redis")[1], 10, "the limiter back on Redis")
+        wait_until(lambda: (load(1), backend() == "redis")[1], 10, "the limiter back on Redis")
 
         process.kill()  # stopped: connections refused
         process.wait()
