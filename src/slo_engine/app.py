@@ -28,6 +28,9 @@ from slo_engine.infra.http_errors import Problem, install_error_handlers
 from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.observability.logging import configure_logging
+from slo_engine.observability.requests import RequestObservationMiddleware
+from slo_engine.observability.routes import router as metrics_router
 from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
@@ -113,9 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         discovery_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestObservationMiddleware)  # a log line and metrics per request
     app.add_middleware(CorrelationIdMiddleware)  # outermost: every response carries the id
 
     def openapi() -> dict[str, Any]:
@@ -142,5 +148,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    logging.getLogger("slo_engine").setLevel(settings.log_level.upper())
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     return app

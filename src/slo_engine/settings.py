@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     stale_check_interval_minutes: int = Field(default=60, ge=1)
     cycle_scan_interval_minutes: int = Field(default=60, ge=1)
     log_level: str = "INFO"
+    # None: JSON lines unless stderr is a terminal; true/false forces it.
+    log_json: bool | None = None
+    metrics_enabled: bool = True  # GET /metrics
     otel_exporter_otlp_endpoint: str | None = None
     otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     prometheus_url: str | None = None

@@ -20,6 +20,7 @@ from slo_engine.access.service import ANONYMOUS, Principal
 from slo_engine.catalog.repository import read_revisions
 from slo_engine.errors import PermissionDeniedError, RateLimitedError
 from slo_engine.infra.context import AppContext, app_context
+from slo_engine.observability.metrics import RATE_LIMIT_DECISIONS
 from slo_engine.ratelimit.headers import STATE_KEY, rate_limit_headers
 from slo_engine.ratelimit.policy import RateClass, RatePolicy, parse_rate
 
@@ -66,6 +67,11 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
             bucket = f"client:{client}:{rate_class}"
         request.state.principal = principal
         decision = await context.rate_limiter.take(bucket, _policy(context, principal, rate_class))
+        RATE_LIMIT_DECISIONS.labels(
+            str(rate_class),
+            str(context.rate_limiter.last_backend),
+            "allowed" if decision.allowed else "refused",
+        ).inc()
         headers = rate_limit_headers(decision, str(rate_class))
         setattr(request.state, STATE_KEY, headers)
         if not decision.allowed:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.infra.db import Database
+from slo_engine.observability.metrics import JOB_DURATION, JOB_RUNS
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,10 @@ class JobRunner:
             won = await DiscoveryRepository(session).claim(name, slot, self.replica, now)
         if not won:
             logger.debug("job %s slot %d: another replica has it", name, slot)
+            JOB_RUNS.labels(name, "skipped").inc()
             return None
         outcome, summary = "success", ""
+        started = time.perf_counter()
         try:
             summary = await job.run(now)
             return summary
@@ -69,6 +73,8 @@ class JobRunner:
             logger.warning("job %s slot %d failed: %s", name, slot, summary)
             return summary
         finally:
+            JOB_RUNS.labels(name, outcome).inc()
+            JOB_DURATION.labels(name, outcome).observe(time.perf_counter() - started)
             try:
                 async with self._database.session_scope() as session:
                     await DiscoveryRepository(session).finish(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,12 @@ from slo_engine.graph.snapshot import (
 )
 from slo_engine.infra.db import after_commit
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
+from slo_engine.observability.metrics import (
+    INGESTED_EDGES,
+    INGESTED_NODES,
+    INGESTION_DURATION,
+    INGESTION_FAILURES,
+)
 from slo_engine.topology.cache import GraphCache
 
 logger = logging.getLogger(__name__)
@@ -120,6 +127,17 @@ async def ingest(
     savepoint: if it fails, the graph is still stored, the failure is a warning, and the
     next ingestion that adds an edge catches up.
     """
+    started = time.perf_counter()
+    try:
+        return await _ingest(session, cache, request, started)
+    except Exception:
+        INGESTION_FAILURES.labels(request.source.value).inc()
+        raise
+
+
+async def _ingest(
+    session: AsyncSession, cache: GraphCache, request: IngestionRequest, started: float
+) -> IngestionResult:
     result = IngestionResult()
     now = datetime.now(UTC)
     observed_at = _observed_at(request, now, result.warnings)
@@ -177,9 +195,15 @@ async def ingest(
     if len(result.warnings) > MAX_WARNINGS:
         hidden = len(result.warnings) - MAX_WARNINGS
         result.warnings = [*result.warnings[:MAX_WARNINGS], f"... and {hidden} more warnings"]
-    after_commit(
-        session, lambda: cache.apply_committed(revision, services_written, reports_written)
-    )
+    source = request.source.value
+
+    def committed() -> None:
+        cache.apply_committed(revision, services_written, reports_written)
+        INGESTED_NODES.labels(source).inc(result.nodes_upserted)
+        INGESTED_EDGES.labels(source).inc(result.edges_upserted)
+        INGESTION_DURATION.labels(source).observe(time.perf_counter() - started)
+
+    after_commit(session, committed)
     return result
 
 

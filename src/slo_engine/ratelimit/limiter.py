@@ -44,6 +44,7 @@ class RateLimiter:
         self._retry_interval = retry_interval_seconds
         self._redis_down_since: float | None = None
         self._next_redis_attempt = 0.0
+        self.last_backend = self.configured_backend  # the backend of the last decision
 
     @property
     def configured_backend(self) -> Backend:
@@ -72,7 +73,9 @@ class RateLimiter:
                         down_for,
                     )
                     self._redis_down_since = None
+                self.last_backend = Backend.REDIS
                 return decision
+        self.last_backend = Backend.MEMORY
         return self._memory.take(bucket, policy)
 
     def _redis_failed(self, error: BaseException) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import DependencyReport, Service
 from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.observability.metrics import SNAPSHOT_LOOKUPS
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,14 @@ class GraphCache:
         )
         snapshot = self._snapshot
         if snapshot is not None and snapshot.revision == revision:
+            SNAPSHOT_LOOKUPS.labels("hit").inc()
             return snapshot
         async with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.revision >= revision:
+                SNAPSHOT_LOOKUPS.labels("hit").inc()
                 return snapshot
+            SNAPSHOT_LOOKUPS.labels("miss").inc()
             return await self._reload(repository)
 
     async def for_write(self, repository: CatalogRepository, revision: int) -> GraphSnapshot:
@@ -67,6 +71,10 @@ class GraphCache:
             self._snapshot = snapshot
             self.reloads += 1
             return snapshot
+
+    def peek(self) -> GraphSnapshot | None:
+        """The snapshot held now, whatever its revision (for metrics)."""
+        return self._snapshot
 
     def invalidate(self) -> None:
         """Forget the snapshot: the next reader rebuilds it from the database."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,6 +12,7 @@ from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.schemas import SubgraphOut
 
@@ -40,6 +42,7 @@ async def get_dependencies(
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
     Edges reported by several sources come back once, merged."""
+    started = time.perf_counter()
     async with context.database.session_scope() as session:
         body = await service.query_subgraph(
             session,
@@ -51,4 +54,5 @@ async def get_dependencies(
             max_nodes=max_nodes,
             known_revision=getattr(request.state, "graph_revision", None),
         )
+    TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     return Response(body, media_type="application/json")

@@ -1,0 +1,70 @@
+"""Structured logs: JSON lines in production, readable lines on a terminal.
+
+Everything that logs through the standard library (our modules, uvicorn, SQLAlchemy,
+APScheduler) goes through the same structlog processors, so every line is one JSON
+object with `timestamp`, `level`, `logger` and `event`, plus whatever the code bound:
+each request line carries `correlation_id`, `method`, `route`, `status`,
+`duration_ms` and the API key's `key_name` (never the key).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+_SHARED_PROCESSORS: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
+    """Route every log record through structlog; JSON unless stderr is a terminal.
+
+    Idempotent: calling it again (a second app in the same process) replaces the
+    handler instead of adding one.
+    """
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=True)
+    )
+    structlog.configure(
+        processors=[
+            *_SHARED_PROCESSORS,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED_PROCESSORS,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("slo-engine")
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != "slo-engine"]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # uvicorn's own access log would repeat our request line without the context, and
+    # httpx logs every request the discovery sources make at INFO.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True

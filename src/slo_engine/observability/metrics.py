@@ -1,0 +1,132 @@
+"""Prometheus metrics of one process (docs/metrics.md lists each one).
+
+Labels are bounded by construction: route templates (never raw paths), status classes,
+directions, depths 1-10, discovery sources, job names, endpoint classes and backends.
+No metric carries a service id, an alert id or a key.
+
+Counters and histograms live in one registry per process and are updated where the
+work happens; the gauges that describe state (graph size, open alerts, pool, source
+health) are refreshed from the app when `/metrics` is scraped.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_PREFIX = "slo_engine_"
+
+# Seconds: from a cached depth-1 answer (~0.2 ms) to a 10,000-node one (~1 s).
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+_SLOW_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+HTTP_REQUESTS = Counter(
+    _PREFIX + "http_requests_total",
+    "HTTP requests answered, by route template, method and status class.",
+    ["route", "method", "status_class"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    _PREFIX + "http_request_duration_seconds",
+    "Time from the request's arrival to the end of its response.",
+    ["route", "method", "status_class"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+TRAVERSAL_DURATION = Histogram(
+    _PREFIX + "graph_traversal_duration_seconds",
+    "Subgraph queries: walking the snapshot and encoding the answer.",
+    ["direction", "depth"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+INGESTED_NODES = Counter(
+    _PREFIX + "ingested_nodes_total",
+    "Services upserted by ingestions, by discovery source.",
+    ["discovery_source"],
+    registry=REGISTRY,
+)
+INGESTED_EDGES = Counter(
+    _PREFIX + "ingested_edges_total",
+    "Dependency reports upserted by ingestions, by discovery source.",
+    ["discovery_source"],
+    registry=REGISTRY,
+)
+INGESTION_DURATION = Histogram(
+    _PREFIX + "ingestion_duration_seconds",
+    "Ingestions that committed, from the validated request to the commit, by discovery source.",
+    ["discovery_source"],
+    buckets=_SLOW_BUCKETS,
+    registry=REGISTRY,
+)
+INGESTION_FAILURES = Counter(
+    _PREFIX + "ingestion_failures_total",
+    "Ingestions rolled back by an error (not client validation errors).",
+    ["discovery_source"],
+    registry=REGISTRY,
+)
+SNAPSHOT_LOOKUPS = Counter(
+    _PREFIX + "graph_cache_lookups_total",
+    "Reads of the in-memory graph snapshot: hit (current) or miss (rebuilt from the database).",
+    ["result"],
+    registry=REGISTRY,
+)
+JOB_RUNS = Counter(
+    _PREFIX + "job_runs_total",
+    "Scheduled job firings: success, failure, or skipped (another replica had the slot).",
+    ["job", "outcome"],
+    registry=REGISTRY,
+)
+JOB_DURATION = Histogram(
+    _PREFIX + "job_duration_seconds",
+    "Duration of the job runs this process made, by job and outcome.",
+    ["job", "outcome"],
+    buckets=_SLOW_BUCKETS,
+    registry=REGISTRY,
+)
+RATE_LIMIT_DECISIONS = Counter(
+    _PREFIX + "rate_limit_decisions_total",
+    "Rate-limit decisions, by endpoint class, backend that decided, and decision.",
+    ["endpoint_class", "backend", "decision"],
+    registry=REGISTRY,
+)
+
+# State, refreshed at scrape time (observability/routes.py).
+GRAPH_SERVICES = Gauge(_PREFIX + "graph_services", "Services in the graph.", registry=REGISTRY)
+GRAPH_EDGES = Gauge(
+    _PREFIX + "graph_edges",
+    "Dependencies (source, target pairs) in the graph: fresh, or stale (every report stale).",
+    ["state"],
+    registry=REGISTRY,
+)
+OPEN_CYCLE_ALERTS = Gauge(
+    _PREFIX + "circular_dependency_alerts_open",
+    "Circular-dependency alerts open or acknowledged (not resolved).",
+    registry=REGISTRY,
+)
+DB_POOL = Gauge(
+    _PREFIX + "db_pool_connections",
+    "Database connections of this process's pool: in_use, or size (the pool's capacity).",
+    ["state"],
+    registry=REGISTRY,
+)
+DISCOVERY_CONSECUTIVE_FAILURES = Gauge(
+    _PREFIX + "discovery_consecutive_failures",
+    "Failed runs in a row of each configured discovery source (shared by all replicas).",
+    ["source"],
+    registry=REGISTRY,
+)
+DISCOVERY_LAST_SUCCESS = Gauge(
+    _PREFIX + "discovery_last_success_timestamp_seconds",
+    "Unix time of each configured source's last successful run (0: never).",
+    ["source"],
+    registry=REGISTRY,
+)
+
+
+def status_class(status: int) -> str:
+    """
+    >>> status_class(204), status_class(429)
+    ('2xx', '4xx')
+    """
+    return f"{status // 100}xx"

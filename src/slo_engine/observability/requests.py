@@ -1,0 +1,80 @@
+"""One middleware that observes every HTTP request: a log line and the HTTP metrics.
+
+The route label is the matched route's template (`/api/v1/services/{service_id}`), read
+after routing from the ASGI scope, so no raw path or id ever becomes a label; requests
+that matched no route are `unmatched`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from slo_engine.infra.correlation import correlation_id_of
+from slo_engine.observability.metrics import HTTP_DURATION, HTTP_REQUESTS, status_class
+
+logger = structlog.get_logger("slo_engine.http")
+# Scrapes and probes would drown the log; they are still counted.
+_QUIET_ROUTES = frozenset({"/metrics", "/api/v1/health", "/api/v1/health/ready"})
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefix it was included under.
+
+    A route of an included router knows only its own part (`/services/{service_id}`);
+    the prefix is the part of the request path before the segment where the route's
+    pattern matches the rest.
+    """
+    route: Any = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not template:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    if pattern is None or pattern.match(path):
+        return str(template)
+    for index, char in enumerate(path):
+        if char == "/" and index and pattern.match(path[index:]):
+            return path[:index] + str(template)
+    return str(template)
+
+
+class RequestObservationMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            route, method = route_template(scope), scope.get("method", "")
+            labels = (route, method, status_class(status))
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_DURATION.labels(*labels).observe(elapsed)
+            if route not in _QUIET_ROUTES or status >= 500:
+                principal = scope.get("state", {}).get("principal")
+                logger.info(
+                    "request",
+                    correlation_id=correlation_id_of(scope),
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    key_name=getattr(principal, "name", None),
+                )
