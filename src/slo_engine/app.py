@@ -26,6 +26,7 @@ from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
 from slo_engine.infra.http_errors import Problem, install_error_handlers
 from slo_engine.infra.memory import tune_garbage_collector
+from slo_engine.infra.shutdown import Drain
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.observability.logging import configure_logging
@@ -84,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rate_limits=rate_limits(settings),
             discovery=discovery,
             jobs=jobs,
+            drain=Drain(),
         )
+        app.state.context.drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
         if settings.scheduler_enabled:
             scheduler.start()

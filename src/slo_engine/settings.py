@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # None: JSON lines unless stderr is a terminal; true/false forces it.
     log_json: bool | None = None
     metrics_enabled: bool = True  # GET /metrics
+    # After SIGTERM: readiness answers 503 and requests are still served for this long.
+    shutdown_drain_seconds: float = Field(default=5.0, ge=0)
     otel_exporter_otlp_endpoint: str | None = None
     otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     prometheus_url: str | None = None

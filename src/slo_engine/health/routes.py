@@ -66,6 +66,8 @@ async def liveness() -> Liveness:
 async def readiness(
     request: Request, context: Annotated[AppContext, Depends(app_context)]
 ) -> Readiness | Response:
+    if context.drain.draining:
+        return problem_response(request, 503, "The process is shutting down.", slug="not-ready")
     try:
         await asyncio.wait_for(context.database.ping(), READINESS_TIMEOUT_SECONDS)
     except Exception as error:  # any failure to reach the database means not ready

@@ -10,6 +10,7 @@ from slo_engine.access.service import Authenticator
 from slo_engine.discovery.scheduler import JobRunner
 from slo_engine.discovery.wiring import Discovery
 from slo_engine.infra.db import Database
+from slo_engine.infra.shutdown import Drain
 from slo_engine.ratelimit.limiter import RateLimiter
 from slo_engine.ratelimit.policy import RateClass, RatePolicy
 from slo_engine.settings import Settings
@@ -27,6 +28,7 @@ class AppContext:
     rate_limits: dict[RateClass, RatePolicy]
     discovery: Discovery
     jobs: JobRunner
+    drain: Drain
 
 
 def app_context(request: Request) -> AppContext:
