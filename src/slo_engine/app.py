@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from opentelemetry.sdk.trace import TracerProvider
 
 from slo_engine import __version__
 from slo_engine.access.routes import router as access_router
@@ -32,6 +33,12 @@ from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.observability.logging import configure_logging
 from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.routes import router as metrics_router
+from slo_engine.observability.tracing import (
+    fastapi_telemetry,
+    instrument_engine,
+    tracer_provider_from,
+    use_provider,
+)
 from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
@@ -62,14 +69,27 @@ async def _explain_first_key(database: Database, settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI app. The database engine is created when the app starts."""
+def create_app(
+    settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    """Build the ASGI app. The database engine is created when the app starts.
+
+    `tracer_provider`: trace to this provider (tests); by default one is made when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set, and none otherwise (tracing off).
+    """
     settings = settings or Settings()
+    provider = tracer_provider
+    owns_provider = False
+    if provider is None:
+        provider = tracer_provider_from(settings)
+        owns_provider = provider is not None
+    use_provider(provider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tune_garbage_collector()
         database = Database.from_settings(settings)
+        instrument_engine(database.engine, provider)
         redis = redis_client(settings)
         authenticator = Authenticator(database)
         cache = GraphCache()
@@ -100,12 +120,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if redis is not None:
                 await redis.aclose()
             await database.dispose()
+            if owns_provider and provider is not None:
+                provider.shutdown()  # flush the spans still batched
 
     app = FastAPI(
         title="slo-engine",
         version=__version__,
         summary="What does this service depend on, and what depends on it?",
         lifespan=lifespan,
+        telemetry=fastapi_telemetry(provider),  # type: ignore[arg-type]
     )
     # Routes are declared in the order that resolves `/services/dependencies` (POST)
     # before `/services/{service_id}`.

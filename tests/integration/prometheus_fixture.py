@@ -1,6 +1,6 @@
 """A real Prometheus server loaded with service-graph and Istio series.
 
-The series are written as OpenMetrics text covering the last 40 minutes, turned into
+The series are written as OpenMetrics text from 40 minutes ago to 20 minutes ahead, turned into
 TSDB blocks with `promtool tsdb create-blocks-from openmetrics`, and served by
 `prometheus` on 127.0.0.1 (Debian's package; .ci/run installs it). Counters grow
 linearly, so `increase(...[15m])` and `rate(...)` give exact, hand-computable figures.
@@ -22,7 +22,7 @@ import pytest
 from tests.local_servers import free_port
 
 STEP_SECONDS = 15
-SPAN_SECONDS = 40 * 60
+SPAN_SECONDS = 60 * 60
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,9 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("prometheus")
     data = workdir / "data"
     source = workdir / "series.om"
-    source.write_text(openmetrics([*OTEL_SERIES, *MESH_SERIES], int(time.time()) - 2))
+    # The series run 20 minutes past now, so that a 15-minute window ending whenever a
+    # test queries during the session (< 20 minutes) is fully covered: exact figures.
+    source.write_text(openmetrics([*OTEL_SERIES, *MESH_SERIES], int(time.time()) + 20 * 60))
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
         check=True,

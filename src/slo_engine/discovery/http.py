@@ -15,8 +15,12 @@ from typing import Any
 
 import httpx
 import orjson
+from opentelemetry import trace
+from opentelemetry.propagate import inject
+from opentelemetry.trace import SpanKind
 
 from slo_engine.errors import SourceError
+from slo_engine.observability.tracing import span
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +60,19 @@ class JsonGetter:
                 attempt += 1
 
     async def _get_once(self, url: str, params: Params | None) -> Any:
+        attributes = {"http.request.method": "GET", "url.full": url}
+        with span("GET", kind=SpanKind.CLIENT, attributes=attributes):
+            return await self._traced_get(url, params)
+
+    async def _traced_get(self, url: str, params: Params | None) -> Any:
+        headers: dict[str, str] = {}
+        inject(headers)  # traceparent, when a trace is being recorded
         try:
             query = httpx.QueryParams(tuple(params or ()))
-            async with self._client.stream("GET", url, params=query) as response:
+            async with self._client.stream("GET", url, params=query, headers=headers) as response:
+                trace.get_current_span().set_attribute(
+                    "http.response.status_code", response.status_code
+                )
                 if response.status_code in _RETRIED_STATUSES:
                     raise _RetryableError(f"GET {url}: HTTP {response.status_code}")
                 if response.status_code != 200:

@@ -15,8 +15,18 @@ from typing import Any
 
 import structlog
 
+from slo_engine.observability.tracing import current_trace_ids
+
+
+def _add_trace_ids(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The current trace and span ids, so a log line leads to its trace."""
+    event.update(current_trace_ids())
+    return event
+
+
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
+    _add_trace_ids,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
 
+from slo_engine.observability.tracing import span
 from slo_engine.ratelimit.bucket import MICROSECONDS, Decision, decision_of
 from slo_engine.ratelimit.policy import RatePolicy
 
@@ -62,5 +64,6 @@ class RedisBuckets:
         args: list[Any] = [policy.capacity, policy.period_seconds * MICROSECONDS]
         if now_us is not None:
             args.append(now_us)
-        allowed, tokens = await self._script(keys=[KEY_PREFIX + bucket], args=args)
+        with span("redis rate-limit take", kind=SpanKind.CLIENT, attributes={"db.system": "redis"}):
+            allowed, tokens = await self._script(keys=[KEY_PREFIX + bucket], args=args)
         return decision_of(bool(allowed), float(tokens), policy)
