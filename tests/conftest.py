@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,8 @@ def _empty_postgres(url: str) -> None:
             dsn,
             f"TRUNCATE {', '.join(TABLES)} CASCADE",
             "UPDATE graph_state SET revision = 0 WHERE id = 1",
+            # A new graph: cached answers of the previous test's graph must not match.
+            "UPDATE graph_identity SET epoch = gen_random_uuid()::text WHERE id = 1",
         )
     )
 
@@ -104,6 +108,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "slo_engine.db"
         shutil.copyfile(template, path)
+        with closing(sqlite3.connect(path)) as connection, connection:
+            # Each copy is a new graph: answers cached for another copy must not match.
+            connection.execute(
+                "UPDATE graph_identity SET epoch = ? WHERE id = 1", (str(uuid.uuid4()),)
+            )
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     _empty_postgres(url)

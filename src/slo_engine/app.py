@@ -11,11 +11,13 @@ import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from opentelemetry.sdk.trace import TracerProvider
+from redis.asyncio import Redis
 
 from slo_engine import __version__
 from slo_engine.access.routes import router as access_router
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
+from slo_engine.catalog.repository import graph_epoch
 from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.scheduler import JobRunner, JobScheduler
@@ -42,11 +44,22 @@ from slo_engine.observability.tracing import (
 from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
+from slo_engine.topology.answer_cache import AnswerCache, MemoryAnswerCache, RedisAnswerCache
 from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.routes import router as topology_router
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
+
+
+def answer_cache(settings: Settings, redis: Redis | None) -> AnswerCache | None:
+    if settings.query_cache == "off":
+        return None
+    if settings.query_cache == "redis":
+        if redis is not None:
+            return RedisAnswerCache(redis, settings.redis_cache_ttl, settings.redis_timeout_seconds)
+        logger.warning("QUERY_CACHE=redis without REDIS_URL: caching answers in process")
+    return MemoryAnswerCache(settings.query_cache_max_bytes)
 
 
 async def _explain_first_key(database: Database, settings: Settings) -> None:
@@ -106,9 +119,14 @@ def create_app(
             discovery=discovery,
             jobs=jobs,
             drain=Drain(),
+            answers=answer_cache(settings, redis),
         )
         app.state.context.drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
+        answers = app.state.context.answers
+        if isinstance(answers, RedisAnswerCache):
+            async with database.session_scope() as session:
+                answers.epoch = await graph_epoch(session)
         if settings.scheduler_enabled:
             scheduler.start()
         try:

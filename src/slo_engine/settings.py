@@ -5,6 +5,8 @@ Read once, in `create_app` or the CLI, never at import time.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,7 +23,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     redis_url: str | None = None
-    redis_cache_ttl: int = Field(default=300, ge=0)
+    redis_cache_ttl: int = Field(default=300, ge=1)
+    # Subgraph answer cache: off, memory (per process) or redis (shared; needs REDIS_URL).
+    query_cache: Literal["off", "memory", "redis"] = "off"
+    query_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1)

@@ -20,6 +20,7 @@ from slo_engine.catalog.identity import service_uuid
 from slo_engine.catalog.tables import (
     ACCESS_REVISION_ROW,
     GRAPH_REVISION_ROW,
+    graph_identity,
     graph_state,
     service_dependencies,
     services,
@@ -115,6 +116,12 @@ async def read_revisions(connection: AsyncConnection) -> Revisions:
     )
     by_row = {row.id: int(row.revision) for row in result}
     return Revisions(by_row[GRAPH_REVISION_ROW], by_row[ACCESS_REVISION_ROW])
+
+
+async def graph_epoch(session: AsyncSession) -> str:
+    """The random name of this database's graph (see `graph_identity`)."""
+    result = await session.execute(select(graph_identity.c.epoch).where(graph_identity.c.id == 1))
+    return str(result.scalar_one())
 
 
 async def bump_access_revision(session: AsyncSession) -> None:

@@ -91,3 +91,13 @@ graph_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("revision", BigInteger, nullable=False),
 )
+
+# One row, id 1: a random epoch, made with the database, that names this graph. Cached
+# answers are keyed by (epoch, revision): two databases sharing one Redis, or one that
+# was emptied and started again from revision 0, never read each other's answers.
+graph_identity = Table(
+    "graph_identity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", String(36), nullable=False),
+)

@@ -14,6 +14,7 @@ from slo_engine.infra.shutdown import Drain
 from slo_engine.ratelimit.limiter import RateLimiter
 from slo_engine.ratelimit.policy import RateClass, RatePolicy
 from slo_engine.settings import Settings
+from slo_engine.topology.answer_cache import AnswerCache
 from slo_engine.topology.cache import GraphCache
 
 
@@ -29,6 +30,7 @@ class AppContext:
     discovery: Discovery
     jobs: JobRunner
     drain: Drain
+    answers: AnswerCache | None = None  # the subgraph answer cache (QUERY_CACHE)
 
 
 def app_context(request: Request) -> AppContext:

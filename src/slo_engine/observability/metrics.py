@@ -71,6 +71,12 @@ SNAPSHOT_LOOKUPS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+ANSWER_CACHE_LOOKUPS = Counter(
+    _PREFIX + "answer_cache_lookups_total",
+    "Subgraph answers looked up in the query cache (QUERY_CACHE): hit or miss.",
+    ["result"],
+    registry=REGISTRY,
+)
 JOB_RUNS = Counter(
     _PREFIX + "job_runs_total",
     "Scheduled job firings: success, failure, or skipped (another replica had the slot).",

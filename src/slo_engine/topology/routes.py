@@ -53,6 +53,7 @@ async def get_dependencies(
             include_stale=include_stale,
             max_nodes=max_nodes,
             known_revision=getattr(request.state, "graph_revision", None),
+            answers=context.answers,
         )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     return Response(body, media_type="application/json")

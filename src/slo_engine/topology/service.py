@@ -16,6 +16,8 @@ from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.model import Direction, MergedDependency, Service
 from slo_engine.graph.traversal import subgraph
+from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
+from slo_engine.topology.answer_cache import AnswerCache, answer_key
 from slo_engine.topology.cache import GraphCache
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -79,6 +81,7 @@ async def query_subgraph(
     include_stale: bool,
     max_nodes: int,
     known_revision: int | None = None,
+    answers: AnswerCache | None = None,
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/dependencies (see design.md).
 
@@ -86,6 +89,14 @@ async def query_subgraph(
     `FragmentCache`) until a write changes it, so a large answer costs little more than
     joining byte strings.
     """
+    if answers is not None and known_revision is not None:
+        cached = await answers.get(
+            answer_key(known_revision, service_id, direction, depth, include_stale, max_nodes)
+        )
+        if cached is not None:
+            ANSWER_CACHE_LOOKUPS.labels("hit").inc()
+            return cached
+        ANSWER_CACHE_LOOKUPS.labels("miss").inc()
     snapshot = await cache.current(CatalogRepository(session), known_revision)
     root = snapshot.services.get(service_id)
     if root is None:
@@ -123,7 +134,7 @@ async def query_subgraph(
         "max_depth_reached": found.max_depth_reached,
         "truncated": found.truncated,
     }
-    return b"".join(
+    answer = b"".join(
         (
             b'{"service":',
             orjson.dumps(service_document(root), option=_JSON_OPTIONS),
@@ -136,3 +147,10 @@ async def query_subgraph(
             b"}",
         )
     )
+    if answers is not None:
+        # Stored under the revision it was computed at (the snapshot's).
+        stored_as = answer_key(
+            snapshot.revision, service_id, direction, depth, include_stale, max_nodes
+        )
+        await answers.put(stored_as, answer)
+    return answer
