@@ -21,7 +21,9 @@ For every (engine, size) pair this script
    next: 6^10 paths from the top) under distinct ids and times depth 10 from its top;
 7. reads the server's RSS after ingest and after the queries;
 8. per engine, times the same small query through servers that differ only in access
-   control (no key check, key check, key check plus the Redis rate limiter).
+   control (no key check, key check, key check plus the Redis rate limiter);
+9. per engine, times repeated depth-3 and depth-10 queries through servers that differ
+   only in the answer cache (off, in process, Redis).
 
 It prints a markdown table with the targets of the issue marked met / missed, and writes
 it to bench/results/latest.md (raw figures in bench/results/latest.json).
@@ -834,6 +836,86 @@ def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict
     return result
 
 
+def run_cache_benefit(engine: str, args: argparse.Namespace, limit: int) -> dict[str, Any]:
+    """Repeated queries through servers that differ only in QUERY_CACHE (off, memory,
+    redis): a first pass over the roots fills the caches, the second is timed."""
+    seed = args.seed + 11
+    graph = generate_microservices(5_000, seed)
+    roots = random.Random(seed).sample(graph.service_ids, args.cache_roots)
+    variants = {"off": {"QUERY_CACHE": "off"}, "memory": {"QUERY_CACHE": "memory"}}
+    if _redis_reachable():
+        variants["redis"] = {"QUERY_CACHE": "redis", "REDIS_URL": REDIS_URL}
+    log(f"== {engine}: query cache ({', '.join(variants)})")
+    result: dict[str, Any] = {"engine": engine, "variants": {}}
+    with database(engine) as (database_url, workdir):
+        servers = {
+            name: Server(database_url, workdir, name=f"cache-{name}", env=env)
+            for name, env in variants.items()
+        }
+        clients: dict[str, httpx.Client] = {}
+        try:
+            for server in servers.values():
+                server.start()
+            key = servers["off"].create_api_key("bench-cache")
+            for name, server in servers.items():
+                clients[name] = httpx.Client(
+                    base_url=server.base_url,
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=args.request_timeout,
+                )
+            ingest(clients["off"], ingest_bodies(graph, args.chunk_edges, limit))
+            for depth in (3, 10):
+                for name, client in clients.items():
+                    for root in roots:  # fill
+                        client.get(f"{API}/services/{root}/dependencies?depth={depth}")
+                    times = []
+                    for root in roots:
+                        t0 = time.perf_counter()
+                        response = client.get(f"{API}/services/{root}/dependencies?depth={depth}")
+                        response.read()
+                        times.append((time.perf_counter() - t0) * 1000)
+                        if response.status_code != 200:
+                            raise BenchError(f"{name}: {response.status_code}")
+                    figures = summary(times)
+                    result["variants"].setdefault(name, {})[f"depth{depth}"] = figures
+                    log(
+                        f"  {name} depth {depth} (repeat): p50 {figures['p50']:.2f} ms, "
+                        f"p99 {figures['p99']:.2f} ms"
+                    )
+        except BaseException:
+            for server in servers.values():
+                log(f"{server.log_path.name} tail:\n{server.tail()}")
+            raise
+        finally:
+            for client in clients.values():
+                client.close()
+            for server in servers.values():
+                server.stop()
+    return result
+
+
+def cache_report(cache_results: list[dict[str, Any]]) -> list[str]:
+    if not cache_results:
+        return []
+    lines = [
+        "",
+        "## Query cache (QUERY_CACHE): repeated queries",
+        "",
+        "5,000-service graph; each server answers the same roots twice, the second pass "
+        "timed (ms, p50 / p99). `off` recomputes from the in-memory snapshot every time.",
+        "",
+        "| engine | variant | depth 3 repeat p50 / p99 | depth 10 repeat p50 / p99 |",
+        "|---|---|---|---|",
+    ]
+    for r in cache_results:
+        for name, figures in r["variants"].items():
+            lines.append(
+                f"| {r['engine']} | {name} | {_pair(figures['depth3'])} "
+                f"| {_pair(figures['depth10'])} |"
+            )
+    return lines
+
+
 def auth_report(auth_results: list[dict[str, Any]]) -> list[str]:
     if not auth_results:
         return []
@@ -890,6 +972,7 @@ def source_fingerprint() -> str:
 def report(
     results: list[dict[str, Any]],
     auth_results: list[dict[str, Any]],
+    cache_results: list[dict[str, Any]],
     args: argparse.Namespace,
     failure: str | None,
     source: str,
@@ -989,6 +1072,7 @@ def report(
             f"{_pair(ref['down10'])}, upstream depth 10 {_pair(ref['up10'])}"
         )
     lines += auth_report(auth_results)
+    lines += cache_report(cache_results)
     if failure:
         lines += ["", f"**The run failed**: {failure}"]
     return "\n".join(lines) + "\n"
@@ -1005,6 +1089,9 @@ def main() -> int:
     parser.add_argument(
         "--auth-requests", type=int, default=1000, help="Timed requests per access variant."
     )
+    parser.add_argument(
+        "--cache-roots", type=int, default=100, help="Roots per query-cache variant (0: skip)."
+    )
     parser.add_argument("--request-timeout", type=float, default=300.0)
     parser.add_argument("--time-limit", type=int, default=3600, help="Seconds for everything.")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
@@ -1020,6 +1107,7 @@ def main() -> int:
     signal.alarm(args.time_limit)
     results: list[dict[str, Any]] = []
     auth_results: list[dict[str, Any]] = []
+    cache_results: list[dict[str, Any]] = []
     failure = None
     source = source_fingerprint()
     try:
@@ -1028,6 +1116,8 @@ def main() -> int:
                 results.append(run_one(engine, size, args, limit))
             if args.auth_requests > 0:
                 auth_results.append(run_auth_overhead(engine, args, limit))
+            if args.cache_roots > 0:
+                cache_results.append(run_cache_benefit(engine, args, limit))
     except (BenchError, KeyboardInterrupt, httpx.HTTPError, OSError) as error:
         failure = f"{type(error).__name__}: {error}"
         log(f"FAILED: {failure}")
@@ -1036,7 +1126,7 @@ def main() -> int:
     sources = {r["source"] for r in results}
     if len(sources) > 1 or any(source not in x for x in sources):
         source = "changed during the run: see each row's source in the details"
-    text = report(results, auth_results, args, failure, source)
+    text = report(results, auth_results, cache_results, args, failure, source)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
@@ -1047,6 +1137,7 @@ def main() -> int:
                 "source": source,
                 "results": results,
                 "auth_overhead": auth_results,
+                "query_cache": cache_results,
                 "failure": failure,
             },
             default=str,
