@@ -164,6 +164,7 @@ def test_key_management_through_the_api(database_url: str, app_client: TestClien
         {"name": "-x", "scopes": ["read"]},
         {"name": "x", "scopes": ["read"], "rate_limit_query": "lots"},
         {"name": "x", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"},
+        {"name": "x", "scopes": ["read"], "expires_at": "9999-12-31T23:00:00-05:00"},
     ):
         response = app_client.post(f"{API_PREFIX}/api-keys", json=bad, headers=admin)
         assert response.status_code == 422, (bad, response.text)

@@ -3,6 +3,7 @@ scheduler's job runner, and each source's health through the API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ from typer.testing import CliRunner
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli
+from slo_engine.discovery.repository import DiscoveryRepository
+from slo_engine.infra.db import Database
+from slo_engine.settings import Settings
 from tests.e2e.conftest import make_key, settings_for
 
 CATALOG = """\
@@ -173,10 +177,31 @@ def test_discover_cli_dry_run_then_real_run(
     assert v3.exit_code == 0, v3.output
     assert json.loads(v3.stdout)["edges"] == planned["edges"]
 
-    failed = runner.invoke(cli, ["discover", "jaeger", "--jaeger-url", "http://127.0.0.1:9"])
+    secret_url = "http://user:hunter2@127.0.0.1:9"
+    dry_failure = runner.invoke(
+        cli, ["discover", "jaeger", "--jaeger-url", secret_url, "--dry-run"]
+    )
+    assert dry_failure.exit_code == 1
+    assert "hunter2" not in dry_failure.output
+
+    failed = runner.invoke(cli, ["discover", "jaeger", "--jaeger-url", secret_url])
     assert failed.exit_code == 1 and "nothing was stored" in failed.output
+    assert "hunter2" not in failed.output
+    statuses = asyncio.run(_statuses(database_url))
+    # One recorded failure: the dry run's was not stored, and no password in it.
+    assert statuses["jaeger"].consecutive_failures == 1
+    assert "hunter2" not in (statuses["jaeger"].last_error or "")
     unconfigured = runner.invoke(cli, ["discover", "otel"])
     assert unconfigured.exit_code == 1 and "PROMETHEUS_URL" in unconfigured.output
+
+
+async def _statuses(database_url: str) -> Any:
+    database = Database.from_settings(Settings(database_url=database_url))
+    try:
+        async with database.session_scope() as session:
+            return await DiscoveryRepository(session).statuses()
+    finally:
+        await database.dispose()
 
 
 def test_jobs_cli_lists_and_runs(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

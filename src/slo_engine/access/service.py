@@ -93,11 +93,21 @@ async def create_key(
             errors=[{"pointer": "/scopes", "detail": "at least one scope"}],
         )
     now = datetime.now(UTC)
-    if expires_at is not None and expires_at.astimezone(UTC) <= now:
-        raise InvalidInputError(
-            "expires_at is in the past.",
-            errors=[{"pointer": "/expires_at", "detail": "must be in the future"}],
-        )
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)  # a time without offset is UTC
+        try:
+            expires_at = expires_at.astimezone(UTC)
+        except OverflowError as error:
+            raise InvalidInputError(
+                "expires_at is out of range.",
+                errors=[{"pointer": "/expires_at", "detail": "out of range"}],
+            ) from error
+        if expires_at <= now:
+            raise InvalidInputError(
+                "expires_at is in the past.",
+                errors=[{"pointer": "/expires_at", "detail": "must be in the future"}],
+            )
     new = generate_key()
     await bump_access_revision(session)
     key = await ApiKeyRepository(session).create(

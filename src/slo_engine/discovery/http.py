@@ -55,16 +55,17 @@ class JsonGetter:
                 if attempt >= self._retries:
                     raise SourceError(f"{error} (after {attempt + 1} attempts)") from error
                 delay = random.uniform(0, min(MAX_DELAY_SECONDS, self._base_delay * 2**attempt))
-                logger.info("GET %s failed (%s); retrying in %.2f s", url, error, delay)
+                logger.info("%s; retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
 
     async def _get_once(self, url: str, params: Params | None) -> Any:
-        attributes = {"http.request.method": "GET", "url.full": url}
+        attributes = {"http.request.method": "GET", "url.full": shown_url(url)}
         with span("GET", kind=SpanKind.CLIENT, attributes=attributes):
             return await self._traced_get(url, params)
 
     async def _traced_get(self, url: str, params: Params | None) -> Any:
+        shown = shown_url(url)
         headers: dict[str, str] = {}
         inject(headers)  # traceparent, when a trace is being recorded
         try:
@@ -74,26 +75,38 @@ class JsonGetter:
                     "http.response.status_code", response.status_code
                 )
                 if response.status_code in _RETRIED_STATUSES:
-                    raise _RetryableError(f"GET {url}: HTTP {response.status_code}")
+                    raise _RetryableError(f"GET {shown}: HTTP {response.status_code}")
                 if response.status_code != 200:
                     body = (await response.aread())[:500].decode(errors="replace")
                     raise HttpStatusError(
-                        f"GET {url}: HTTP {response.status_code}: {body}", response.status_code
+                        f"GET {shown}: HTTP {response.status_code}: {body}", response.status_code
                     )
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > self._max_bytes:
                         raise SourceError(
-                            f"GET {url}: the answer is larger than {self._max_bytes} bytes"
+                            f"GET {shown}: the answer is larger than {self._max_bytes} bytes"
                         )
                     chunks.append(chunk)
         except (httpx.TimeoutException, httpx.TransportError) as error:
-            raise _RetryableError(f"GET {url}: {type(error).__name__}: {error}") from error
+            raise _RetryableError(f"GET {shown}: {type(error).__name__}: {error}") from error
         try:
             return orjson.loads(b"".join(chunks))
         except orjson.JSONDecodeError as error:
-            raise SourceError(f"GET {url}: the answer is not JSON ({error})") from error
+            raise SourceError(f"GET {shown}: the answer is not JSON ({error})") from error
+
+
+def shown_url(url: str) -> str:
+    """`url` without user and password: errors, logs and spans never carry credentials.
+
+    >>> shown_url("https://user:secret@prometheus.example/api/v1/query")
+    'https://prometheus.example/api/v1/query'
+    """
+    try:
+        return str(httpx.URL(url).copy_with(userinfo=b""))
+    except httpx.InvalidURL:
+        return "<invalid url>"
 
 
 class _RetryableError(Exception):

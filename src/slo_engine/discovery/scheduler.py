@@ -11,6 +11,7 @@ only loses that slot: the next interval's slot is free for whoever fires first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -68,6 +69,9 @@ class JobRunner:
         try:
             summary = await job.run(now)
             return summary
+        except asyncio.CancelledError:  # shutdown stopped it mid-run
+            outcome, summary = "cancelled", "stopped by the process shutting down"
+            raise
         except Exception as error:
             outcome, summary = "failure", f"{type(error).__name__}: {error}"
             logger.warning("job %s slot %d failed: %s", name, slot, summary)

@@ -46,7 +46,8 @@ async def run_source(
     try:
         found = await source.discover()
     except Exception as error:
-        await _record_failure(database, source.name, now, f"{type(error).__name__}: {error}")
+        if not dry_run:  # a dry run stores nothing, its failure included
+            await _record_failure(database, source.name, now, f"{type(error).__name__}: {error}")
         raise
     if dry_run:
         return SourceRun(found, None)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from slo_engine import __version__
-from slo_engine.discovery.repository import DiscoveryRepository
+from slo_engine.discovery.repository import DiscoveryRepository, SourceStatus
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_response, problem_responses
 
@@ -33,20 +33,27 @@ class Readiness(BaseModel):
 
 async def _discovery_checks(context: AppContext) -> dict[str, str]:
     """A line per configured discovery source; a failing source is reported, not fatal
-    (the last good graph is still served)."""
+    (the last good graph is still served). The errors themselves are only shown to API
+    keys (GET /api/v1/discovery/sources): readiness needs no key."""
     if not context.discovery.sources:
         return {}
-    async with context.database.session_scope() as session:
-        statuses = await DiscoveryRepository(session).statuses()
+
+    async def statuses() -> dict[str, SourceStatus]:
+        async with context.database.session_scope() as session:
+            return await DiscoveryRepository(session).statuses()
+
+    try:
+        found = await asyncio.wait_for(statuses(), READINESS_TIMEOUT_SECONDS)
+    except Exception as error:  # the ping passed: report, do not fail readiness here
+        logger.warning("readiness: could not read discovery health: %s", error)
+        return {f"discovery:{name}": "unknown" for name in context.discovery.sources}
     checks = {}
     for name in context.discovery.sources:
-        status = statuses.get(name)
+        status = found.get(name)
         if status is None or status.last_attempt_at is None:
             checks[f"discovery:{name}"] = "not run yet"
         elif status.consecutive_failures:
-            checks[f"discovery:{name}"] = (
-                f"failing ({status.consecutive_failures} in a row): {status.last_error}"
-            )[:300]
+            checks[f"discovery:{name}"] = f"failing ({status.consecutive_failures} in a row)"
         else:
             checks[f"discovery:{name}"] = "ok"
     return checks

@@ -60,6 +60,9 @@ class RateLimiter:
     async def take(self, bucket: str, policy: RatePolicy) -> Decision:
         redis = self._redis
         if redis is not None and time.monotonic() >= self._next_redis_attempt:
+            if self._redis_down_since is not None:
+                # One request probes a Redis that failed; the others keep to memory.
+                self._next_redis_attempt = time.monotonic() + self._retry_interval
             try:
                 decision = await asyncio.wait_for(redis.take(bucket, policy), self._timeout)
             except (RedisError, OSError, TimeoutError) as error:
@@ -73,6 +76,7 @@ class RateLimiter:
                         down_for,
                     )
                     self._redis_down_since = None
+                    self._next_redis_attempt = 0.0  # every request uses Redis again
                 self.last_backend = Backend.REDIS
                 return decision
         self.last_backend = Backend.MEMORY
