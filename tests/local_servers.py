@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -27,3 +31,36 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def start_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`slo-cli serve` on a free port of 127.0.0.1 with `env` added to ours; returns the
+    process and its base URL once it is ready. The caller stops it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slo_engine.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, **env},
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200,
+            30,
+            f"slo-cli serve on {url} (log: {log_path})",
+        )
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, url

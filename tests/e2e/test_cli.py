@@ -4,18 +4,14 @@ real server process."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from slo_engine.cli import app
-from tests.local_servers import free_port, wait_until
+from tests.local_servers import start_api
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -83,30 +79,8 @@ def test_ingest_and_query_on_the_database_directly(cli_env: str) -> None:
 
 @pytest.fixture
 def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slo_engine.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={**os.environ, "RATE_LIMIT_QUERY": "1000/minute"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_api({"RATE_LIMIT_QUERY": "1000/minute"}, tmp_path / "server.log")
     try:
-        wait_until(
-            lambda: httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200,
-            30,
-            "the server started by slo-cli serve",
-        )
         yield url
     finally:
         process.terminate()

@@ -3,10 +3,7 @@ answered, then the process stops cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,39 +13,24 @@ import httpx
 from slo_engine.access.keys import Scope
 from slo_engine.infra.migrate import upgrade_database
 from tests.e2e.conftest import make_key
-from tests.local_servers import free_port, wait_until
+from tests.local_servers import start_api
 
 
 def test_sigterm_drains_then_stops(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'drain.db'}"
     upgrade_database(database_url)
     key = {"X-API-Key": make_key(database_url, "drainer", Scope.ADMIN)}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slo_engine.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={
-            **os.environ,
+    process, url = start_api(
+        {
             "DATABASE_URL": database_url,
             "SHUTDOWN_DRAIN_SECONDS": "2",
             "RATE_LIMIT_INGESTION": "1000/minute",
             "LOG_JSON": "true",
         },
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
+        log_path,
     )
     try:
-        wait_until(lambda: httpx.get(f"{url}/api/v1/health/ready").status_code == 200, 30, url)
         edges = [{"source": f"s{i}", "target": f"s{i + 1}"} for i in range(20_000)]
         in_flight: dict[str, int] = {}
 

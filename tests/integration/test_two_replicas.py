@@ -5,10 +5,8 @@ shown by tests/integration/test_scheduler.py.)"""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 from slo_engine.access.keys import Scope
 from tests.conftest import _empty_postgres
 from tests.e2e.conftest import make_key
-from tests.local_servers import free_port, wait_until
+from tests.local_servers import start_api
 
 INGEST = "/api/v1/services/dependencies"
 
@@ -31,7 +29,6 @@ def replicas(
     _empty_postgres(postgres_url)
     key = {"X-API-Key": make_key(postgres_url, f"replicas-{uuid.uuid4().hex[:6]}", Scope.ADMIN)}
     env = {
-        **os.environ,
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,
         "RATE_LIMIT_QUERY": "5/hour",
@@ -41,31 +38,9 @@ def replicas(
     urls, processes = [], []
     try:
         for name in ("a", "b"):
-            port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "slo_engine.cli",
-                        "serve",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
-                    env=env,
-                    stdout=(tmp_path / f"replica-{name}.log").open("wb"),
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url in urls:
-            wait_until(
-                lambda url=url: httpx.get(f"{url}/api/v1/health/ready").status_code == 200,
-                30,
-                url,
-            )
+            process, url = start_api(env, tmp_path / f"replica-{name}.log")
+            processes.append(process)
+            urls.append(url)
         yield urls, processes, key
     finally:
         for process in processes:
