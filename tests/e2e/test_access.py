@@ -287,7 +287,13 @@ def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
         assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
     assert authenticator.lookups == 1
 
+    # Unknown key ids are remembered too: guessing costs no database read after the first.
+    guessed = {"X-API-Key": "slo_0123456789ab_" + "A" * 43}
+    for _ in range(5):
+        assert app_client.get(f"{API_PREFIX}/services", headers=guessed).status_code == 401
+    assert authenticator.lookups == 2
+
     # Any key change (here a new key, made as the CLI would) empties every cache.
     make_key(database_url, "another", Scope.READ)
     assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
-    assert authenticator.lookups == 2
+    assert authenticator.lookups == 3

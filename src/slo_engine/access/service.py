@@ -168,6 +168,7 @@ class Authenticator:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._cache: dict[str, StoredKey] = {}
+        self._unknown: set[str] = set()  # key ids without a row, at the same revision
         self._cache_revision = -1
         self._recording: set[str] = set()
         self._last_recorded: dict[str, datetime] = {}
@@ -183,18 +184,28 @@ class Authenticator:
         """
         if access_revision > self._cache_revision:
             self._cache = {}
+            self._unknown = set()
             self._cache_revision = access_revision
         if access_revision == self._cache_revision:
             cached = self._cache.get(key_id)
             if cached is not None:
                 return cached
+            if key_id in self._unknown:
+                # Known not to exist at this revision: a key can only appear through a
+                # change that moves the revision. (Guessed ids cost no database read.)
+                return None
         self.lookups += 1
         async with self._database.single_statement() as connection:
             stored = await repository.find_by_key_id(connection, key_id)
-        if stored is not None and access_revision == self._cache_revision:
-            if len(self._cache) >= _CACHED_KEYS:
-                self._cache = {}
-            self._cache[key_id] = stored
+        if access_revision == self._cache_revision:
+            if stored is None:
+                if len(self._unknown) >= _CACHED_KEYS:
+                    self._unknown = set()
+                self._unknown.add(key_id)
+            else:
+                if len(self._cache) >= _CACHED_KEYS:
+                    self._cache = {}
+                self._cache[key_id] = stored
         return stored
 
     async def authenticate(self, presented: str | None, access_revision: int) -> Principal:
