@@ -772,6 +772,40 @@ def _redis_reachable() -> bool:
         client.close()
 
 
+@contextmanager
+def variant_servers(
+    engine: str, variants: dict[str, dict[str, str]], timeout: float
+) -> Iterator[dict[str, httpx.Client]]:
+    """One server per variant (its extra environment), all on one fresh database, and an
+    authenticated client for each; everything stopped and dropped afterwards."""
+    with database(engine) as (database_url, workdir):
+        servers = {
+            name: Server(database_url, workdir, name=name, env=env)
+            for name, env in variants.items()
+        }
+        clients: dict[str, httpx.Client] = {}
+        try:
+            for server in servers.values():
+                server.start()
+            key = next(iter(servers.values())).create_api_key("bench-variants")
+            for name, server in servers.items():
+                clients[name] = httpx.Client(
+                    base_url=server.base_url,
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=timeout,
+                )
+            yield clients
+        except BaseException:
+            for server in servers.values():
+                log(f"{server.log_path.name} tail:\n{server.tail()}")
+            raise
+        finally:
+            for client in clients.values():
+                client.close()
+            for server in servers.values():
+                server.stop()
+
+
 def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict[str, Any]:
     """The same small query through servers that differ only in access control.
 
@@ -788,51 +822,29 @@ def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict
         variants["key+redis"] = {"REDIS_URL": REDIS_URL}
     log(f"== {engine}: access-control overhead ({', '.join(variants)})")
     result: dict[str, Any] = {"engine": engine, "variants": {}}
-    with database(engine) as (database_url, workdir):
-        servers = {
-            name: Server(database_url, workdir, name=name, env=env)
-            for name, env in variants.items()
-        }
-        clients: dict[str, httpx.Client] = {}
-        try:
-            for server in servers.values():
-                server.start()
-            key = servers["key"].create_api_key("bench-auth")
-            for name, server in servers.items():
-                clients[name] = httpx.Client(
-                    base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}
-                )
-            ingest(clients["key"], ingest_bodies(graph, args.chunk_edges, limit))
-            times: dict[str, list[float]] = {name: [] for name in servers}
-            for i in range(args.auth_requests + 50):
-                root = roots[i % len(roots)]
-                url = f"{API}/services/{root}/dependencies?depth=1"
-                for name, client in clients.items():
-                    t0 = time.perf_counter()
-                    response = client.get(url)
-                    elapsed = (time.perf_counter() - t0) * 1000
-                    if response.status_code != 200:
-                        raise BenchError(f"{name} GET {url}: {response.status_code}")
-                    if i >= 50:  # the first rounds warm the pools and caches
-                        times[name].append(elapsed)
-            for name, measured in times.items():
-                result["variants"][name] = summary(measured)
-            base = result["variants"]["open"]["p50"]
-            for name, figures in result["variants"].items():
-                figures["overhead_p50_ms"] = figures["p50"] - base
-                log(
-                    f"  {name}: p50 {figures['p50']:.3f} ms, p99 {figures['p99']:.3f} ms, "
-                    f"p50 overhead {figures['overhead_p50_ms']:+.3f} ms"
-                )
-        except BaseException:
-            for server in servers.values():
-                log(f"{server.log_path.name} tail:\n{server.tail()}")
-            raise
-        finally:
-            for client in clients.values():
-                client.close()
-            for server in servers.values():
-                server.stop()
+    with variant_servers(engine, variants, args.request_timeout) as clients:
+        ingest(clients["key"], ingest_bodies(graph, args.chunk_edges, limit))
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        for i in range(args.auth_requests + 50):
+            root = roots[i % len(roots)]
+            url = f"{API}/services/{root}/dependencies?depth=1"
+            for name, client in clients.items():
+                t0 = time.perf_counter()
+                response = client.get(url)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if response.status_code != 200:
+                    raise BenchError(f"{name} GET {url}: {response.status_code}")
+                if i >= 50:  # the first rounds warm the pools and caches
+                    times[name].append(elapsed)
+        for name, measured in times.items():
+            result["variants"][name] = summary(measured)
+        base = result["variants"]["open"]["p50"]
+        for name, figures in result["variants"].items():
+            figures["overhead_p50_ms"] = figures["p50"] - base
+            log(
+                f"  {name}: p50 {figures['p50']:.3f} ms, p99 {figures['p99']:.3f} ms, "
+                f"p50 overhead {figures['overhead_p50_ms']:+.3f} ms"
+            )
     return result
 
 
@@ -847,50 +859,26 @@ def run_cache_benefit(engine: str, args: argparse.Namespace, limit: int) -> dict
         variants["redis"] = {"QUERY_CACHE": "redis", "REDIS_URL": REDIS_URL}
     log(f"== {engine}: query cache ({', '.join(variants)})")
     result: dict[str, Any] = {"engine": engine, "variants": {}}
-    with database(engine) as (database_url, workdir):
-        servers = {
-            name: Server(database_url, workdir, name=f"cache-{name}", env=env)
-            for name, env in variants.items()
-        }
-        clients: dict[str, httpx.Client] = {}
-        try:
-            for server in servers.values():
-                server.start()
-            key = servers["off"].create_api_key("bench-cache")
-            for name, server in servers.items():
-                clients[name] = httpx.Client(
-                    base_url=server.base_url,
-                    headers={"Authorization": f"Bearer {key}"},
-                    timeout=args.request_timeout,
+    with variant_servers(engine, variants, args.request_timeout) as clients:
+        ingest(clients["off"], ingest_bodies(graph, args.chunk_edges, limit))
+        for depth in (3, 10):
+            for name, client in clients.items():
+                for root in roots:  # fill
+                    client.get(f"{API}/services/{root}/dependencies?depth={depth}")
+                times = []
+                for root in roots:
+                    t0 = time.perf_counter()
+                    response = client.get(f"{API}/services/{root}/dependencies?depth={depth}")
+                    response.read()
+                    times.append((time.perf_counter() - t0) * 1000)
+                    if response.status_code != 200:
+                        raise BenchError(f"{name}: {response.status_code}")
+                figures = summary(times)
+                result["variants"].setdefault(name, {})[f"depth{depth}"] = figures
+                log(
+                    f"  {name} depth {depth} (repeat): p50 {figures['p50']:.2f} ms, "
+                    f"p99 {figures['p99']:.2f} ms"
                 )
-            ingest(clients["off"], ingest_bodies(graph, args.chunk_edges, limit))
-            for depth in (3, 10):
-                for name, client in clients.items():
-                    for root in roots:  # fill
-                        client.get(f"{API}/services/{root}/dependencies?depth={depth}")
-                    times = []
-                    for root in roots:
-                        t0 = time.perf_counter()
-                        response = client.get(f"{API}/services/{root}/dependencies?depth={depth}")
-                        response.read()
-                        times.append((time.perf_counter() - t0) * 1000)
-                        if response.status_code != 200:
-                            raise BenchError(f"{name}: {response.status_code}")
-                    figures = summary(times)
-                    result["variants"].setdefault(name, {})[f"depth{depth}"] = figures
-                    log(
-                        f"  {name} depth {depth} (repeat): p50 {figures['p50']:.2f} ms, "
-                        f"p99 {figures['p99']:.2f} ms"
-                    )
-        except BaseException:
-            for server in servers.values():
-                log(f"{server.log_path.name} tail:\n{server.tail()}")
-            raise
-        finally:
-            for client in clients.values():
-                client.close()
-            for server in servers.values():
-                server.stop()
     return result
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
 from tests.e2e.conftest import make_key, settings_for
-from tests.local_servers import free_port, wait_until
+from tests.local_servers import free_port, start_api, wait_until
 
 SERVICES = "/api/v1/services"
 READY = "/api/v1/health/ready"
@@ -39,11 +37,10 @@ def sqlite_url(tmp_path: Path) -> str:
 def api_processes(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[list[str], str]]:
-    """Two uvicorn processes on one database (each engine) and one Redis; yields their
+    """Two API processes (slo-cli serve) on one database (each engine) and one Redis; yields their
     URLs and a key."""
     key = make_key(database_url, f"shared-{uuid.uuid4().hex[:8]}", Scope.READ)
     env = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "RATE_LIMIT_QUERY": "10/hour",  # no refill while the test runs
@@ -51,31 +48,9 @@ def api_processes(
     processes, urls = [], []
     try:
         for index in range(2):
-            port = free_port()
-            log = (tmp_path / f"api-{index}.log").open("wb")
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "--factory",
-                        "slo_engine.app:create_app",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(port),
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url in urls:
-            wait_until(
-                lambda url=url: httpx.get(url + READY, timeout=1).status_code == 200, 30, url
-            )
+            process, url = start_api(env, tmp_path / f"api-{index}.log")
+            processes.append(process)
+            urls.append(url)
         yield urls, key
     finally:
         for process in processes:
