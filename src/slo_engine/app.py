@@ -22,6 +22,8 @@ from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.scheduler import JobRunner, JobScheduler
 from slo_engine.discovery.wiring import build_discovery, build_jobs
+from slo_engine.explorer.routes import install_explorer
+from slo_engine.exports.routes import router as exports_router
 from slo_engine.health.routes import router as health_router
 from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.context import AppContext
@@ -32,6 +34,7 @@ from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.insights.routes import router as insights_router
 from slo_engine.observability.logging import configure_logging
 from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.routes import router as metrics_router
@@ -154,6 +157,8 @@ def create_app(
         health_router,
         ingestion_router,
         topology_router,
+        insights_router,
+        exports_router,
         catalog_router,
         alerts_router,
         access_router,
@@ -162,6 +167,8 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
+    if settings.explorer_enabled:
+        install_explorer(app)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)

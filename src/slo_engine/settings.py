@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     stale_edge_threshold_hours: int = Field(default=168, ge=1)
     stale_check_interval_minutes: int = Field(default=60, ge=1)
     cycle_scan_interval_minutes: int = Field(default=60, ge=1)
+    # Availability ceiling: the target of a service whose metadata gives no slo_target.
+    default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
+    explorer_enabled: bool = True  # the web page at /ui/
     log_level: str = "INFO"
     # None: JSON lines unless stderr is a terminal; true/false forces it.
     log_json: bool | None = None

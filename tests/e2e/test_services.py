@@ -50,6 +50,32 @@ def test_filters(client: TestClient) -> None:
     assert ids(discovered="false", team="back", criticality="low") == ["solo"]
 
 
+def test_search_matches_id_or_display_name_case_insensitively(client: TestClient) -> None:
+    ingest(
+        client,
+        [("web", "api")],
+        nodes=[
+            {"service_id": "payments-api", "display_name": "Payments"},
+            {"service_id": "ledger", "display_name": "Money Ledger"},
+            {"service_id": "pay-100", "display_name": "Pay 100%_off"},
+        ],
+    )
+
+    def ids(search: str) -> list[str]:
+        response = client.get("/api/v1/services", params={"search": search})
+        assert response.status_code == 200, response.text
+        return [s["service_id"] for s in response.json()["items"]]
+
+    assert ids("PAY") == ["pay-100", "payments-api"]
+    assert ids("money") == ["ledger"]
+    assert ids("e") == ["ledger", "payments-api", "web"]
+    # LIKE wildcards in the text are matched literally.
+    assert ids("%_") == ["pay-100"]
+    assert ids("0%") == ["pay-100"]
+    assert ids("_") == ["pay-100"]
+    assert ids("nothing") == []
+
+
 def test_cursor_pagination_walks_every_service_once(client: TestClient) -> None:
     names = [f"svc-{i:03d}" for i in range(23)]
     ingest(client, [], nodes=[{"service_id": name} for name in names])

@@ -46,6 +46,8 @@ class ServiceFilter:
     team: str | None = None
     criticality: ServiceCriticality | None = None
     discovered: bool | None = None
+    # Case-insensitive substring of the service id or display name (type-ahead search).
+    search: str | None = None
 
 
 def _service_from_row(row: AnyRow) -> Service:
@@ -276,5 +278,10 @@ class CatalogRepository:
             stmt = stmt.where(services.c.criticality == service_filter.criticality.value)
         if service_filter.discovered is not None:
             stmt = stmt.where(services.c.discovered == service_filter.discovered)
+        if service_filter.search:
+            stmt = stmt.where(
+                services.c.service_id.icontains(service_filter.search, autoescape=True)
+                | services.c.display_name.icontains(service_filter.search, autoescape=True)
+            )
         result = await self._session.execute(stmt)
         return [_service_from_row(row) for row in result]

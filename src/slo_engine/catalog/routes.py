@@ -29,13 +29,21 @@ async def list_services(
     team: Annotated[str | None, Query(max_length=255)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            description="Only services whose id or display name contains this text "
+            "(case-insensitive).",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
     async with context.database.session_scope() as session:
         items, stale_only, next_cursor = await service.list_services(
-            session, ServiceFilter(team, criticality, discovered), cursor, limit
+            session, ServiceFilter(team, criticality, discovered, search), cursor, limit
         )
     return ServicePage(
         items=[ServiceOut.of(s, s.service_id in stale_only) for s in items],

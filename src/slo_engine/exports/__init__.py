@@ -1,0 +1,1 @@
+"""Exports of the graph: the API's JSON, Graphviz DOT, Mermaid and Cytoscape.js elements."""

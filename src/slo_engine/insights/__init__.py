@@ -1,0 +1,1 @@
+"""Questions the graph answers: blast radius (impact) and availability ceiling."""
