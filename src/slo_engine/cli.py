@@ -23,8 +23,10 @@ from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
 from slo_engine.discovery.cli import discover, jobs_app
+from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
 from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.insights.cli import availability, impact
 from slo_engine.settings import Settings
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
@@ -33,6 +35,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(api_keys_app, name="api-keys")
 app.command(name="discover")(discover)
 app.add_typer(jobs_app, name="jobs")
+app.command(name="impact")(impact)
+app.command(name="availability")(availability)
+app.command(name="export")(export)
 console = Console()
 errors = Console(stderr=True)
 
