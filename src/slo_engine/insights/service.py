@@ -1,0 +1,240 @@
+"""Blast radius and availability ceiling, answered from the in-memory snapshot.
+
+The rules live in the pure core (graph/impact.py, graph/availability.py); this module
+reads the snapshot, names the edges' attributes for the core, and encodes the answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.catalog.repository import CatalogRepository
+from slo_engine.errors import ServiceNotFoundError
+from slo_engine.graph.availability import (
+    Ceiling,
+    Target,
+    availability_ceiling,
+    target_from_metadata,
+)
+from slo_engine.graph.impact import Impact, blast_radius, cannot_work_without
+from slo_engine.graph.model import CommunicationMode, Service
+from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.service import service_document
+
+_JSON_OPTIONS = orjson.OPT_UTC_Z
+
+
+async def _snapshot_with(
+    session: AsyncSession, cache: GraphCache, service_id: str, known_revision: int | None
+) -> tuple[GraphSnapshot, Service]:
+    snapshot = await cache.current(CatalogRepository(session), known_revision)
+    service = snapshot.services.get(service_id)
+    if service is None:
+        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
+    return snapshot, service
+
+
+def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str], bool]:
+    """`caller` cannot work without `callee`, by the merged edge's declared attributes."""
+
+    def needs(caller: str, callee: str) -> bool:
+        edge = snapshot.edge((caller, callee), include_stale)
+        return cannot_work_without(edge.criticality, edge.communication_mode)
+
+    return needs
+
+
+async def impact_of(
+    session: AsyncSession,
+    cache: GraphCache,
+    service_id: str,
+    *,
+    depth: int,
+    include_stale: bool,
+    known_revision: int | None = None,
+) -> bytes:
+    """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py)."""
+    snapshot, failed = await _snapshot_with(session, cache, service_id, known_revision)
+    _, upstream = snapshot.adjacency(include_stale)
+    found = blast_radius(upstream, service_id, depth, _needs(snapshot, include_stale))
+
+    affected: list[dict[str, Any]] = []
+    by_team: Counter[tuple[str | None, Impact]] = Counter()
+    by_criticality: Counter[tuple[str | None, Impact]] = Counter()
+    for item in found:
+        service = snapshot.services[item.service_id]
+        path_edges = []
+        steps = zip(item.path, item.path[1:], strict=False)
+        for (caller, callee), effect in zip(steps, item.effects, strict=True):
+            edge = snapshot.edge((caller, callee), include_stale)
+            path_edges.append(
+                {
+                    "source": caller,
+                    "target": callee,
+                    "criticality": edge.criticality,
+                    "communication_mode": edge.communication_mode,
+                    "effect": effect,
+                }
+            )
+        affected.append(
+            {
+                "service_id": service.service_id,
+                "display_name": service.display_name,
+                "team": service.team,
+                "criticality": service.criticality,
+                "discovered": service.discovered,
+                "impact": item.impact,
+                "distance": item.distance,
+                "path": item.path,
+                "path_edges": path_edges,
+            }
+        )
+        by_team[(service.team, item.impact)] += 1
+        by_criticality[(service.criticality, item.impact)] += 1
+
+    down = sum(1 for item in found if item.impact is Impact.DOWN)
+    answer = {
+        "service": service_document(failed),
+        "depth": depth,
+        "include_stale": include_stale,
+        "affected": affected,
+        "totals": {
+            "affected": len(found),
+            "down": down,
+            "degraded": len(found) - down,
+            "by_team": _totals(by_team, "team"),
+            "by_criticality": _totals(by_criticality, "criticality"),
+        },
+    }
+    return orjson.dumps(answer, option=_JSON_OPTIONS)
+
+
+def _totals(counts: Counter[tuple[str | None, Impact]], name: str) -> list[dict[str, Any]]:
+    """Per group: down and degraded counts, the hardest hit first (most down)."""
+    rows = sorted(
+        (
+            (counts[(group, Impact.DOWN)], counts[(group, Impact.DEGRADED)], group)
+            for group in {group for group, _ in counts}
+        ),
+        key=lambda row: (-row[0], -row[1], row[2] is None, row[2] or ""),
+    )
+    return [{name: group, "down": down, "degraded": degraded} for down, degraded, group in rows]
+
+
+async def availability_of(
+    session: AsyncSession,
+    cache: GraphCache,
+    service_id: str,
+    *,
+    include_stale: bool,
+    default_target: float,
+    known_revision: int | None = None,
+) -> bytes:
+    """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py)."""
+    snapshot, root = await _snapshot_with(session, cache, service_id, known_revision)
+    downstream, _ = snapshot.adjacency(include_stale)
+    notes: dict[str, None] = {}  # ordered and without repeats
+
+    def target_of(name: str) -> Target:
+        target, note = target_from_metadata(snapshot.services[name].metadata, default_target)
+        if note is not None:
+            notes[f"{name}: {note}"] = None
+        return target
+
+    def success_of(caller: str, callee: str) -> float | None:
+        error_rate = snapshot.edge((caller, callee), include_stale).error_rate
+        return None if error_rate is None else 1.0 - error_rate
+
+    def sync(caller: str, callee: str) -> bool:
+        mode = snapshot.edge((caller, callee), include_stale).communication_mode
+        return mode is not CommunicationMode.ASYNC
+
+    found = availability_ceiling(
+        downstream,
+        service_id,
+        follows=_needs(snapshot, include_stale),
+        target_of=target_of,
+        success_of=success_of,
+    )
+    if_hard = availability_ceiling(
+        downstream, service_id, follows=sync, target_of=target_of, success_of=success_of
+    )
+    for unit in found.units:
+        if unit.cycle:
+            members = ", ".join(unit.members)
+            notes[
+                f"{members} depend on each other: one unit (they stand or fall together); "
+                "each counts once in the product"
+            ] = None
+    undeclared = _undeclared_edges(snapshot, found, include_stale)
+    if undeclared:
+        notes[
+            f"{undeclared} counted edge(s) have no declared criticality or mode and count "
+            "as hard and sync; declare them soft or async where that is true"
+        ] = None
+    answer = {
+        "service": service_document(root),
+        "include_stale": include_stale,
+        "ceiling": found.ceiling,
+        "nines": found.nines,
+        "dependencies": found.dependencies,
+        "default_slo_target": default_target,
+        "arithmetic": found.arithmetic,
+        "terms": [
+            {
+                "service_id": term.service_id,
+                "slo_target": term.target.value,
+                "target_source": term.target.source,
+                "observed_success": term.observed_success,
+                "factor": term.factor,
+                "factor_source": term.factor_source,
+                "unit": term.unit,
+            }
+            for term in found.terms
+        ],
+        "units": [
+            {"unit": u.unit, "members": u.members, "cycle": u.cycle, "factor": u.factor}
+            for u in found.units
+        ],
+        "limiting": [
+            {
+                "unit": limit.unit,
+                "members": limit.members,
+                "factor": limit.factor,
+                "cost": limit.cost,
+                "ceiling_without": limit.ceiling_without,
+            }
+            for limit in found.limiting
+        ],
+        "if_soft_were_hard": {
+            "ceiling": if_hard.ceiling,
+            "nines": if_hard.nines,
+            "dependencies": if_hard.dependencies,
+            "arithmetic": if_hard.arithmetic,
+        },
+        "notes": list(notes),
+    }
+    return orjson.dumps(answer, option=_JSON_OPTIONS)
+
+
+def _undeclared_edges(snapshot: GraphSnapshot, found: Ceiling, include_stale: bool) -> int:
+    """How many of the counted edges are counted only because nothing was declared."""
+    counted = {term.service_id for term in found.terms}
+    downstream, _ = snapshot.adjacency(include_stale)
+    undeclared = 0
+    for caller in counted:
+        for callee in downstream.get(caller, ()):
+            if callee not in counted:
+                continue
+            edge = snapshot.edge((caller, callee), include_stale)
+            if (edge.criticality is None or edge.communication_mode is None) and (
+                cannot_work_without(edge.criticality, edge.communication_mode)
+            ):
+                undeclared += 1
+    return undeclared

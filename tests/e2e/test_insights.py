@@ -1,0 +1,213 @@
+"""GET /services/{id}/impact and /availability on a real published topology (Google's
+Online Boutique, ../shared/data), on every database engine. The figures are the worked
+examples of docs/insights.md."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from slo_engine.access.keys import Scope
+from tests.e2e.conftest import INGEST, edge, ingest, make_key
+
+BOUTIQUE = Path(__file__).resolve().parents[3] / "shared" / "data" / "online-boutique.json"
+
+
+@pytest.fixture
+def boutique(client: TestClient) -> TestClient:
+    response = client.post(INGEST, json=json.loads(BOUTIQUE.read_text()))
+    assert response.status_code == 200, response.text
+    return client
+
+
+def impact(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
+    response = client.get(f"/api/v1/services/{service_id}/impact", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def availability(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
+    response = client.get(f"/api/v1/services/{service_id}/availability", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_soft_dependency_degrades_and_the_degradation_climbs_hard_edges(
+    boutique: TestClient,
+) -> None:
+    body = impact(boutique, "emailservice")
+    assert body["service"]["service_id"] == "emailservice"
+    assert [(a["service_id"], a["impact"], a["distance"]) for a in body["affected"]] == [
+        ("checkoutservice", "degraded", 1),
+        ("frontend", "degraded", 2),
+        ("loadgenerator", "degraded", 3),
+    ]
+    frontend = body["affected"][1]
+    assert frontend["path"] == ["frontend", "checkoutservice", "emailservice"]
+    assert frontend["path_edges"] == [
+        {
+            "source": "frontend",
+            "target": "checkoutservice",
+            "criticality": "hard",
+            "communication_mode": "sync",
+            "effect": "degraded",
+        },
+        {
+            "source": "checkoutservice",
+            "target": "emailservice",
+            "criticality": "soft",
+            "communication_mode": "sync",
+            "effect": "degraded",
+        },
+    ]
+    assert body["totals"] == {
+        "affected": 3,
+        "down": 0,
+        "degraded": 3,
+        "by_team": [
+            {"team": "checkout", "down": 0, "degraded": 1},
+            {"team": "platform", "down": 0, "degraded": 1},
+            {"team": "storefront", "down": 0, "degraded": 1},
+        ],
+        "by_criticality": [
+            {"criticality": "critical", "down": 0, "degraded": 2},
+            {"criticality": "low", "down": 0, "degraded": 1},
+        ],
+    }
+
+
+def test_a_hard_dependency_takes_its_callers_down(boutique: TestClient) -> None:
+    body = impact(boutique, "redis-cart")
+    assert [(a["service_id"], a["impact"], a["distance"]) for a in body["affected"]] == [
+        ("cartservice", "down", 1),
+        ("checkoutservice", "down", 2),
+        ("frontend", "down", 2),
+        ("loadgenerator", "down", 3),
+    ]
+    assert body["totals"]["by_team"][0] == {"team": "checkout", "down": 2, "degraded": 0}
+    # depth bounds the walk.
+    shallow = impact(boutique, "redis-cart", depth=2)
+    assert [a["service_id"] for a in shallow["affected"]] == [
+        "cartservice",
+        "checkoutservice",
+        "frontend",
+    ]
+    assert impact(boutique, "loadgenerator")["affected"] == []
+
+
+def test_cycles_are_walked_once_and_stale_edges_only_on_request(client: TestClient) -> None:
+    ingest(client, [("a", "b"), ("b", "a"), ("c", "a")])
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    ingest(client, [("old", "b")], source="otel_service_graph", observed_at=long_ago)
+    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+
+    fresh = impact(client, "b")
+    assert [(a["service_id"], a["impact"], a["distance"]) for a in fresh["affected"]] == [
+        ("a", "down", 1),
+        ("c", "down", 2),
+    ]
+    with_stale = impact(client, "b", include_stale="true")
+    assert [a["service_id"] for a in with_stale["affected"]] == ["a", "old", "c"]
+
+
+def test_the_availability_ceiling_shows_its_arithmetic(client: TestClient) -> None:
+    document = json.loads(BOUTIQUE.read_text())
+    for node in document["nodes"]:
+        if node["service_id"] == "paymentservice":
+            node["metadata"] = {"slo_target": 0.9995}
+        if node["service_id"] == "checkoutservice":
+            node["metadata"] = {"slo_target": "0.9999"}
+    assert client.post(INGEST, json=document).status_code == 200
+    # Tracing saw 0.2% of checkout's calls to currency fail: worse than its 99.9%.
+    ingest(
+        client,
+        [edge("checkoutservice", "currencyservice", error_rate=0.002, request_rate=12.5)],
+        source="otel_service_graph",
+    )
+
+    body = availability(client, "checkoutservice")
+    terms = {t["service_id"]: t for t in body["terms"]}
+    assert body["terms"][0]["service_id"] == "checkoutservice"
+    assert set(terms) == {
+        "checkoutservice",
+        "productcatalogservice",
+        "shippingservice",
+        "paymentservice",
+        "currencyservice",
+        "cartservice",
+        "redis-cart",
+    }
+    assert terms["checkoutservice"]["factor_source"] == "metadata"
+    assert terms["paymentservice"]["factor"] == 0.9995
+    assert terms["currencyservice"]["factor"] == pytest.approx(0.998)
+    assert terms["currencyservice"]["factor_source"] == "observed"
+    assert terms["redis-cart"]["factor_source"] == "default"
+    expected = 0.9999 * 0.9995 * 0.998 * 0.999**4
+    assert body["ceiling"] == pytest.approx(expected)
+    assert body["nines"] == pytest.approx(-math.log10(1 - expected), abs=1e-3)
+    assert body["dependencies"] == 6
+    assert body["arithmetic"].endswith(f"= {format(body['ceiling'], '.8g')}")
+    assert "0.998 (currencyservice, observed)" in body["arithmetic"]
+    # The product of the factors shown is the ceiling.
+    assert math.prod(t["factor"] for t in body["terms"]) == pytest.approx(body["ceiling"])
+    assert body["limiting"][0]["members"] == ["currencyservice"]
+    assert [u["cycle"] for u in body["units"]] == [False] * 7
+    # emailservice is soft: counted only in the "if soft were hard" figure.
+    assert body["if_soft_were_hard"]["dependencies"] == 7
+    assert body["if_soft_were_hard"]["ceiling"] == pytest.approx(expected * 0.999)
+    assert body["default_slo_target"] == 0.999
+
+
+def test_a_cycle_is_one_unit_and_a_bad_target_is_a_note(client: TestClient) -> None:
+    ingest(
+        client,
+        [("web", "x"), ("x", "y"), ("y", "x"), edge("web", "queue", communication_mode="async")],
+        nodes=[{"service_id": "x", "metadata": {"slo_target": 99.9}}],
+    )
+    body = availability(client, "web")
+    assert [u["members"] for u in body["units"] if u["cycle"]] == [["x", "y"]]
+    assert body["ceiling"] == pytest.approx(0.999**3)
+    assert any("x, y depend on each other" in note for note in body["notes"])
+    assert any("slo_target 99.9 is not a number in (0, 1]" in note for note in body["notes"])
+    assert any("no declared criticality" in note for note in body["notes"])
+    # The async queue is not counted, even if soft ones were hard.
+    assert body["if_soft_were_hard"]["dependencies"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/api/v1/services/ghost/impact", {}, 404),
+        ("/api/v1/services/ghost/availability", {}, 404),
+        ("/api/v1/services/a/impact", {"depth": "0"}, 400),
+        ("/api/v1/services/a/impact", {"depth": "11"}, 400),
+        ("/api/v1/services/a/impact", {"include_stale": "maybe"}, 400),
+        ("/api/v1/services/a/availability", {"include_stale": "maybe"}, 400),
+        ("/api/v1/services/bad%20id/impact", {}, 400),
+    ],
+)
+def test_bad_requests_get_problems(
+    client: TestClient, path: str, params: dict[str, str], status: int
+) -> None:
+    ingest(client, [("a", "b")])
+    response = client.get(path, params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+
+
+def test_insights_need_the_read_scope(client: TestClient, database_url: str) -> None:
+    ingest(client, [("a", "b")])
+    writer = make_key(database_url, "writer-only", Scope.WRITE)
+    for path in ("/api/v1/services/b/impact", "/api/v1/services/b/availability"):
+        assert client.get(path, headers={"Authorization": ""}).status_code == 401
+        denied = client.get(path, headers={"Authorization": f"Bearer {writer}"})
+        assert denied.status_code == 403
