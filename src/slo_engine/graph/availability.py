@@ -123,7 +123,7 @@ def closure(
     stack = [root]
     while stack:
         caller = stack.pop()
-        for callee in downstream.get(caller, ()):
+        for callee in sorted(downstream.get(caller, ())):  # equal graphs, equal answers
             if not follows(caller, callee):
                 continue
             counted[caller].append(callee)
@@ -164,7 +164,8 @@ def availability_ceiling(
 
     # Tarjan gives components in reverse topological order; listing them reversed puts
     # the root's unit first and each unit before what it depends on.
-    components = strongly_connected_components(counted, counted)[::-1]
+    # One depth-first search from the root reaches every counted service.
+    components = strongly_connected_components([root], counted)[::-1]
     components[0] = [root, *(member for member in components[0] if member != root)]
     unit_of = {member: index for index, members in enumerate(components) for member in members}
     terms: list[Term] = []

@@ -1,15 +1,180 @@
-"""slo-cli impact and slo-cli availability (in progress)."""
+"""slo-cli impact and slo-cli availability: the insight answers as tables.
+
+With `--url` they ask a running server; otherwise they read the configured database
+directly, through the same use cases as the HTTP API.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import httpx
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.errors import SloEngineError
+from slo_engine.settings import Settings
+from slo_engine.topology.cache import GraphCache
+
+console = Console()
+errors = Console(stderr=True)
+
+ServiceArgument = Annotated[str, typer.Argument(help="The service id.")]
+IncludeStaleOption = Annotated[
+    bool, typer.Option(help="Follow stale edges too (ignored by default).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Base URL of a running slo-engine; omit to use the database directly."
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="SLO_API_KEY", help="API key for --url (or SLO_API_KEY)."),
+]
+
+Answer = Callable[[AsyncSession, GraphCache, Settings], Awaitable[bytes]]
 
 
-def impact() -> None:
-    """Blast radius (in progress)."""
-    raise typer.Exit(1)
+def fetch(
+    path: str, params: dict[str, Any], url: str | None, api_key: str | None, local: Answer
+) -> dict[str, Any]:
+    """GET `path` from the server at `url`, or compute `local` on the configured
+    database; a problem (or a missing service) ends the command with its detail."""
+    if url is not None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        response = httpx.get(
+            f"{url.rstrip('/')}/api/v1{path}", params=params, headers=headers, timeout=60
+        )
+        if response.status_code != 200:
+            errors.print(f"[red]{response.status_code}[/red] {response.text}")
+            raise typer.Exit(1)
+        remote: dict[str, Any] = response.json()
+        return remote
+    try:
+        body = asyncio.run(_locally(local))
+    except SloEngineError as error:
+        errors.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from error
+    answer: dict[str, Any] = orjson.loads(body)
+    return answer
 
 
-def availability() -> None:
-    """Availability ceiling (in progress)."""
-    raise typer.Exit(1)
+async def _locally(local: Answer) -> bytes:
+    from slo_engine.infra.db import Database
+
+    settings = Settings()
+    database = Database.from_settings(settings)
+    try:
+        async with database.session_scope() as session:
+            return await local(session, GraphCache(), settings)
+    finally:
+        await database.dispose()
+
+
+def impact(
+    service_id: ServiceArgument,
+    depth: Annotated[int, typer.Option(min=1, max=10, help="Hops upstream.")] = 10,
+    include_stale: IncludeStaleOption = False,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Blast radius: who is down or degraded if SERVICE_ID fails, and why."""
+    from slo_engine.insights.service import impact_of
+
+    answer = fetch(
+        f"/services/{service_id}/impact",
+        {"depth": depth, "include_stale": include_stale},
+        url,
+        api_key,
+        lambda session, cache, _: impact_of(
+            session, cache, service_id, depth=depth, include_stale=include_stale
+        ),
+    )
+    if as_json:
+        console.print_json(data=answer)
+        return
+    totals = answer["totals"]
+    console.print(
+        f"If [bold]{service_id}[/bold] fails: {totals['down']} service(s) down, "
+        f"{totals['degraded']} degraded (within {depth} hops)."
+    )
+    if not answer["affected"]:
+        return
+    table = Table("service", "impact", "hops", "team", "criticality", "because")
+    for item in answer["affected"]:
+        colour = "red" if item["impact"] == "down" else "yellow"
+        table.add_row(
+            item["service_id"],
+            f"[{colour}]{item['impact']}[/{colour}]",
+            str(item["distance"]),
+            item["team"] or "",
+            item["criticality"] or "",
+            " → ".join(item["path"]),
+        )
+    console.print(table)
+    by_team = Table("team", "down", "degraded", title="by team")
+    for row in totals["by_team"]:
+        by_team.add_row(row["team"] or "(no team)", str(row["down"]), str(row["degraded"]))
+    console.print(by_team)
+
+
+def availability(
+    service_id: ServiceArgument,
+    include_stale: IncludeStaleOption = False,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Availability ceiling: the best SERVICE_ID can deliver given what it cannot work
+    without, with the arithmetic and the dependencies that cost it most."""
+    from slo_engine.insights.service import availability_of
+
+    answer = fetch(
+        f"/services/{service_id}/availability",
+        {"include_stale": include_stale},
+        url,
+        api_key,
+        lambda session, cache, settings: availability_of(
+            session,
+            cache,
+            service_id,
+            include_stale=include_stale,
+            default_target=settings.default_slo_target,
+        ),
+    )
+    if as_json:
+        console.print_json(data=answer)
+        return
+    nines = answer["nines"]
+    console.print(
+        f"[bold]{service_id}[/bold] can deliver at most [bold]{answer['ceiling']:.6%}[/bold]"
+        + (f" ({nines:.2f} nines)" if nines is not None else "")
+        + f" through {answer['dependencies']} hard synchronous dependencies."
+    )
+    console.print(f"  {answer['arithmetic']}")
+    if answer["limiting"]:
+        table = Table("dependency", "factor", "costs", "ceiling without it", title="limiting")
+        for limit in answer["limiting"][:10]:
+            table.add_row(
+                ", ".join(limit["members"]),
+                f"{limit['factor']:.6g}",
+                f"{limit['cost']:.4%}",
+                f"{limit['ceiling_without']:.6%}",
+            )
+        console.print(table)
+    alternative = answer["if_soft_were_hard"]
+    console.print(
+        f"If soft dependencies were hard: {alternative['ceiling']:.6%} "
+        f"({alternative['dependencies']} dependencies)."
+    )
+    for note in answer["notes"]:
+        console.print(f"[dim]note: {note}[/dim]")

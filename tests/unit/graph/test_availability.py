@@ -169,3 +169,5 @@ def test_matches_brute_force_on_random_graphs(
     costs = [limit.cost for limit in found.limiting]
     assert costs == sorted(costs, reverse=True)
     assert root not in {m for limit in found.limiting for m in limit.members}
+    # Equal graphs give equal answers whatever order the edges came in.
+    assert ceiling_of(edges[::-1], root, targets, success, soft) == found

@@ -152,3 +152,6 @@ def test_matches_the_oracle_on_random_graphs(
             below = effect
         assert affected.effects[0] is affected.impact
     assert len({a.service_id for a in found}) == len(found)
+    # Equal graphs give equal answers, paths included, whatever order edges came in.
+    _, reordered = adjacencies(reversed(edges))
+    assert blast_radius(reordered, failed, depth, lambda s, t: (s, t) not in soft) == found

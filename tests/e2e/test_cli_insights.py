@@ -1,0 +1,54 @@
+"""`slo-cli impact` and `slo-cli availability`, on the database directly and through a
+real server process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from slo_engine.cli import app
+from tests.e2e.test_cli import BOUTIQUE, cli_env, run, server  # noqa: F401
+
+runner = CliRunner()
+
+
+def test_impact_and_availability_on_the_database_directly(cli_env: str) -> None:  # noqa: F811
+    run("ingest", str(BOUTIQUE))
+
+    table = run("impact", "redis-cart")
+    assert "4 service(s) down, 0 degraded" in table
+    assert "cartservice" in table and "loadgenerator" in table
+    answer = json.loads(run("impact", "emailservice", "--depth", "1", "--json"))
+    assert [(a["service_id"], a["impact"]) for a in answer["affected"]] == [
+        ("checkoutservice", "degraded")
+    ]
+
+    ceiling = json.loads(run("availability", "checkoutservice", "--json"))
+    assert ceiling["ceiling"] == pytest.approx(0.999**7)
+    text = " ".join(run("availability", "checkoutservice").split())  # unwrapped
+    assert f"at most {0.999**7:.6%}" in text
+    assert "through 6 hard synchronous dependencies" in text
+    assert ceiling["arithmetic"] in text
+
+    missing = runner.invoke(app, ["impact", "ghost"])
+    assert missing.exit_code == 1 and "No service has service_id 'ghost'" in missing.output
+
+
+def test_impact_and_availability_through_a_server(
+    server: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refused = runner.invoke(app, ["impact", "frontend", "--url", server])
+    assert refused.exit_code == 1 and "401" in refused.output
+
+    key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
+    monkeypatch.setenv("SLO_API_KEY", key["key"])
+    run("ingest", str(BOUTIQUE), "--url", server)
+    remote = json.loads(run("impact", "productcatalogservice", "--url", server, "--json"))
+    local = json.loads(run("impact", "productcatalogservice", "--json"))
+    assert remote == local
+    assert remote["totals"]["down"] == 4
+    remote_ceiling = json.loads(run("availability", "frontend", "--url", server, "--json"))
+    assert remote_ceiling == json.loads(run("availability", "frontend", "--json"))
