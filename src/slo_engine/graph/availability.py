@@ -223,7 +223,9 @@ def _limits(units: list[Unit], root: str, factor_of: Mapping[str, float]) -> lis
         without = prefix[i] * kept * suffix[i + 1]
         factor = math.prod(factor_of[member] for member in blamed)
         limits.append(Limit(unit.unit, blamed, factor, without - ceiling, without))
-    limits.sort(key=lambda limit: (-limit.cost, limit.members))
+    # Rounded for the order only: equal factors multiplied in another order differ in
+    # the last bits, and equal costs should list by name.
+    limits.sort(key=lambda limit: (-round(limit.cost, 12), limit.members))
     return limits
 
 

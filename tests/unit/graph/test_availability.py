@@ -89,6 +89,12 @@ def test_limiting_dependencies_are_ranked_by_cost() -> None:
     assert top.cost == pytest.approx(top.ceiling_without - found.ceiling)
 
 
+def test_equal_costs_are_listed_by_name() -> None:
+    edges = [("root", name) for name in ("d", "b", "e", "a", "c", "f", "g")]
+    found = ceiling_of(edges, "root")
+    assert [limit.members for limit in found.limiting] == [(n,) for n in "abcdefg"]
+
+
 def test_a_cycle_is_one_unit_and_its_members_count_once() -> None:
     edges = [("web", "x"), ("x", "y"), ("y", "x"), ("y", "db")]
     found = ceiling_of(edges, "web", {"x": 0.999, "y": 0.998, "db": 0.99})
