@@ -568,6 +568,21 @@ def ingest(client: httpx.Client, bodies: list[tuple[bytes, int]]) -> dict[str, A
     }
 
 
+def timed_get(client: httpx.Client, url: str) -> tuple[float, bytes]:
+    """One GET, timed in ms with the benchmark's own garbage collector held off."""
+    gc.disable()  # no pause of the benchmark's own big heap inside the timed window
+    try:
+        t0 = time.perf_counter()
+        response = client.get(url)
+        body = response.content
+        elapsed = (time.perf_counter() - t0) * 1000
+    finally:
+        gc.enable()
+    if response.status_code != 200:
+        raise BenchError(f"GET {url}: {response.status_code} {response.text[:2000]}")
+    return elapsed, body
+
+
 def time_queries(
     client: httpx.Client,
     roots: list[str],
@@ -580,16 +595,7 @@ def time_queries(
     samples = []
     for root in roots:
         url = f"{API}/services/{root}/dependencies?depth={depth}&direction={direction}"
-        gc.disable()  # no pause of the benchmark's own big heap inside the timed window
-        try:
-            t0 = time.perf_counter()
-            response = client.get(url)
-            body = response.content
-            elapsed = (time.perf_counter() - t0) * 1000
-        finally:
-            gc.enable()
-        if response.status_code != 200:
-            raise BenchError(f"GET {url}: {response.status_code} {response.text[:2000]}")
+        elapsed, body = timed_get(client, url)
         answer = orjson.loads(body)
         check(answer, root)
         times.append(elapsed)
@@ -615,6 +621,72 @@ def time_queries(
         "truncated": sum(s["truncated"] for s in samples),
         "slowest": sorted(samples, key=lambda s: -s["ms"])[:3],
         "times_ms": [round(t, 3) for t in times],
+    }
+
+
+def sync_graph(graph: Graph) -> nx.DiGraph:
+    """The edges a caller cannot work without: the benchmark declares no criticality,
+    so every sync edge counts (docs/insights.md), each with its error rate."""
+    needed = nx.DiGraph()
+    needed.add_nodes_from(graph.service_ids)
+    for (source, target), attributes in zip(graph.edges, graph.attributes, strict=True):
+        if attributes["communication_mode"] == "sync":
+            needed.add_edge(source, target, error_rate=attributes["error_rate"])
+    return needed
+
+
+def check_impact(answer: dict[str, Any], needed_up: nx.DiGraph, root: str) -> None:
+    """Down is exact: whoever reaches the root within 10 hops of needed edges."""
+    hops = nx.single_source_shortest_path_length(needed_up, root, cutoff=10)
+    down = {a["service_id"]: a["distance"] for a in answer["affected"] if a["impact"] == "down"}
+    expected = {node: d for node, d in hops.items() if node != root}
+    if down != expected:
+        raise BenchError(f"impact of {root}: {len(down)} down, networkx says {len(expected)}")
+
+
+def check_availability(answer: dict[str, Any], needed: nx.DiGraph, root: str) -> None:
+    """The counted services and the product are exact (default target 0.999 each)."""
+    counted = {root} | nx.descendants(needed, root)
+    if {t["service_id"] for t in answer["terms"]} != counted:
+        raise BenchError(f"availability of {root}: counted services differ from networkx")
+    product = 1.0
+    for node in counted:
+        worst = min(
+            (
+                1.0 - needed.edges[s, node]["error_rate"]
+                for s in needed.predecessors(node)
+                if s in counted
+            ),
+            default=1.0,
+        )
+        product *= min(0.999, worst)
+    if not math.isclose(answer["ceiling"], product, rel_tol=1e-9, abs_tol=1e-300):
+        raise BenchError(f"availability of {root}: {answer['ceiling']} != {product}")
+
+
+def time_insight(
+    client: httpx.Client,
+    roots: list[str],
+    path: str,
+    check: Callable[[dict[str, Any], str], None],
+    size_of: Callable[[dict[str, Any]], int],
+) -> dict[str, Any]:
+    """Sequential timed GETs of /services/{root}/{path}, each answer checked."""
+    times = []
+    sizes = []
+    largest = 0
+    for root in roots:
+        elapsed, body = timed_get(client, f"{API}/services/{root}/{path}")
+        answer = orjson.loads(body)
+        check(answer, root)
+        times.append(elapsed)
+        sizes.append(size_of(answer))
+        largest = max(largest, len(body))
+    return {
+        **summary(times),
+        "size_p50": percentile(sizes, 50),
+        "size_max": max(sizes),
+        "bytes_max": largest,
     }
 
 
@@ -728,6 +800,32 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
                         f"{q['truncated']} truncated"
                     )
                 result["queries"] = queries
+
+                log(f"  timing blast radius and availability ceiling over {len(roots)} roots")
+                needed = sync_graph(graph)
+                needed_up = needed.reverse(copy=True)
+                result["insights"] = {
+                    "impact": time_insight(
+                        client,
+                        roots,
+                        "impact?depth=10",
+                        lambda answer, root: check_impact(answer, needed_up, root),
+                        lambda answer: answer["totals"]["affected"],
+                    ),
+                    "availability": time_insight(
+                        client,
+                        roots,
+                        "availability",
+                        lambda answer, root: check_availability(answer, needed, root),
+                        lambda answer: len(answer["terms"]),
+                    ),
+                }
+                for name, figures in result["insights"].items():
+                    log(
+                        f"    {name}: p50 {figures['p50']:.2f} ms, p99 {figures['p99']:.2f} ms; "
+                        f"size p50 {figures['size_p50']} max {figures['size_max']}, "
+                        f"largest answer {figures['bytes_max'] / 1e6:.2f} MB"
+                    )
 
                 log("  fan-out 6: ingesting and timing depth 10 from the top")
                 result["fanout_ingest"] = ingest(client, fanout_bodies)
@@ -904,6 +1002,36 @@ def cache_report(cache_results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def insights_report(results: list[dict[str, Any]]) -> list[str]:
+    """Blast radius and availability ceiling against the subgraph walk of the same run."""
+    measured = [r for r in results if "insights" in r]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "## Insights (same roots; every answer checked against networkx)",
+        "",
+        "Reference: the upstream depth-10 subgraph query of the same run, the walk the "
+        "blast radius extends. Sizes: affected services (impact) and counted services "
+        "(availability).",
+        "",
+        "| engine | services | impact depth-10 p50 / p99 | ratio to upstream depth-10 p50 "
+        "| affected p50 / max | availability p50 / p99 | counted p50 / max "
+        "| largest answer MB (impact / availability) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in measured:
+        impact, ceiling = r["insights"]["impact"], r["insights"]["availability"]
+        lines.append(
+            f"| {r['engine']} | {r['services']:,} | {_pair(impact)} "
+            f"| {impact['p50'] / r['queries']['up10']['p50']:.2f}x "
+            f"| {impact['size_p50']} / {impact['size_max']} | {_pair(ceiling)} "
+            f"| {ceiling['size_p50']} / {ceiling['size_max']} "
+            f"| {impact['bytes_max'] / 1e6:.2f} / {ceiling['bytes_max'] / 1e6:.2f} |"
+        )
+    return lines
+
+
 def auth_report(auth_results: list[dict[str, Any]]) -> list[str]:
     if not auth_results:
         return []
@@ -1059,6 +1187,7 @@ def report(
             f"  - networkx p50 / p99: depth 3 {_pair(ref['down3'])}, depth 10 "
             f"{_pair(ref['down10'])}, upstream depth 10 {_pair(ref['up10'])}"
         )
+    lines += insights_report(results)
     lines += auth_report(auth_results)
     lines += cache_report(cache_results)
     if failure:
