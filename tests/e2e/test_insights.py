@@ -101,6 +101,11 @@ def test_a_hard_dependency_takes_its_callers_down(boutique: TestClient) -> None:
         "frontend",
     ]
     assert impact(boutique, "loadgenerator")["affected"] == []
+    # A bounded list keeps the worst hit and complete totals.
+    bounded = impact(boutique, "redis-cart", max_affected=2)
+    assert [a["service_id"] for a in bounded["affected"]] == ["cartservice", "checkoutservice"]
+    assert bounded["truncated"] is True and body["truncated"] is False
+    assert bounded["totals"] == body["totals"]
 
 
 def test_cycles_are_walked_once_and_stale_edges_only_on_request(client: TestClient) -> None:
@@ -190,6 +195,7 @@ def test_a_cycle_is_one_unit_and_a_bad_target_is_a_note(client: TestClient) -> N
         ("/api/v1/services/a/impact", {"depth": "0"}, 400),
         ("/api/v1/services/a/impact", {"depth": "11"}, 400),
         ("/api/v1/services/a/impact", {"include_stale": "maybe"}, 400),
+        ("/api/v1/services/a/impact", {"max_affected": "0"}, 400),
         ("/api/v1/services/a/availability", {"include_stale": "maybe"}, 400),
         ("/api/v1/services/bad%20id/impact", {}, 400),
     ],

@@ -83,6 +83,9 @@ def impact(
     service_id: ServiceArgument,
     depth: Annotated[int, typer.Option(min=1, max=10, help="Hops upstream.")] = 10,
     include_stale: IncludeStaleOption = False,
+    max_affected: Annotated[
+        int, typer.Option(min=1, max=100_000, help="List at most this many.")
+    ] = 10_000,
     as_json: JsonOption = False,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
@@ -92,11 +95,16 @@ def impact(
 
     answer = fetch(
         f"/services/{service_id}/impact",
-        {"depth": depth, "include_stale": include_stale},
+        {"depth": depth, "include_stale": include_stale, "max_affected": max_affected},
         url,
         api_key,
         lambda session, cache, _: impact_of(
-            session, cache, service_id, depth=depth, include_stale=include_stale
+            session,
+            cache,
+            service_id,
+            depth=depth,
+            include_stale=include_stale,
+            max_affected=max_affected,
         ),
     )
     if as_json:
@@ -106,6 +114,7 @@ def impact(
     console.print(
         f"If [bold]{service_id}[/bold] fails: {totals['down']} service(s) down, "
         f"{totals['degraded']} degraded (within {depth} hops)."
+        + (f" The first {len(answer['affected'])} are listed." if answer["truncated"] else "")
     )
     if not answer["affected"]:
         return

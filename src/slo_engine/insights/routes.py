@@ -13,7 +13,7 @@ from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
-from slo_engine.topology.routes import MAX_DEPTH
+from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
 
 router = APIRouter(tags=["insights"])
 
@@ -36,6 +36,14 @@ async def get_impact(
     service_id: ServiceIdPath,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = MAX_DEPTH,
     include_stale: IncludeStale = False,
+    max_affected: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_MAX_NODES,
+            description="List at most this many (the worst hit first); totals count all.",
+        ),
+    ] = DEFAULT_MAX_NODES,
 ) -> Response:
     """Callers, and callers of callers up to `depth` hops, that this service's failure
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
@@ -48,6 +56,7 @@ async def get_impact(
             service_id,
             depth=depth,
             include_stale=include_stale,
+            max_affected=max_affected,
             known_revision=getattr(request.state, "graph_revision", None),
         )
     return Response(body, media_type="application/json")

@@ -57,9 +57,14 @@ async def impact_of(
     *,
     depth: int,
     include_stale: bool,
+    max_affected: int = 10_000,
     known_revision: int | None = None,
 ) -> bytes:
-    """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py)."""
+    """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py).
+
+    The list stops after `max_affected` services (the worst hit first); the totals
+    always count everyone.
+    """
     snapshot, failed = await _snapshot_with(session, cache, service_id, known_revision)
     _, upstream = snapshot.adjacency(include_stale)
     found = blast_radius(upstream, service_id, depth, _needs(snapshot, include_stale))
@@ -69,6 +74,10 @@ async def impact_of(
     by_criticality: Counter[tuple[str | None, Impact]] = Counter()
     for item in found:
         service = snapshot.services[item.service_id]
+        by_team[(service.team, item.impact)] += 1
+        by_criticality[(service.criticality, item.impact)] += 1
+        if len(affected) == max_affected:
+            continue
         path_edges = []
         steps = zip(item.path, item.path[1:], strict=False)
         for (caller, callee), effect in zip(steps, item.effects, strict=True):
@@ -95,8 +104,6 @@ async def impact_of(
                 "path_edges": path_edges,
             }
         )
-        by_team[(service.team, item.impact)] += 1
-        by_criticality[(service.criticality, item.impact)] += 1
 
     down = sum(1 for item in found if item.impact is Impact.DOWN)
     answer = {
@@ -104,6 +111,7 @@ async def impact_of(
         "depth": depth,
         "include_stale": include_stale,
         "affected": affected,
+        "truncated": len(affected) < len(found),
         "totals": {
             "affected": len(found),
             "down": down,
