@@ -22,8 +22,12 @@ from sqlalchemy.engine import make_url
 
 from slo_engine.infra.migrate import upgrade_database
 
-# A real Prometheus server for the discovery tests (fixture `prometheus_url`).
-pytest_plugins = ["tests.integration.prometheus_fixture"]
+# A real Prometheus server for the discovery tests (fixture `prometheus_url`), and the
+# system Chromium for the page tests.
+pytest_plugins = [
+    "tests.integration.prometheus_fixture",
+    "tests.browser",  # the system Chromium for page tests (fixtures `browser`, `artifacts_dir`)
+]
 
 POSTGRES_ENV = "SLO_ENGINE_TEST_POSTGRES_URL"
 REDIS_ENV = "SLO_ENGINE_TEST_REDIS_URL"

@@ -1,0 +1,285 @@
+// The side panels: details of the selected service, its blast radius, its availability
+// ceiling, and the open circular-dependency alerts. Each function fills one container.
+
+import { h, put } from "./elements.js";
+
+const dash = "—";
+
+export function formatNumber(value, digits = 2) {
+  return value === null || value === undefined ? dash : Number(value).toFixed(digits);
+}
+
+export function formatPercent(value, digits = 2) {
+  return value === null || value === undefined ? dash : `${(value * 100).toFixed(digits)} %`;
+}
+
+export function formatWhen(iso) {
+  if (!iso) return dash;
+  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+  const ago =
+    seconds < 90
+      ? `${Math.max(0, Math.round(seconds))} s ago`
+      : seconds < 5400
+        ? `${Math.round(seconds / 60)} min ago`
+        : seconds < 172800
+          ? `${Math.round(seconds / 3600)} h ago`
+          : `${Math.round(seconds / 86400)} days ago`;
+  return h("time", { datetime: iso, title: iso }, ago);
+}
+
+function row(term, value) {
+  return [h("dt", {}, term), h("dd", {}, value ?? dash)];
+}
+
+/** A message in a panel (loading, nothing yet, an error). */
+export function note(container, text, kind = "info") {
+  put(container, h("p", { class: `note ${kind}`, role: kind === "error" ? "alert" : null }, text));
+}
+
+/** The selected service and every drawn edge touching it. */
+export function showDetails(container, node, edges, { onReroot }) {
+  const side = node.root
+    ? "the root"
+    : `${node.side === "down" ? "downstream" : "upstream"}, ${node.distance} hop${node.distance === 1 ? "" : "s"} away`;
+  const touching = edges.filter((e) => e.source === node.service_id || e.target === node.service_id);
+  const list = h(
+    "ul",
+    { class: "edge-list" },
+    touching.map((e) => {
+      const a = e.attributes ?? {};
+      const outgoing = e.source === node.service_id;
+      const label =
+        e.source === e.target ? `↻ ${e.target}` : outgoing ? `→ ${e.target}` : `← ${e.source}`;
+      const mode = [a.communication_mode ?? "mode unknown", a.protocol].filter(Boolean).join(" / ");
+      return h(
+        "li",
+        { class: ["edge-row", e.is_stale && "stale"], "data-source": e.source, "data-target": e.target },
+        h(
+          "div",
+          { class: "edge-head" },
+          h("span", { class: "edge-name" }, label),
+          " ",
+          h("span", { class: `criticality ${a.criticality ?? "unknown"}` }, a.criticality ?? "criticality unknown"),
+          ` · ${mode}`,
+          e.is_stale ? h("span", { class: "stale-tag" }, " · stale") : null,
+        ),
+        h(
+          "div",
+          { class: "edge-facts" },
+          h("span", { class: "sources", title: "Discovery sources" }, (e.discovery_sources ?? []).join(", ")),
+          " · ",
+          a.request_rate == null && a.error_rate == null && a.latency_p95_ms == null
+            ? h("span", { class: "no-traffic" }, "no traffic figures")
+            : [
+                h("span", { class: "request-rate", title: "Observed requests per second" }, formatNumber(a.request_rate, 1)),
+                " req/s · ",
+                h("span", { class: "error-rate", title: "Observed error rate" }, formatPercent(a.error_rate, 2)),
+                " errors · p95 ",
+                h(
+                  "span",
+                  { class: "latency", title: "Observed p95 latency" },
+                  a.latency_p95_ms == null ? dash : `${formatNumber(a.latency_p95_ms, 0)} ms`,
+                ),
+              ],
+          " · seen ",
+          formatWhen(e.last_observed_at),
+          " · stale: ",
+          h("span", { class: "stale-flag" }, e.is_stale ? "yes" : "no"),
+        ),
+      );
+    }),
+  );
+  put(
+    container,
+    h("h3", { class: "service-id" }, node.service_id),
+    h(
+      "dl",
+      { class: "facts" },
+      row("Display name", node.display_name),
+      row("Team", node.team),
+      row("Criticality", node.criticality),
+      row("Discovered only", node.discovered ? "yes (named by edges, never declared)" : "no"),
+      row("Position", side),
+    ),
+    node.root
+      ? null
+      : h("button", { type: "button", class: "reroot", onclick: () => onReroot(node.service_id) }, "Re-root here"),
+    h("h4", {}, `Edges drawn (${touching.length})`),
+    touching.length ? list : h("p", { class: "note" }, "No drawn edge."),
+  );
+}
+
+/** The blast radius: who goes down or degrades when the service fails. */
+export function showImpact(container, answer, { onPick }) {
+  const totals = answer.totals ?? {};
+  const affected = answer.affected ?? [];
+  const summary = h(
+    "p",
+    {
+      class: "impact-summary",
+      "data-affected": totals.affected ?? affected.length,
+      "data-down": totals.down ?? 0,
+      "data-degraded": totals.degraded ?? 0,
+    },
+    h("strong", {}, String(totals.affected ?? affected.length)),
+    ` service${(totals.affected ?? affected.length) === 1 ? "" : "s"} affected if ${answer.service?.service_id ?? "it"} fails: `,
+    h("span", { class: "down" }, `${totals.down ?? 0} down`),
+    ", ",
+    h("span", { class: "degraded" }, `${totals.degraded ?? 0} degraded`),
+    ` (depth ${answer.depth ?? "?"}${answer.include_stale ? ", stale edges included" : ""}).`,
+  );
+  const byTeam = (totals.by_team ?? []).map((t) =>
+    h("li", {}, `${t.team ?? "no team"}: ${t.down} down, ${t.degraded} degraded`),
+  );
+  const list = h(
+    "ol",
+    { class: "affected" },
+    affected.map((a) =>
+      h(
+        "li",
+        { class: ["affected-service", a.impact], "data-service-id": a.service_id },
+        h(
+          "button",
+          { type: "button", class: "link", onclick: () => onPick(a.service_id), title: "Select in the graph" },
+          a.service_id,
+        ),
+        ` ${a.impact}, ${a.distance} hop${a.distance === 1 ? "" : "s"}`,
+        a.path?.length ? h("div", { class: "path" }, a.path.join(" → ")) : null,
+      ),
+    ),
+  );
+  const shown =
+    affected.length < (totals.affected ?? 0)
+      ? h("p", { class: "note" }, `Listing the ${affected.length} worst hit of ${totals.affected}.`)
+      : null;
+  put(
+    container,
+    summary,
+    shown,
+    byTeam.length ? h("details", {}, h("summary", {}, "By team"), h("ul", {}, byTeam)) : null,
+    affected.length ? list : h("p", { class: "note" }, "Nothing depends on it: no blast radius."),
+  );
+}
+
+/** The availability ceiling: the product of what the service hard-depends on. */
+export function showAvailability(container, answer) {
+  const limiting = answer.limiting ?? [];
+  const soft = answer.if_soft_were_hard;
+  put(
+    container,
+    h(
+      "p",
+      { class: "ceiling", "data-ceiling": answer.ceiling, "data-dependencies": answer.dependencies },
+      h("strong", { class: "ceiling-value" }, formatPercent(answer.ceiling, 3)),
+      answer.nines == null ? "" : ` (${formatNumber(answer.nines, 1)} nines)`,
+      answer.dependencies == null
+        ? ""
+        : `, through ${answer.dependencies} hard dependenc${answer.dependencies === 1 ? "y" : "ies"}`,
+    ),
+    answer.arithmetic ? h("p", { class: "arithmetic" }, answer.arithmetic) : null,
+    limiting.length
+      ? h(
+          "div",
+          {},
+          h("h4", {}, "What limits it most"),
+          h(
+            "ol",
+            { class: "limiting" },
+            limiting.slice(0, 5).map((l) =>
+              h(
+                "li",
+                {},
+                (l.members ?? []).join(", "),
+                `: factor ${formatNumber(l.factor, 5)}`,
+                l.ceiling_without == null ? "" : `, ceiling without it ${formatPercent(l.ceiling_without, 3)}`,
+              ),
+            ),
+          ),
+        )
+      : null,
+    soft && soft.ceiling != null
+      ? h(
+          "p",
+          { class: "soft-as-hard" },
+          `If its soft dependencies were hard: ${formatPercent(soft.ceiling, 3)}` +
+            (soft.dependencies == null ? "" : ` (${soft.dependencies} dependencies)`),
+        )
+      : null,
+    (answer.terms ?? []).length
+      ? h(
+          "details",
+          { class: "terms" },
+          h("summary", {}, `Factors (${answer.terms.length})`),
+          h(
+            "table",
+            { class: "edges-table" },
+            h(
+              "thead",
+              {},
+              h("tr", {}, ["Service", "Factor", "From"].map((title) => h("th", { scope: "col" }, title))),
+            ),
+            h(
+              "tbody",
+              {},
+              answer.terms.map((term) =>
+                h(
+                  "tr",
+                  {},
+                  h("th", { scope: "row" }, term.service_id),
+                  h("td", {}, formatNumber(term.factor, 5)),
+                  h("td", {}, term.factor_source),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null,
+    (answer.notes ?? []).length
+      ? h("ul", { class: "notes" }, answer.notes.map((n) => h("li", {}, n)))
+      : null,
+  );
+}
+
+/** Open circular-dependency alerts, each with Show and Acknowledge. */
+export function showAlerts(container, alerts, { onShow, onAcknowledge }) {
+  if (!alerts.length) {
+    note(container, "No open circular dependency.");
+    return;
+  }
+  put(
+    container,
+    h(
+      "ul",
+      { class: "alerts" },
+      alerts.map((alert) => {
+        const message = h("p", { class: "alert-message", role: "status" });
+        return h(
+          "li",
+          { class: "alert", "data-alert-id": alert.alert_id },
+          h("div", { class: "cycle-path" }, alert.cycle_path.join(" → ")),
+          h(
+            "div",
+            { class: "alert-meta" },
+            `${alert.members.length} service${alert.members.length === 1 ? "" : "s"}, first seen `,
+            formatWhen(alert.first_detected_at),
+          ),
+          h(
+            "div",
+            { class: "alert-actions" },
+            h("button", { type: "button", class: "show", onclick: () => onShow(alert) }, "Show"),
+            h(
+              "button",
+              {
+                type: "button",
+                class: "acknowledge",
+                onclick: (event) => onAcknowledge(alert, message, event.currentTarget),
+              },
+              "Acknowledge",
+            ),
+          ),
+          message,
+        );
+      }),
+    ),
+  );
+}

@@ -1,0 +1,533 @@
+"""The graph explorer page in a real browser (Debian's Chromium through Playwright),
+against a real `slo-cli serve` process on a fresh SQLite database.
+
+The database holds the online-boutique topology plus: a cycle (shippingservice ->
+checkoutservice, seen by the mesh, criticality unknown), an async edge to a
+discovered-only service (checkoutservice -> order-events), a degraded edge to another
+(paymentservice -> fraud-check), a stale edge (frontend -> legacy-reviews, last seen long
+ago, flagged by `slo-cli jobs run mark-stale`), and a 261-service fan-out (`hub`) for the
+truncation banner and label overlap at 200 nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from slo_engine.access.keys import Scope
+from tests.e2e.conftest import make_key
+from tests.local_servers import start_api
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+BOUTIQUE = SHARED_DATA / "online-boutique.json"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "explorer.png"
+VIEWPORT = {"width": 1400, "height": 900}
+
+EXTRA_FRESH = {
+    "source": "otel_service_graph",
+    "edges": [
+        {
+            "source": "checkoutservice",
+            "target": "order-events",
+            "attributes": {
+                "communication_mode": "async",
+                "criticality": "soft",
+                "protocol": "kafka",
+                "request_rate": 12.5,
+                "error_rate": 0.001,
+                "latency_p95_ms": 8,
+            },
+        },
+        {
+            "source": "paymentservice",
+            "target": "fraud-check",
+            "attributes": {
+                "communication_mode": "sync",
+                "criticality": "degraded",
+                "protocol": "grpc",
+                "request_rate": 3.2,
+                "error_rate": 0.02,
+                "latency_p95_ms": 120,
+            },
+        },
+    ],
+}
+EXTRA_CYCLE = {
+    "source": "service_mesh",
+    "edges": [
+        {
+            "source": "shippingservice",
+            "target": "checkoutservice",
+            "attributes": {"request_rate": 1.5, "error_rate": 0.0, "latency_p95_ms": 35},
+        }
+    ],
+}
+EXTRA_OLD = {
+    "source": "otel_service_graph",
+    "observed_at": "2020-01-01T00:00:00Z",
+    "edges": [
+        {
+            "source": "frontend",
+            "target": "legacy-reviews",
+            "attributes": {"communication_mode": "sync", "criticality": "soft"},
+        }
+    ],
+}
+
+
+def fan_out() -> dict[str, Any]:
+    """hub -> 20 mids -> 12 leaves each, plus one cross edge per mid: 260 services."""
+    edges = []
+    for m in range(20):
+        mid = f"mid-{m:02d}"
+        edges.append({"source": "hub", "target": mid})
+        for leaf in range(12):
+            edges.append({"source": mid, "target": f"leaf-{m:02d}-{leaf:02d}"})
+        edges.append({"source": mid, "target": f"leaf-{(m + 7) % 20:02d}-03"})
+    return {"source": "manual", "edges": edges}
+
+
+@dataclass
+class Explorer:
+    url: str
+    admin_key: str
+    read_key: str
+    slow_key: str
+
+    def api(self, path: str, **params: Any) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.url}/api/v1{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    def subgraph(self, service_id: str, **params: Any) -> dict[str, Any]:
+        return self.api(f"/services/{service_id}/dependencies", **params)
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "slo_engine.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
+    """A server on a seeded database, with an admin, a read-only and a throttled key."""
+    tmp = tmp_path_factory.mktemp("explorer")
+    database_url = f"sqlite+aiosqlite:///{tmp / 'x.db'}"
+    env = {
+        "DATABASE_URL": database_url,
+        "SCHEDULER_ENABLED": "false",
+        "RATE_LIMIT_QUERY": "100000/minute",
+        "RATE_LIMIT_INGESTION": "100000/minute",
+    }
+    _cli(env, "db", "upgrade")
+    # In a worker thread: the session's Playwright already runs an event loop here.
+    with ThreadPoolExecutor(1) as worker:
+        admin = worker.submit(make_key, database_url, "explorer-admin", Scope.ADMIN).result()
+        reader = worker.submit(make_key, database_url, "explorer-reader", Scope.READ).result()
+        slow = worker.submit(
+            make_key, database_url, "explorer-slow", Scope.READ, rate_limit_query="1/minute"
+        ).result()
+    _cli(env, "ingest", str(BOUTIQUE))
+    for name, document in (
+        ("fresh", EXTRA_FRESH),
+        ("cycle", EXTRA_CYCLE),
+        ("old", EXTRA_OLD),
+        ("fan", fan_out()),
+    ):
+        path = tmp / f"{name}.json"
+        path.write_text(json.dumps(document))
+        _cli(env, "ingest", str(path))
+    flagged = _cli(env, "jobs", "run", "mark-stale")
+    assert "1 edge" in flagged, flagged
+    process, url = start_api(env, tmp / "server.log")
+    try:
+        yield Explorer(url, admin, reader, slow)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def page(browser: Any, explorer: Explorer) -> Iterator[Any]:
+    """A fresh browser context (empty session storage) at 1400x900; fails the test on
+    any script error or Content-Security-Policy violation."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if "Content Security Policy" in message.text or message.type == "warning"
+            else None
+        ),
+    )
+    tab.set_default_timeout(10_000)
+    try:
+        yield tab
+        assert problems == []
+    finally:
+        context.close()
+
+
+def enter_key(page: Any, key: str) -> None:
+    page.wait_for_selector("#key-dialog[open]")
+    page.fill("#key-input", key)
+    page.click("#key-submit")
+
+
+def open_explorer(page: Any, explorer: Explorer, hash_: str = "", key: str | None = None) -> None:
+    page.goto(f"{explorer.url}/{hash_}")  # / redirects to /ui/
+    enter_key(page, key or explorer.admin_key)
+
+
+def wait_for_root(page: Any, service_id: str) -> None:
+    page.wait_for_selector(f'#graph .node.root[data-service-id="{service_id}"]')
+
+
+def drawn(page: Any) -> dict[str, Any]:
+    """What the SVG shows: node ids, edges with their classes."""
+    result: dict[str, Any] = page.evaluate(
+        """() => ({
+            nodes: [...document.querySelectorAll('#graph .node')].map(n => ({
+                id: n.dataset.serviceId, side: n.dataset.side, classes: [...n.classList],
+                x: n.getBoundingClientRect().x })),
+            edges: [...document.querySelectorAll('#graph .edge')].map(e => ({
+                source: e.dataset.source, target: e.dataset.target, classes: [...e.classList] })),
+        })"""
+    )
+    return result
+
+
+def edge_classes(picture: dict[str, Any], source: str, target: str) -> set[str]:
+    (edge,) = [e for e in picture["edges"] if (e["source"], e["target"]) == (source, target)]
+    return set(edge["classes"])
+
+
+def test_search_pick_and_draw_what_the_api_answers(
+    page: Any,
+    explorer: Explorer,
+    artifacts_dir: Path,
+) -> None:
+    response = httpx.get(f"{explorer.url}/ui/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-cache"
+
+    open_explorer(page, explorer)
+    page.fill("#service-search", "checkout")
+    page.wait_for_selector('#service-suggestions li[data-service-id="checkoutservice"]')
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    wait_for_root(page, "checkoutservice")
+    assert "service=checkoutservice" in page.url and "direction=both" in page.url
+
+    answer = explorer.subgraph("checkoutservice", direction="both", depth=3)
+    picture = drawn(page)
+    assert len(picture["nodes"]) == len(answer["nodes"]) + 1
+    assert len(picture["edges"]) == len(answer["edges"])
+    assert {n["id"] for n in picture["nodes"]} == {n["service_id"] for n in answer["nodes"]} | {
+        "checkoutservice"
+    }
+    assert {(e["source"], e["target"]) for e in picture["edges"]} == {
+        (e["source"], e["target"]) for e in answer["edges"]
+    }
+
+    # Sides: callers to the left of the root, what it calls to the right.
+    x = {n["id"]: n["x"] for n in picture["nodes"]}
+    side = {n["id"]: n["side"] for n in picture["nodes"]}
+    assert side["frontend"] == "up" and x["frontend"] < x["checkoutservice"]
+    assert side["loadgenerator"] == "up" and x["loadgenerator"] < x["frontend"]
+    assert side["paymentservice"] == "down" and x["paymentservice"] > x["checkoutservice"]
+    assert side["fraud-check"] == "down" and x["fraud-check"] > x["paymentservice"]
+    # shippingservice is both a callee and a caller at distance 1: downstream on ties.
+    assert side["shippingservice"] == "down"
+
+    # The edge classes of the legend.
+    assert {"async", "soft"} <= edge_classes(picture, "checkoutservice", "order-events")
+    assert "degraded" in edge_classes(picture, "paymentservice", "fraud-check")
+    assert "hard" in edge_classes(picture, "checkoutservice", "paymentservice")
+    cycle = {(e["source"], e["target"]) for e in picture["edges"] if "cycle" in e["classes"]}
+    assert cycle == {("checkoutservice", "shippingservice"), ("shippingservice", "checkoutservice")}
+    assert "unknown" in edge_classes(picture, "shippingservice", "checkoutservice")
+    assert not any("stale" in e["classes"] for e in picture["edges"])
+    discovered = {n["id"] for n in picture["nodes"] if "discovered" in n["classes"]}
+    assert discovered == {"order-events", "fraud-check"}
+    assert sum("async" in e["classes"] for e in picture["edges"]) == 1
+    page.screenshot(path=str(artifacts_dir / "explorer-checkoutservice.png"))
+
+    # Enter straight after typing picks the best match without waiting for the list.
+    page.fill("#service-search", "fraud")
+    page.keyboard.press("Enter")
+    wait_for_root(page, "fraud-check")
+
+
+def test_stale_edges_only_when_asked_and_grey(page: Any, explorer: Explorer) -> None:
+    open_explorer(page, explorer, "#service=frontend&direction=downstream&depth=1")
+    wait_for_root(page, "frontend")
+    assert 'data-target="legacy-reviews"' not in page.inner_html("#graph")
+    page.check("#include-stale")
+    page.wait_for_selector('#graph .edge.stale[data-target="legacy-reviews"]')
+    answer = explorer.subgraph("frontend", direction="downstream", depth=1, include_stale=True)
+    picture = drawn(page)
+    assert len(picture["edges"]) == len(answer["edges"])
+    stale = [e for e in picture["edges"] if "stale" in e["classes"]]
+    assert [(e["source"], e["target"]) for e in stale] == [("frontend", "legacy-reviews")]
+    assert "stale=1" in page.url
+    colour = page.eval_on_selector(
+        '#graph .edge.stale[data-target="legacy-reviews"]', "e => getComputedStyle(e).stroke"
+    )
+    assert colour == "rgb(169, 175, 184)"  # --stale
+
+
+def test_click_shows_details_and_double_click_re_roots(
+    page: Any,
+    explorer: Explorer,
+    artifacts_dir: Path,
+) -> None:
+    open_explorer(page, explorer, "#service=checkoutservice&direction=both&depth=3")
+    wait_for_root(page, "checkoutservice")
+    page.click('#graph .node[data-service-id="paymentservice"]')
+    page.wait_for_selector("#details h3:text-is('paymentservice')")
+    details = page.inner_text("#details")
+    assert "payments" in details and "critical" in details
+    assert "downstream, 1 hop away" in details
+    row = page.locator('#details .edge-row[data-target="fraud-check"]')
+    assert row.locator(".sources").inner_text() == "otel_service_graph"
+    assert row.locator(".request-rate").inner_text() == "3.2"
+    assert row.locator(".error-rate").inner_text() == "2.00 %"
+    assert row.locator(".latency").inner_text() == "120 ms"
+    assert row.locator(".stale-flag").inner_text() == "no"
+    assert page.locator('#details .edge-row[data-source="checkoutservice"]').count() == 1
+    assert page.get_attribute('#graph .node[data-service-id="paymentservice"]', "class")
+    assert "selected" in (
+        page.get_attribute('#graph .node[data-service-id="paymentservice"]', "class") or ""
+    )
+    page.screenshot(path=str(artifacts_dir / "explorer-details.png"))
+
+    page.click('#graph .node[data-service-id="fraud-check"]')
+    page.wait_for_selector("#details h3:text-is('fraud-check')")
+    assert "yes" in page.inner_text("#details dl")  # discovered only
+
+    page.dblclick('#graph .node[data-service-id="paymentservice"]')
+    wait_for_root(page, "paymentservice")
+    assert "service=paymentservice" in page.url
+    assert page.input_value("#service-search") == "paymentservice"
+    answer = explorer.subgraph("paymentservice", direction="both", depth=3)
+    assert page.locator("#graph .node").count() == len(answer["nodes"]) + 1
+    # Back returns to the previous root (the hash is history).
+    page.go_back()
+    wait_for_root(page, "checkoutservice")
+
+    # Keyboard: focus a node, Enter selects, Shift+Enter re-roots.
+    page.focus('#graph .node[data-service-id="emailservice"]')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#details h3:text-is('emailservice')")
+    page.keyboard.press("Shift+Enter")
+    wait_for_root(page, "emailservice")
+
+
+def test_blast_radius_and_ceiling_panels_show_the_api_figures(
+    page: Any, explorer: Explorer
+) -> None:
+    open_explorer(page, explorer, "#service=checkoutservice&direction=both&depth=3")
+    wait_for_root(page, "checkoutservice")
+    page.click('#graph .node[data-service-id="paymentservice"]')
+    page.wait_for_selector("#details h3:text-is('paymentservice')")
+
+    impact = explorer.api("/services/paymentservice/impact", depth=10, include_stale="false")
+    summary = page.locator("#impact .impact-summary")
+    summary.wait_for()
+    totals = impact["totals"]
+    assert summary.get_attribute("data-affected") == str(totals["affected"])
+    assert summary.get_attribute("data-down") == str(totals["down"])
+    assert summary.get_attribute("data-degraded") == str(totals["degraded"])
+    assert totals["affected"] > 0
+    listed = page.locator("#impact li.affected-service")
+    assert [listed.nth(i).get_attribute("data-service-id") for i in range(listed.count())] == [
+        a["service_id"] for a in impact["affected"]
+    ]
+    first = impact["affected"][0]
+    assert " → ".join(first["path"]) in page.inner_text("#impact")
+
+    availability = explorer.api("/services/paymentservice/availability", include_stale="false")
+    ceiling = page.locator("#availability .ceiling")
+    ceiling.wait_for()
+    assert float(ceiling.get_attribute("data-ceiling") or "nan") == availability["ceiling"]
+    assert f"{availability['ceiling'] * 100:.3f} %" in ceiling.inner_text()
+    assert availability["arithmetic"] in page.inner_text("#availability .arithmetic")
+
+    # Picking an affected service in the blast radius selects it in the graph.
+    listed.first.locator("button").click()
+    page.wait_for_selector(f"#details h3:text-is('{first['service_id']}')")
+
+
+def test_open_cycle_alerts_listed_and_acknowledged(page: Any, explorer: Explorer) -> None:
+    (alert,) = explorer.api("/circular-dependencies", status="open")["items"]
+    assert alert["members"] == ["checkoutservice", "shippingservice"]
+
+    # A read-only key sees the alert but may not acknowledge it.
+    open_explorer(page, explorer, key=explorer.read_key)
+    item = page.locator(f'#alerts li.alert[data-alert-id="{alert["alert_id"]}"]')
+    item.wait_for()
+    assert item.locator(".cycle-path").inner_text() == " → ".join(alert["cycle_path"])
+    item.locator("button.acknowledge").click()
+    page.wait_for_selector("#alerts .alert-message.error")
+    message = item.locator(".alert-message").inner_text()
+    assert "write scope" in message
+    assert explorer.api("/circular-dependencies", status="open")["items"] != []
+
+    # Show re-roots on the cycle.
+    item.locator("button.show").click()
+    wait_for_root(page, alert["cycle_path"][0])
+
+    # With the admin key (replacing the read-only one) it goes.
+    page.click("#key-button")
+    enter_key(page, explorer.admin_key)
+    item.locator("button.acknowledge").click()
+    page.wait_for_selector("#alerts p.note:text('No open circular dependency.')")
+    (acknowledged,) = explorer.api("/circular-dependencies", status="acknowledged")["items"]
+    assert acknowledged["alert_id"] == alert["alert_id"]
+    assert acknowledged["acknowledged_by"] == "explorer-admin"
+
+
+def test_truncation_banner_and_labels_apart_at_200_nodes(
+    page: Any,
+    explorer: Explorer,
+    artifacts_dir: Path,
+) -> None:
+    answer = explorer.subgraph("hub", direction="downstream", depth=2, max_nodes=200)
+    assert answer["statistics"]["truncated"] is True and len(answer["nodes"]) == 200
+
+    open_explorer(page, explorer, "#service=hub&direction=downstream&depth=2")
+    wait_for_root(page, "hub")
+    banner = page.locator("#truncated-banner")
+    banner.wait_for(state="visible")
+    assert "Showing the 200 closest of more than 200 services" in banner.inner_text()
+    picture = drawn(page)
+    assert len(picture["nodes"]) == 201
+    assert len(picture["edges"]) == len(answer["edges"])
+    # No two labels overlap, and each label stays inside its box, as drawn.
+    overlaps = page.evaluate(
+        """() => {
+            const boxes = [...document.querySelectorAll('#graph .node')].map(n => ({
+                box: n.querySelector('rect').getBoundingClientRect(),
+                text: n.querySelector('text').getBoundingClientRect() }));
+            const apart = (a, b) => a.right <= b.left || b.right <= a.left
+                || a.bottom <= b.top || b.bottom <= a.top;
+            const inside = (t, b) => t.left >= b.left - 0.5 && t.right <= b.right + 0.5;
+            let count = 0;
+            for (let i = 0; i < boxes.length; i++) {
+                if (!inside(boxes[i].text, boxes[i].box)) count += 1000;
+                for (let j = i + 1; j < boxes.length; j++)
+                    if (!apart(boxes[i].text, boxes[j].text)) count += 1;
+            }
+            return count;
+        }"""
+    )
+    assert overlaps == 0
+    page.screenshot(path=str(artifacts_dir / "explorer-200-nodes.png"))
+
+    # Zoom with the wheel: the view box narrows; dragging moves it.
+    before = page.get_attribute("#graph", "viewBox")
+    page.mouse.move(700, 500)
+    page.mouse.wheel(0, -600)
+    page.wait_for_function(
+        "before => document.querySelector('#graph').getAttribute('viewBox') !== before", arg=before
+    )
+    zoomed = [float(v) for v in (page.get_attribute("#graph", "viewBox") or "").split()]
+    assert zoomed[2] < [float(v) for v in (before or "").split()][2]
+    page.mouse.down()
+    page.mouse.move(600, 450, steps=5)
+    page.mouse.up()
+    moved = [float(v) for v in (page.get_attribute("#graph", "viewBox") or "").split()]
+    assert moved[0] > zoomed[0] and moved[2] == zoomed[2]
+
+    # A smaller bound from the control.
+    page.fill("#max-nodes", "5")
+    page.dispatch_event("#max-nodes", "change")
+    page.wait_for_function("() => document.querySelectorAll('#graph .node').length === 6")
+    assert "Showing the 5 closest of more than 5 services" in banner.inner_text()
+    assert "max=5" in page.url
+
+    # Not truncated: no banner.
+    page.fill("#max-nodes", "1000")
+    page.dispatch_event("#max-nodes", "change")
+    page.wait_for_function("() => document.querySelectorAll('#graph .node').length === 261")
+    assert banner.is_hidden()
+
+
+def test_missing_wrong_and_throttled_keys(page: Any, explorer: Explorer) -> None:
+    page.goto(f"{explorer.url}/#service=frontend&direction=downstream&depth=1")
+    page.wait_for_selector("#key-dialog[open]")
+    assert "Enter an API key" in page.inner_text("#key-reason")
+    assert page.locator("#graph .node").count() == 0
+
+    enter_key(page, "slo_000000000000_" + "x" * 43)
+    page.wait_for_selector("#key-dialog[open]")
+    page.wait_for_function(
+        "() => document.querySelector('#key-reason').textContent.includes('refused')"
+    )
+    assert page.evaluate("sessionStorage.getItem('slo-engine.api-key')") is None
+
+    enter_key(page, explorer.admin_key)
+    wait_for_root(page, "frontend")
+    # Kept for the session: a reload does not ask again.
+    page.reload()
+    wait_for_root(page, "frontend")
+    assert page.locator("#key-dialog[open]").count() == 0
+
+    # A key that is rate limited: the page says so, with the wait.
+    page.click("#key-button")
+    enter_key(page, explorer.slow_key)
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    text = error.inner_text()
+    assert "Rate limited" in text and "Retry in" in text
+
+
+def test_readme_screenshot_of_online_boutique(
+    page: Any,
+    explorer: Explorer,
+    artifacts_dir: Path,
+) -> None:
+    """The picture at the end of the README tour: frontend, both directions, depth 3.
+    Written to test-artifacts/; copied to docs/img/explorer.png by hand when it changes
+    (or with SLO_ENGINE_UPDATE_DOCS_SCREENSHOT=1)."""
+    open_explorer(page, explorer, "#service=frontend&direction=both&depth=3")
+    wait_for_root(page, "frontend")
+    page.wait_for_selector("#details h3:text-is('frontend')")
+    page.wait_for_selector("#impact .impact-summary")
+    page.wait_for_selector("#availability .ceiling")
+    target = artifacts_dir / "explorer.png"
+    page.screenshot(path=str(target))
+    if os.environ.get("SLO_ENGINE_UPDATE_DOCS_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, DOCS_SCREENSHOT)
