@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+# Mermaid renders the Mermaid exports in the browser tests (tests/e2e/test_export_renders.py).
+# Installed at test time into .test-tools/ (git-ignored): third-party code is never committed.
+MERMAID := .test-tools/node_modules/mermaid/package.json
 
 .PHONY: run test lint unit integration e2e bench clean
 
@@ -29,7 +32,10 @@ lint: $(STAMP_DEV)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+$(MERMAID):
+	npm install --prefix .test-tools --no-save --no-audit --no-fund mermaid@11
+
+test: lint $(MERMAID)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP_DEV)
@@ -38,11 +44,11 @@ unit: $(STAMP_DEV)
 integration: $(STAMP_DEV)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP_DEV)
+e2e: $(STAMP_DEV) $(MERMAID)
 	$(BIN)/python -m pytest tests/e2e
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache slo_engine.db slo_engine.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-tools slo_engine.db slo_engine.db-*

@@ -29,9 +29,15 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (a Playwright `Browser`)."""
+    """A headless Chromium for one test module (a Playwright `Browser`).
+
+    Per module, not per session: while Playwright's sync API runs, the main thread has
+    a running event loop, so `asyncio.run` (database set-up, async tests) fails there.
+    Scoped to a module, that lasts only through the page tests, which run their own
+    async work in a worker thread.
+    """
     path = chromium_path()
     if path is None:
         server_off(CHROMIUM_ENV, "Browser (Debian's chromium)")

@@ -41,6 +41,13 @@ class BadRequestError(SloEngineError):
     title = "Bad request"
 
 
+class NotAcceptableError(SloEngineError):
+    """The request's Accept header admits none of the media types the endpoint can
+    produce (content negotiation, RFC 9110 section 12.5.1)."""
+
+    title = "Not acceptable"
+
+
 class PayloadTooLargeError(SloEngineError):
     title = "Request body too large"
 

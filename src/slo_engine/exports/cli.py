@@ -1,10 +1,208 @@
-"""slo-cli export (in progress)."""
+"""`slo-cli export`: the whole graph or one service's subgraph as JSON, DOT, Mermaid or
+Cytoscape.js elements, to stdout or a file.
+
+Like `query`, it asks a running server when given `--url` (GET /api/v1/graph or
+/services/{id}/dependencies with format=), and otherwise reads the configured database
+directly through the same use cases. The whole graph in JSON is one document
+`{"revision", "nodes", "edges"}`: the server's pages, joined.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import httpx
+import orjson
 import typer
 
+from slo_engine.exports.formats import RENDERERS, ExportFormat, render_subgraph
+from slo_engine.graph.model import Direction
 
-def export() -> None:
-    """Export the graph (in progress)."""
-    raise typer.Exit(1)
+# The subgraph's bounds; the same defaults and limits as the API (topology/routes.py).
+DEFAULT_DEPTH = 3
+DEFAULT_MAX_NODES = 10_000
+# Services per page when the whole graph is read from a server as JSON (its maximum).
+PAGE = 10_000
+TIMEOUT_SECONDS = 120
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def export(
+    service_id: Annotated[
+        str | None,
+        typer.Argument(help="Export this service's subgraph; omit for the whole graph."),
+    ] = None,
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ExportFormat.JSON,
+    direction: Annotated[
+        Direction | None, typer.Option(help="Subgraph only. Default: downstream.")
+    ] = None,
+    depth: Annotated[
+        int | None, typer.Option(min=1, max=10, help=f"Subgraph only. Default: {DEFAULT_DEPTH}.")
+    ] = None,
+    include_stale: Annotated[
+        bool, typer.Option(help="Include edges whose every report is stale.")
+    ] = False,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option(min=1, max=100_000, help=f"Subgraph only. Default: {DEFAULT_MAX_NODES}."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="Base URL of a running slo-engine; omit to use the database directly."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="SLO_API_KEY", help="API key for --url (or SLO_API_KEY)."),
+    ] = None,
+) -> None:
+    """Export the dependency graph (or a service's subgraph) for Graphviz (`dot -Tsvg`),
+    Mermaid, Cytoscape.js, or as the API's JSON. See docs/exports.md."""
+    if service_id is None and (direction, depth, max_nodes) != (None, None, None):
+        raise _fail("--direction, --depth and --max-nodes need a SERVICE_ID", 2)
+    subgraph = {
+        "direction": direction or Direction.DOWNSTREAM,
+        "depth": depth or DEFAULT_DEPTH,
+        "max_nodes": max_nodes or DEFAULT_MAX_NODES,
+        "include_stale": include_stale,
+    }
+    chunks: Iterable[str]
+    if url is not None:
+        chunks = _from_server(url, api_key, service_id, export_format, subgraph)
+    else:
+        chunks = asyncio.run(_locally(service_id, export_format, subgraph))
+    if output is None:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return
+    # The file is opened at the first chunk: a refused request leaves no empty file.
+    file: IO[str] | None = None
+    try:
+        for chunk in chunks:
+            if file is None:
+                file = output.open("w", encoding="utf-8")
+            file.write(chunk)
+    finally:
+        if file is not None:
+            file.close()
+
+
+def _whole_json(revision: int, nodes: list[Any], edges: list[Any]) -> list[str]:
+    document = {"revision": revision, "nodes": nodes, "edges": edges}
+    # Datetimes as the API writes them, for the documents built here from the snapshot.
+    return [orjson.dumps(document, option=orjson.OPT_UTC_Z).decode(), "\n"]
+
+
+# ------------------------------------------------------------------ --url
+
+
+def _from_server(
+    url: str,
+    api_key: str | None,
+    service_id: str | None,
+    export_format: ExportFormat,
+    subgraph: dict[str, Any],
+) -> Iterator[str]:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_SECONDS) as client:
+        if service_id is not None:
+            params = {**subgraph, "format": export_format.value}
+            response = client.get(f"/api/v1/services/{service_id}/dependencies", params=params)
+            _check(response)
+            yield response.text
+            if export_format is ExportFormat.JSON:
+                yield "\n"
+            return
+        if export_format is ExportFormat.JSON:
+            yield from _pages(client, subgraph["include_stale"])
+            return
+        params = {"format": export_format.value, "include_stale": subgraph["include_stale"]}
+        with client.stream("GET", "/api/v1/graph", params=params) as response:
+            if response.status_code != 200:
+                response.read()
+                _check(response)
+            yield from response.iter_text()
+
+
+def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
+    """Every JSON page, joined. Pages read at different revisions (the graph changed
+    during the walk) are still each node and edge once; the last revision is kept, and
+    a warning says so."""
+    nodes: list[Any] = []
+    edges: list[Any] = []
+    revisions = set()
+    params: dict[str, Any] = {"format": "json", "include_stale": include_stale, "limit": PAGE}
+    while True:
+        response = client.get("/api/v1/graph", params=params)
+        _check(response)
+        page = response.json()
+        nodes.extend(page["nodes"])
+        edges.extend(page["edges"])
+        revisions.add(page["revision"])
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    if len(revisions) > 1:
+        typer.echo(
+            f"warning: the graph changed during the export (revisions {sorted(revisions)})",
+            err=True,
+        )
+    return _whole_json(page["revision"], nodes, edges)
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code != 200:
+        raise _fail(f"{response.status_code} {response.text}")
+
+
+# ------------------------------------------------------------------ database
+
+
+async def _locally(
+    service_id: str | None, export_format: ExportFormat, subgraph: dict[str, Any]
+) -> list[str]:
+    from slo_engine.errors import NotFoundError
+    from slo_engine.exports import service
+    from slo_engine.infra.db import Database
+    from slo_engine.settings import Settings
+    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.service import query_subgraph
+
+    database = Database.from_settings(Settings())
+    cache = GraphCache()
+    try:
+        async with database.session_scope() as session:
+            if service_id is not None:
+                body = await query_subgraph(session, cache, service_id, **subgraph)
+            else:
+                snapshot = await service.current_snapshot(session, cache, None)
+                copy = await service.graph_copy(snapshot)
+    except NotFoundError as error:
+        raise _fail(error.detail) from error
+    finally:
+        await database.dispose()
+    if service_id is not None:
+        if export_format is ExportFormat.JSON:
+            return [body.decode(), "\n"]
+        return [render_subgraph(export_format, json.loads(body))]
+    include_stale = subgraph["include_stale"]
+    if export_format is ExportFormat.JSON:
+        return _whole_json(copy.revision, list(copy.nodes()), list(copy.edges(include_stale)))
+    return list(RENDERERS[export_format](copy.nodes(), copy.edges(include_stale)))

@@ -1,7 +1,101 @@
-"""GET /api/v1/graph (scaffold: filled in by the exports work)."""
+"""GET /api/v1/graph: the whole dependency graph, as JSON pages or one streamed export."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from slo_engine.access.dependencies import read_access
+from slo_engine.errors import BadRequestError
+from slo_engine.exports import service
+from slo_engine.exports.formats import RENDERERS, ExportFormat
+from slo_engine.exports.negotiation import negotiate, openapi_content
+from slo_engine.exports.schemas import GraphPageOut
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.http_errors import problem_responses
 
 router = APIRouter(tags=["exports"])
+
+DEFAULT_PAGE = 1000
+MAX_PAGE = 10_000
+REVISION_HEADER = "X-Graph-Revision"
+# Streamed text is sent in pieces of about this size: one per node or edge would cost a
+# send (and a chunk header) each.
+STREAM_CHUNK_BYTES = 64 * 1024
+
+
+async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
+    """Text chunks joined into ~64 KiB pieces. Rendering runs on the event loop (the
+    snapshot copy it reads is only safe there) and yields it between pieces."""
+    pending: list[str] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= STREAM_CHUNK_BYTES:
+            yield "".join(pending).encode()
+            pending, size = [], 0
+            await asyncio.sleep(0)
+    if pending:
+        yield "".join(pending).encode()
+
+
+@router.get(
+    "/graph",
+    dependencies=[Depends(read_access)],
+    response_model=GraphPageOut,
+    summary="The whole dependency graph",
+    responses={
+        200: {"content": openapi_content(), "description": "A JSON page or a whole export"},
+        **problem_responses(400, 401, 403, 406, 429, 500),
+    },
+)
+async def get_graph(
+    request: Request,
+    context: Annotated[AppContext, Depends(app_context)],
+    export_format: Annotated[
+        ExportFormat | None,
+        Query(alias="format", description="Wins over Accept; see docs/exports.md."),
+    ] = None,
+    include_stale: Annotated[bool, Query()] = False,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description=f"JSON only; default {DEFAULT_PAGE}")
+    ] = None,
+) -> Response:
+    """Every service and edge. JSON (the default) comes in pages of services in id
+    order, each with every edge whose source is on the page: pass `next_cursor` back as
+    `cursor` until it is null. DOT, Mermaid and Cytoscape.js come as one streamed
+    document. `X-Graph-Revision` says which graph revision was read."""
+    choice = negotiate(export_format, request.headers.get("accept"))
+    is_json = choice.export_format is ExportFormat.JSON
+    if not is_json and (cursor is not None or limit is not None):
+        raise BadRequestError(
+            f"cursor and limit page the JSON format only; format={choice.export_format} "
+            "answers the whole graph in one streamed document."
+        )
+    known_revision = getattr(request.state, "graph_revision", None)
+    async with context.database.session_scope() as session:
+        snapshot = await service.current_snapshot(session, context.graph_cache, known_revision)
+        if is_json:
+            revision = snapshot.revision
+            body = service.graph_page(
+                snapshot,
+                include_stale=include_stale,
+                cursor=cursor,
+                limit=limit or DEFAULT_PAGE,
+            )
+    if is_json:
+        headers = {REVISION_HEADER: str(revision), "Vary": "Accept"}
+        return Response(body, media_type=choice.media_type, headers=headers)
+    copy = await service.graph_copy(snapshot)
+    chunks = RENDERERS[choice.export_format](copy.nodes(), copy.edges(include_stale))
+    return StreamingResponse(
+        stream_chunks(chunks),
+        media_type=choice.media_type,
+        headers={REVISION_HEADER: str(copy.revision), "Vary": "Accept"},
+    )

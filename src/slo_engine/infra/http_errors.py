@@ -28,6 +28,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.InvalidInputError, 422, "validation-error"),
     (errors.ConflictError, 409, "conflict"),
     (errors.PayloadTooLargeError, 413, "payload-too-large"),
+    (errors.NotAcceptableError, 406, "not-acceptable"),
     (errors.UnavailableError, 503, "unavailable"),
     (errors.AuthenticationError, 401, "unauthorized"),
     (errors.PermissionDeniedError, 403, "forbidden"),

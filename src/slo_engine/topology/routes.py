@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
+from slo_engine.exports.formats import ExportFormat, render_subgraph
+from slo_engine.exports.negotiation import negotiate, openapi_content
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
@@ -21,6 +25,8 @@ router = APIRouter(tags=["topology"])
 MAX_DEPTH = 10
 DEFAULT_MAX_NODES = 10_000
 MAX_MAX_NODES = 100_000
+# The answer's format depends on Accept, so shared caches must key on it.
+_VARY = {"Vary": "Accept"}
 
 
 @router.get(
@@ -28,7 +34,10 @@ MAX_MAX_NODES = 100_000
     dependencies=[Depends(read_access)],
     response_model=SubgraphOut,
     summary="The subgraph around a service",
-    responses=problem_responses(400, 401, 403, 404, 429, 500),
+    responses={
+        200: {"content": openapi_content(), "description": "The subgraph"},
+        **problem_responses(400, 401, 403, 404, 406, 429, 500),
+    },
 )
 async def get_dependencies(
     request: Request,
@@ -38,10 +47,17 @@ async def get_dependencies(
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 3,
     include_stale: Annotated[bool, Query()] = False,
     max_nodes: Annotated[int, Query(ge=1, le=MAX_MAX_NODES)] = DEFAULT_MAX_NODES,
+    export_format: Annotated[
+        ExportFormat | None,
+        Query(alias="format", description="Wins over Accept; see docs/exports.md."),
+    ] = None,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
-    Edges reported by several sources come back once, merged."""
+    Edges reported by several sources come back once, merged. Also as Graphviz DOT,
+    Mermaid or Cytoscape.js elements (format= or Accept), the root highlighted."""
+    # Before any work: a request we cannot answer in an acceptable format is a 406.
+    choice = negotiate(export_format, request.headers.get("accept"))
     started = time.perf_counter()
     async with context.database.session_scope() as session:
         body = await service.query_subgraph(
@@ -56,4 +72,15 @@ async def get_dependencies(
             answers=context.answers,
         )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
-    return Response(body, media_type="application/json")
+    if choice.export_format is ExportFormat.JSON:
+        # The cached bytes as they are: the JSON path costs no more than before exports.
+        return Response(body, media_type="application/json", headers=_VARY)
+    # Other formats are drawn from the JSON answer, so they hold exactly its nodes and
+    # edges (and share its answer cache). In a worker thread: the answer is this
+    # request's own data, and drawing 100,000 nodes would otherwise stall the loop.
+    text = await asyncio.to_thread(_render, choice.export_format, body)
+    return Response(text, media_type=choice.media_type, headers=_VARY)
+
+
+def _render(export_format: ExportFormat, body: bytes) -> str:
+    return render_subgraph(export_format, orjson.loads(body))

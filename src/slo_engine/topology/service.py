@@ -36,7 +36,7 @@ def service_document(service: Service) -> dict[str, Any]:
     }
 
 
-def _edge_document(edge: MergedDependency) -> dict[str, Any]:
+def edge_document(edge: MergedDependency) -> dict[str, Any]:
     return {
         "source": edge.source,
         "target": edge.target,
@@ -120,7 +120,7 @@ async def query_subgraph(
         key = (pair, include_stale)
         encoded = edge_cache.get(key)
         if encoded is None:
-            document = _edge_document(snapshot.edge(pair, include_stale))
+            document = edge_document(snapshot.edge(pair, include_stale))
             # A right-sized copy: orjson's own result keeps its whole working buffer
             # (~4 KB of memory for a ~400-byte edge), measured at 390 MB per 100,000
             # cached edges against 38 MB for the copies.

@@ -1,0 +1,302 @@
+"""The DOT and Mermaid exports render in their own tools: Graphviz's `dot -Tsvg`, and
+Mermaid itself in a real browser (Chromium through Playwright).
+
+Real topologies (../shared/data, ingested through the API) must come out with exactly
+their services and edges, and hostile display names and teams must render as the very
+text they are. Mermaid is installed at test time, outside git, by `make test`
+(`npm install --prefix .test-tools mermaid@11`); in CI a missing tool fails, elsewhere
+it skips with the reason.
+
+The exports are made once per module, on SQLite, in a worker thread: the session's
+Playwright keeps an event loop running on the main thread, where the database fixtures'
+`asyncio.run` would then fail. (What the exports hold is engine-independent and checked
+on both engines by test_exports.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from slo_engine.app import create_app
+from slo_engine.infra.migrate import upgrade_database
+from tests.e2e.conftest import INGEST, ingest, query, settings_for
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPOSITORY.parent / "shared" / "data"
+BOUTIQUE = SHARED_DATA / "online-boutique.json"
+SOCK_SHOP = SHARED_DATA / "sock-shop.json"
+TOPOLOGIES = [BOUTIQUE, SOCK_SHOP]
+MERMAID_JS = REPOSITORY / ".test-tools" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+SVG = "{http://www.w3.org/2000/svg}"
+GRAPH = "/api/v1/graph"
+
+# Free text as people type it, and worse: quotes, backslashes (Graphviz's \N escape),
+# entities, markup, Mermaid's shape and link characters, a comment marker, non-ASCII.
+HOSTILE_NAME = 'Pay "Now" \\N <b>&amp;</b> [x] {y} (z) |p| #35; `t` ;%% end --> é✓'
+HOSTILE_TEAM = "a&b <i>team</i> 'q'"
+
+
+def tool_missing(what: str, how: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} must be installed in CI: {how}")
+    pytest.skip(f"{what} is not installed: {how}")
+
+
+def expected_graph(topology: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    document = json.loads(topology.read_text())
+    pairs = {(e["source"], e["target"]) for e in document["edges"]}
+    services = {n["service_id"] for n in document.get("nodes") or []}
+    services |= {s for pair in pairs for s in pair}
+    return services, pairs
+
+
+def ingest_file(client: TestClient, topology: Path) -> None:
+    response = client.post(INGEST, content=topology.read_bytes())
+    assert response.status_code == 200, response.text
+
+
+def get_text(client: TestClient, path: str, **params: Any) -> str:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def whole_graph(topology: Path) -> Callable[[TestClient], dict[str, Any]]:
+    def make(client: TestClient) -> dict[str, Any]:
+        ingest_file(client, topology)
+        return {f: get_text(client, GRAPH, format=f) for f in ("dot", "mermaid")}
+
+    return make
+
+
+def hostile(client: TestClient) -> dict[str, Any]:
+    ingest(
+        client,
+        [("api", "payments"), ("payments", "db"), ("api", "queue")],
+        nodes=[
+            {"service_id": "payments", "display_name": HOSTILE_NAME, "team": HOSTILE_TEAM},
+            {"service_id": "api", "display_name": "line one\nline two"},
+        ],
+    )
+    return {f: get_text(client, GRAPH, format=f) for f in ("dot", "mermaid")}
+
+
+def every_style(client: TestClient) -> dict[str, Any]:
+    """A subgraph with every edge style: hard, soft, degraded, async, stale; and a
+    discovered-only service."""
+    ingest_file(client, BOUTIQUE)
+    ingest(
+        client,
+        [
+            {
+                "source": "frontend",
+                "target": "events",
+                "attributes": {"communication_mode": "async", "criticality": "soft"},
+            },
+            {"source": "frontend", "target": "audit", "attributes": {"criticality": "degraded"}},
+        ],
+    )
+    ingest(
+        client,
+        [("frontend", "legacy")],
+        source="otel_service_graph",
+        observed_at="2020-01-01T00:00:00Z",
+    )
+    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    params = {"direction": "both", "depth": 2, "include_stale": "true"}
+    path = "/api/v1/services/frontend/dependencies"
+    return {
+        "answer": query(client, "frontend", **params),
+        **{f: get_text(client, path, format=f, **params) for f in ("dot", "mermaid")},
+    }
+
+
+CASES: dict[str, Callable[[TestClient], dict[str, Any]]] = {
+    "online-boutique": whole_graph(BOUTIQUE),
+    "sock-shop": whole_graph(SOCK_SHOP),
+    "hostile": hostile,
+    "every-style": every_style,
+}
+
+
+def _export_all(directory: Path) -> dict[str, dict[str, Any]]:
+    exports = {}
+    for name, make in CASES.items():
+        url = f"sqlite+aiosqlite:///{directory / name}.db"
+        upgrade_database(url)
+        settings = settings_for(url, auth_enabled=False, scheduler_enabled=False)
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            exports[name] = make(client)
+    return exports
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Each case's exports (and answers), made through the API on its own database."""
+    directory = tmp_path_factory.mktemp("export-renders")
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(_export_all, directory).result()
+
+
+# ------------------------------------------------------------------ Graphviz
+
+
+@pytest.fixture(scope="session")
+def dot_command() -> str:
+    found = shutil.which("dot")
+    if found is None:
+        tool_missing("Graphviz (`dot`)", "apt-get install graphviz (.ci/run does)")
+    return str(found)
+
+
+def render_dot(dot_command: str, text: str) -> ET.Element:
+    """The SVG Graphviz draws of `text`, parsed (so it must be well-formed XML)."""
+    done = subprocess.run(
+        [dot_command, "-Tsvg"], input=text.encode(), capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and not done.stderr, done.stderr.decode()
+    return ET.fromstring(done.stdout)
+
+
+def svg_groups(svg: ET.Element, kind: str) -> list[ET.Element]:
+    return [g for g in svg.iter(f"{SVG}g") if g.get("class") == kind]
+
+
+def svg_titles(groups: list[ET.Element]) -> set[str]:
+    return {g.findtext(f"{SVG}title") or "" for g in groups}
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES, ids=lambda p: p.stem)
+def test_dot_of_a_real_topology_renders_every_service_and_edge(
+    exports: dict[str, dict[str, Any]], dot_command: str, topology: Path
+) -> None:
+    services, pairs = expected_graph(topology)
+    svg = render_dot(dot_command, exports[topology.stem]["dot"])
+    nodes, edges = svg_groups(svg, "node"), svg_groups(svg, "edge")
+    assert len(nodes) == len(services) and len(edges) == len(pairs)
+    assert svg_titles(nodes) == services
+    # Graphviz titles an edge "source->target".
+    assert svg_titles(edges) == {f"{s}->{t}" for s, t in pairs}
+
+
+def test_dot_of_a_subgraph_with_every_style_renders_its_answer(
+    exports: dict[str, dict[str, Any]], dot_command: str
+) -> None:
+    case = exports["every-style"]
+    svg = render_dot(dot_command, case["dot"])
+    nodes = {g.findtext(f"{SVG}title"): g for g in svg_groups(svg, "node")}
+    assert set(nodes) == {"frontend"} | {n["service_id"] for n in case["answer"]["nodes"]}
+    assert len(svg_groups(svg, "edge")) == len(case["answer"]["edges"])
+    # The root is filled, a discovered-only service's border dashed.
+    assert nodes["frontend"].find(f"{SVG}path").get("fill") == "#fff3b0"  # type: ignore[union-attr]
+    assert nodes["legacy"].find(f"{SVG}path").get("stroke-dasharray")  # type: ignore[union-attr]
+
+
+def test_dot_shows_hostile_names_as_they_are(
+    exports: dict[str, dict[str, Any]], dot_command: str
+) -> None:
+    svg = render_dot(dot_command, exports["hostile"]["dot"])
+    nodes = {g.findtext(f"{SVG}title"): g for g in svg_groups(svg, "node")}
+    assert set(nodes) == {"api", "payments", "db", "queue"}
+    lines = [t.text for t in nodes["payments"].iter(f"{SVG}text")]
+    assert lines == ["payments", HOSTILE_NAME, HOSTILE_TEAM]
+    assert [t.text for t in nodes["api"].iter(f"{SVG}text")] == ["api", "line one", "line two"]
+    assert len(svg_groups(svg, "edge")) == 3
+
+
+# ------------------------------------------------------------------ Mermaid
+
+
+@pytest.fixture(scope="session")
+def mermaid_js() -> Path:
+    if not MERMAID_JS.exists():
+        tool_missing(
+            "Mermaid (npm)", "make .test-tools/node_modules/mermaid/package.json (make test does)"
+        )
+    return MERMAID_JS
+
+
+# Renders with Mermaid's own API and reports what it drew. `securityLevel: strict` is
+# Mermaid's default: labels are sanitised, as any site embedding our text would have it.
+RENDER = """async (text) => {
+  mermaid.initialize({startOnLoad: false, securityLevel: "strict"});
+  let drawn;
+  try {
+    drawn = await mermaid.render("export", text);
+  } catch (error) {
+    return {error: String((error && error.message) || error)};
+  }
+  const holder = document.getElementById("out");
+  holder.innerHTML = drawn.svg;
+  const svg = holder.querySelector("svg");
+  const nodes = [...svg.querySelectorAll("g.node")];
+  return {
+    error: svg.querySelector(".error-icon, .error-text") ? "error diagram" : null,
+    nodes: nodes.length,
+    labels: nodes.map((node) => node.textContent),
+    edges: svg.querySelectorAll("g.edgePaths > path").length,
+    edgeLabels: [...svg.querySelectorAll("g.edgeLabel")].map((l) => l.textContent),
+  };
+}"""
+
+
+@pytest.fixture
+def mermaid_page(browser: Any, mermaid_js: Path) -> Iterator[Any]:
+    page = browser.new_page()
+    try:
+        page.set_content('<!doctype html><html><body><div id="out"></div></body></html>')
+        page.add_script_tag(path=str(mermaid_js))
+        yield page
+    finally:
+        page.close()
+
+
+def render_mermaid(page: Any, text: str) -> dict[str, Any]:
+    drawn: dict[str, Any] = page.evaluate(RENDER, text)
+    assert drawn["error"] is None, (drawn["error"], text)
+    return drawn
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES, ids=lambda p: p.stem)
+def test_mermaid_of_a_real_topology_renders_every_service_and_edge(
+    exports: dict[str, dict[str, Any]], mermaid_page: Any, topology: Path
+) -> None:
+    services, pairs = expected_graph(topology)
+    drawn = render_mermaid(mermaid_page, exports[topology.stem]["mermaid"])
+    assert drawn["nodes"] == len(services) and drawn["edges"] == len(pairs)
+    # Each label starts with its service id (then its team and criticality, if known).
+    assert {
+        next(s for s in sorted(services, key=len, reverse=True) if label.startswith(s))
+        for label in drawn["labels"]
+    } == services
+
+
+def test_mermaid_of_a_subgraph_with_every_style_renders_its_answer(
+    exports: dict[str, dict[str, Any]], mermaid_page: Any
+) -> None:
+    case = exports["every-style"]
+    drawn = render_mermaid(mermaid_page, case["mermaid"])
+    assert drawn["nodes"] == len(case["answer"]["nodes"]) + 1  # and the root
+    assert drawn["edges"] == len(case["answer"]["edges"])
+    assert drawn["edgeLabels"].count("async") == 1
+
+
+def test_mermaid_shows_hostile_names_as_they_are(
+    exports: dict[str, dict[str, Any]], mermaid_page: Any
+) -> None:
+    drawn = render_mermaid(mermaid_page, exports["hostile"]["mermaid"])
+    assert drawn["nodes"] == 4 and drawn["edges"] == 3
+    labels = sorted(drawn["labels"])
+    assert labels[0] == "apiline one line two"  # a line break within a name: a space
+    assert labels[2] == f"payments{HOSTILE_NAME}{HOSTILE_TEAM}"

@@ -1,0 +1,397 @@
+"""Graph exports over HTTP and from `slo-cli export`: format= and Accept, 406 and 400
+problems, the whole graph's JSON pages, and every format agreeing with the JSON answer."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from slo_engine.cli import app as cli
+from tests.e2e.conftest import INGEST, edge_pairs, ingest, query
+from tests.local_servers import start_api
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+BOUTIQUE = SHARED_DATA / "online-boutique.json"
+GRAPH = "/api/v1/graph"
+DEPENDENCIES = "/api/v1/services/{}/dependencies"
+PROBLEM = "application/problem+json"
+MEDIA_TYPES = {
+    "json": "application/json",
+    "dot": "text/vnd.graphviz; charset=utf-8",
+    "mermaid": "text/vnd.mermaid; charset=utf-8",
+    "cytoscape": "application/vnd.cytoscape+json",
+}
+runner = CliRunner()
+
+
+def ingest_boutique(client: TestClient) -> None:
+    response = client.post(INGEST, content=BOUTIQUE.read_bytes())
+    assert response.status_code == 200, response.text
+
+
+def add_stale_edge(client: TestClient, source: str, target: str) -> None:
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    ingest(client, [(source, target)], source="otel_service_graph", observed_at=long_ago)
+    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------ reading the exported texts back
+
+
+def dot_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """Node and edge statements of our DOT (ids are quoted service ids)."""
+    nodes = set(re.findall(r'^  "([^"]+)" \[', text, re.MULTILINE))
+    edges = set(re.findall(r'^  "([^"]+)" -> "([^"]+)" \[', text, re.MULTILINE))
+    return nodes, edges
+
+
+def mermaid_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """Nodes (by the service id on the first label line) and links of our Mermaid."""
+    labels = dict(re.findall(r'^  (n\d+)\["([^"<]*)', text, re.MULTILINE))
+    links = re.findall(r"^  (n\d+) \S+ (n\d+)$", text, re.MULTILINE)
+    return set(labels.values()), {(labels[s], labels[t]) for s, t in links}
+
+
+def cytoscape_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+    elements = json.loads(text)["elements"]
+    nodes = {n["data"]["id"] for n in elements["nodes"]}
+    edges = {(e["data"]["source"], e["data"]["target"]) for e in elements["edges"]}
+    return nodes, edges
+
+
+READERS = {"dot": dot_graph, "mermaid": mermaid_graph, "cytoscape": cytoscape_graph}
+
+
+def walk_pages(client: TestClient, **params: Any) -> tuple[list[Any], list[Any], list[dict]]:
+    nodes: list[Any] = []
+    edges: list[Any] = []
+    pages: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = client.get(GRAPH, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert response.headers["X-Graph-Revision"] == str(page["revision"])
+        pages.append(page)
+        nodes.extend(page["nodes"])
+        edges.extend(page["edges"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return nodes, edges, pages
+
+
+# ------------------------------------------------------------------ negotiation
+
+
+@pytest.mark.parametrize("path", [GRAPH, DEPENDENCIES.format("frontend")])
+def test_format_parameter_and_accept_choose_the_format(client: TestClient, path: str) -> None:
+    ingest_boutique(client)
+    for name, media_type in MEDIA_TYPES.items():
+        by_parameter = client.get(path, params={"format": name})
+        assert by_parameter.status_code == 200, by_parameter.text
+        assert by_parameter.headers["content-type"] == media_type
+        assert by_parameter.headers["vary"] == "Accept"
+        by_accept = client.get(path, headers={"Accept": media_type.split(";")[0]})
+        assert by_accept.headers["content-type"] == media_type
+        assert by_accept.content == by_parameter.content
+    mermaid = client.get(path, headers={"Accept": "text/x-mermaid"})
+    assert mermaid.headers["content-type"] == "text/x-mermaid; charset=utf-8"
+    weighted = client.get(path, headers={"Accept": "application/json;q=0.4, text/vnd.graphviz"})
+    assert weighted.headers["content-type"] == MEDIA_TYPES["dot"]
+    default = client.get(path, headers={"Accept": "*/*"})
+    assert default.headers["content-type"] == "application/json"
+    # format= wins, even over an Accept that admits nothing we make.
+    wins = client.get(path, params={"format": "dot"}, headers={"Accept": "image/png"})
+    assert wins.status_code == 200 and "digraph" in wins.text
+
+
+@pytest.mark.parametrize("path", [GRAPH, DEPENDENCIES.format("frontend")])
+def test_unacceptable_accept_is_a_406_problem(client: TestClient, path: str) -> None:
+    ingest_boutique(client)
+    for accept in ("image/png", "application/json;q=0", "text/html, application/xml", "junk"):
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 406, (accept, response.text)
+        assert response.headers["content-type"] == PROBLEM
+        problem = response.json()
+        assert problem["status"] == 406 and problem["title"] == "Not acceptable"
+        assert problem["type"].endswith("/not-acceptable")
+        assert "text/vnd.graphviz" in problem["detail"] and problem["instance"] == path
+
+
+@pytest.mark.parametrize("path", [GRAPH, DEPENDENCIES.format("frontend")])
+def test_an_unknown_format_is_a_400_problem(client: TestClient, path: str) -> None:
+    ingest_boutique(client)
+    for value in ("svg", "", "DOT", "x" * 3000):
+        response = client.get(path, params={"format": value})
+        assert response.status_code == 400, (value, response.text)
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["errors"][0]["pointer"] == "/query/format"
+
+
+def test_bad_graph_parameters_are_400_problems(client: TestClient) -> None:
+    ingest_boutique(client)
+    for params in (
+        {"cursor": "not-ours"},
+        {"cursor": "WyJhIiwgImIiXQ"},  # a list of two values
+        {"cursor": "WzFd"},  # [1]
+        {"limit": 0},
+        {"limit": 10_001},
+        {"limit": "many"},
+        {"include_stale": "maybe"},
+        {"format": "dot", "cursor": "WyJhIl0"},  # the other formats are never paged
+        {"format": "mermaid", "limit": 10},
+    ):
+        response = client.get(GRAPH, params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert response.headers["content-type"] == PROBLEM
+
+
+def test_the_graph_needs_a_read_key(client: TestClient) -> None:
+    refused = client.get(GRAPH, headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401 and refused.headers["content-type"] == PROBLEM
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"][GRAPH]["get"]["responses"]
+    assert {"200", "400", "401", "403", "406", "429"} <= set(responses)
+    assert "text/vnd.graphviz" in responses["200"]["content"]
+    subgraph = spec["paths"]["/api/v1/services/{service_id}/dependencies"]["get"]["responses"]
+    assert "406" in subgraph and "text/vnd.mermaid" in subgraph["200"]["content"]
+
+
+# ------------------------------------------------------------------ the whole graph
+
+
+def test_pages_walk_every_node_and_edge_exactly_once(client: TestClient) -> None:
+    edges = [(f"s{i:03d}", f"s{(i * 7 + 3) % 60:03d}") for i in range(60)]
+    edges += [(f"s{i:03d}", f"s{(i + 1) % 60:03d}") for i in range(0, 60, 2)]
+    edges = list(dict.fromkeys(e for e in edges if e[0] != e[1]))
+    ingest(client, edges, nodes=[{"service_id": "lonely", "team": "nobody"}])
+    add_stale_edge(client, "s001", "stale-only")
+
+    services = {s for pair in edges for s in pair} | {"lonely", "s001", "stale-only"}
+    for limit in (1, 7, 61, 1000):
+        nodes, found, pages = walk_pages(client, limit=limit)
+        ids = [n["service_id"] for n in nodes]
+        assert ids == sorted(services)  # id order, each once
+        pairs = [(e["source"], e["target"]) for e in found]
+        assert len(pairs) == len(set(pairs)) and set(pairs) == set(edges)
+        assert all(len(p["nodes"]) <= limit for p in pages)
+        for page in pages:  # an edge comes with the page of its source
+            on_page = {n["service_id"] for n in page["nodes"]}
+            assert all(e["source"] in on_page for e in page["edges"])
+        assert len({p["revision"] for p in pages}) == 1
+    nodes, found, _ = walk_pages(client, include_stale="true", limit=5)
+    assert {(e["source"], e["target"]) for e in found} == {*edges, ("s001", "stale-only")}
+    assert [e["is_stale"] for e in found if e["target"] == "stale-only"] == [True]
+    lonely = next(n for n in nodes if n["service_id"] == "lonely")
+    assert lonely == {
+        "service_id": "lonely",
+        "display_name": None,
+        "team": "nobody",
+        "criticality": None,
+        "discovered": False,
+    }
+
+
+def test_page_edges_are_the_subgraph_answers_edges(client: TestClient) -> None:
+    ingest_boutique(client)
+    _, edges, _ = walk_pages(client)
+    answer = query(client, "frontend", depth=1)
+    by_pair = {(e["source"], e["target"]): e for e in edges}
+    for subgraph_edge in answer["edges"]:
+        assert by_pair[(subgraph_edge["source"], subgraph_edge["target"])] == subgraph_edge
+
+
+def test_an_empty_graph(client: TestClient) -> None:
+    page = client.get(GRAPH).json()
+    assert page == {"revision": 0, "nodes": [], "edges": [], "next_cursor": None}
+    for name, read in READERS.items():
+        response = client.get(GRAPH, params={"format": name})
+        assert response.status_code == 200
+        assert read(response.text) == (set(), set())
+
+
+@pytest.mark.parametrize("name", ["dot", "mermaid", "cytoscape"])
+def test_whole_graph_exports_hold_what_the_pages_hold(client: TestClient, name: str) -> None:
+    ingest_boutique(client)
+    ingest(client, [("frontend", "new-discovered")])
+    add_stale_edge(client, "adservice", "old-ads-db")
+    for include_stale in ("false", "true"):
+        nodes, edges, pages = walk_pages(client, include_stale=include_stale)
+        response = client.get(GRAPH, params={"format": name, "include_stale": include_stale})
+        assert response.status_code == 200
+        assert response.headers["X-Graph-Revision"] == str(pages[0]["revision"])
+        assert READERS[name](response.text) == (
+            {n["service_id"] for n in nodes},
+            {(e["source"], e["target"]) for e in edges},
+        )
+    # Exports are deterministic: the same graph, the same bytes.
+    again = client.get(GRAPH, params={"format": name, "include_stale": "true"})
+    assert again.content == response.content
+
+
+def test_an_export_streams_the_revision_it_started_at(client: TestClient) -> None:
+    """Writes in this process change the snapshot in place between the stream's pieces;
+    the export still shows one revision."""
+    from slo_engine.exports.service import GraphCopy
+
+    ingest(client, [("a", "b")])
+    context = client.app.state.context  # type: ignore[attr-defined]
+    snapshot = context.graph_cache.peek()
+    copy = GraphCopy.of(snapshot)
+    copy.sort()
+    ingest(client, [("a", "c"), ("b", "a")], nodes=[{"service_id": "a", "team": "new"}])
+    assert context.graph_cache.peek() is snapshot  # changed in place, not replaced
+    assert [n["team"] for n in copy.nodes()] == [None, None]
+    assert [(e["source"], e["target"]) for e in copy.edges(False)] == [("a", "b")]
+
+
+# ------------------------------------------------------------------ subgraphs
+
+
+@pytest.mark.parametrize("direction", ["downstream", "upstream", "both"])
+def test_subgraph_exports_hold_the_json_answers_nodes_and_edges(
+    client: TestClient, direction: str
+) -> None:
+    ingest_boutique(client)
+    add_stale_edge(client, "cartservice", "old-cache")
+    for root, depth, include_stale in (
+        ("frontend", 2, "false"),
+        ("cartservice", 3, "true"),
+        ("redis-cart", 10, "false"),
+    ):
+        params = {"direction": direction, "depth": depth, "include_stale": include_stale}
+        answer = query(client, root, **params)
+        expected = ({root} | {n["service_id"] for n in answer["nodes"]}, edge_pairs(answer))
+        for name, read in READERS.items():
+            response = client.get(DEPENDENCIES.format(root), params={**params, "format": name})
+            assert response.status_code == 200, response.text
+            assert read(response.text) == expected, (name, root, direction)
+
+
+def test_subgraph_exports_mark_the_root_and_the_styles(client: TestClient) -> None:
+    ingest_boutique(client)
+    ingest(client, [("frontend", "ghost")])  # discovered: never declared
+    add_stale_edge(client, "frontend", "old-api")
+    params = {"depth": 1, "include_stale": "true"}
+    cytoscape = client.get(
+        DEPENDENCIES.format("frontend"), params={**params, "format": "cytoscape"}
+    ).json()
+    classes = {n["data"]["id"]: n["classes"] for n in cytoscape["elements"]["nodes"]}
+    assert classes["frontend"].split()[0] == "root"
+    assert "discovered" in classes["ghost"].split()
+    edge_classes = {e["data"]["target"]: e["classes"] for e in cytoscape["elements"]["edges"]}
+    assert "stale" in edge_classes["old-api"].split()
+    assert "stale" not in edge_classes["cartservice"].split()
+
+    dot = client.get(DEPENDENCIES.format("frontend"), params={**params, "format": "dot"}).text
+    assert re.search(r'^  "frontend" \[.*fillcolor=', dot, re.MULTILINE)
+    assert re.search(r'^  "ghost" \[.*style="rounded,dashed"', dot, re.MULTILINE)
+    assert re.search(r'^  "frontend" -> "old-api" \[.*color="#9e9e9e"', dot, re.MULTILINE)
+
+
+def test_the_json_answer_is_unchanged_by_negotiation(client: TestClient) -> None:
+    ingest_boutique(client)
+    path = DEPENDENCIES.format("checkoutservice")
+    plain = client.get(path, params={"depth": 2})
+    for extra_params, headers in (
+        ({"format": "json"}, {}),
+        ({}, {"Accept": "application/json"}),
+        ({}, {"Accept": "*/*"}),
+        ({}, {"Accept": "text/vnd.graphviz;q=0.1, application/json"}),
+    ):
+        response = client.get(path, params={"depth": 2, **extra_params}, headers=headers)
+        assert response.content == plain.content
+        assert response.headers["content-type"] == "application/json"
+
+
+def test_an_unknown_service_is_404_in_every_format(client: TestClient) -> None:
+    for name in MEDIA_TYPES:
+        response = client.get(DEPENDENCIES.format("ghost"), params={"format": name})
+        assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+
+
+# ------------------------------------------------------------------ slo-cli export
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, (args, result.output)
+    return result.stdout
+
+
+def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
+    run("ingest", str(BOUTIQUE))
+    whole = json.loads(run("export"))
+    assert len(whole["nodes"]) == 12 and len(whole["edges"]) == 16
+    assert set(whole) == {"revision", "nodes", "edges"}
+    expected = (
+        {n["service_id"] for n in whole["nodes"]},
+        {(e["source"], e["target"]) for e in whole["edges"]},
+    )
+    for name, read in READERS.items():
+        assert read(run("export", "--format", name)) == expected, name
+
+    subgraph = json.loads(run("export", "frontend", "--depth", "1"))
+    assert subgraph["service"]["service_id"] == "frontend"
+    target = tmp_path / "frontend.dot"
+    run("export", "frontend", "--format", "dot", "--depth", "1", "--output", str(target))
+    assert dot_graph(target.read_text()) == (
+        {"frontend"} | {n["service_id"] for n in subgraph["nodes"]},
+        edge_pairs(subgraph),
+    )
+    upstream = run("export", "cartservice", "-f", "mermaid", "--direction", "upstream")
+    assert ("frontend", "checkoutservice") in mermaid_graph(upstream)[1]
+
+    missing = runner.invoke(cli, ["export", "ghost", "--format", "dot"])
+    assert missing.exit_code == 1 and "ghost" in missing.output
+    bounds_without_root = runner.invoke(cli, ["export", "--depth", "2"])
+    assert bounds_without_root.exit_code == 2
+    unknown = runner.invoke(cli, ["export", "--format", "svg"])
+    assert unknown.exit_code == 2
+
+
+@pytest.fixture
+def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
+    process, url = start_api({"RATE_LIMIT_QUERY": "1000/minute"}, tmp_path / "server.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_cli_exports_through_a_server(server: str, tmp_path: Path) -> None:
+    key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
+    run("ingest", str(BOUTIQUE))
+    local = json.loads(run("export"))
+    remote = json.loads(run("export", "--url", server, "--api-key", key["key"]))
+    assert remote == local
+    target = tmp_path / "graph.mmd"
+    run("export", "-f", "mermaid", "--url", server, "--api-key", key["key"], "-o", str(target))
+    assert target.read_text() == run("export", "-f", "mermaid")
+    subgraph = run(
+        "export", "frontend", "-f", "cytoscape", "--url", server, "--api-key", key["key"]
+    )
+    assert cytoscape_graph(subgraph) == cytoscape_graph(
+        run("export", "frontend", "-f", "cytoscape")
+    )
+
+    refused = runner.invoke(
+        cli, ["export", "-f", "dot", "--url", server, "-o", str(tmp_path / "x")]
+    )
+    assert refused.exit_code == 1 and "401" in refused.output
+    assert not (tmp_path / "x").exists()
