@@ -131,6 +131,15 @@ def test_invalid_bodies_are_422_with_pointers(client: TestClient) -> None:
             "/nodes/0/criticality",
         ),
         ({"edges": []}, "/source"),
+        # Free-form JSON the store could not hold: a 422 here, never a 500 later.
+        (
+            {"source": "manual", "nodes": [{"service_id": "a", "metadata": {"n": 2**70}}]},
+            "/nodes/0/metadata",
+        ),
+        (
+            {"source": "manual", "edges": [edge("a", "b", retry_config={"n": -(2**64)})]},
+            "/edges/0/attributes/retry_config",
+        ),
     ]
     for body, pointer in cases:
         response = client.post(INGEST, json=body)

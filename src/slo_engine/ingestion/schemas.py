@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, NotRequired
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+import orjson
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
 
 from slo_engine.graph.model import (
@@ -24,6 +25,19 @@ ServiceId = Annotated[
 ShortText = Annotated[str, StringConstraints(max_length=255)]
 
 
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form JSON must be storable as it is: integers beyond 64 bits and nesting
+    deeper than the encoder's limit are refused here (a 422), not at the database."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(f"cannot be stored as JSON: {error}") from error
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
+
+
 # Edges and nodes are TypedDicts, not models: validating 250,000 edges into dicts is
 # about three times faster than into model instances, and they are read once.
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -40,7 +54,7 @@ class NodeIn(TypedDict):
     display_name: NotRequired[ShortText | None]
     team: NotRequired[ShortText | None]
     criticality: NotRequired[ServiceCriticality | None]
-    metadata: NotRequired[dict[str, Any] | None]
+    metadata: NotRequired[JsonObject | None]
 
 
 class EdgeAttributes(TypedDict, total=False):
@@ -50,7 +64,7 @@ class EdgeAttributes(TypedDict, total=False):
     criticality: DependencyCriticality | None
     protocol: Annotated[str, StringConstraints(max_length=64)] | None
     timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None
-    retry_config: dict[str, Any] | None
+    retry_config: JsonObject | None
     confidence_score: (
         Annotated[
             float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
