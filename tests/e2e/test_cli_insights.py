@@ -4,6 +4,7 @@ real server process."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -34,6 +35,27 @@ def test_impact_and_availability_on_the_database_directly(cli_env: str) -> None:
 
     missing = runner.invoke(app, ["impact", "ghost"])
     assert missing.exit_code == 1 and "No service has service_id 'ghost'" in missing.output
+
+
+def test_free_text_is_printed_as_written_never_as_markup(
+    cli_env: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    document = {
+        "source": "manual",
+        "nodes": [
+            {"service_id": "api", "team": "[/bold] [link=http://x]ops[/link]"},
+            {"service_id": "db", "metadata": {"slo_target": "[/dim] high"}},
+        ],
+        "edges": [{"source": "api", "target": "db"}],
+    }
+    path = tmp_path / "markup.json"
+    path.write_text(json.dumps(document))
+    run("ingest", str(path))
+    table = " ".join(run("impact", "db").split())
+    assert "[/bold] [link=http://x]ops[/link]" in table
+    notes = " ".join(run("availability", "api").split())
+    assert "slo_target '[/dim] high' is not a number" in notes
 
 
 def test_impact_and_availability_through_a_server(

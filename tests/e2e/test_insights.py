@@ -159,7 +159,7 @@ def test_the_availability_ceiling_shows_its_arithmetic(client: TestClient) -> No
     assert body["ceiling"] == pytest.approx(expected)
     assert body["nines"] == pytest.approx(-math.log10(1 - expected), abs=1e-3)
     assert body["dependencies"] == 6
-    assert body["arithmetic"].endswith(f"= {format(body['ceiling'], '.8g')}")
+    assert body["arithmetic"].endswith(f"= {format(body['ceiling'], '.12g')}")
     assert "0.998 (currencyservice, observed)" in body["arithmetic"]
     # The product of the factors shown is the ceiling.
     assert math.prod(t["factor"] for t in body["terms"]) == pytest.approx(body["ceiling"])
@@ -208,6 +208,22 @@ def test_bad_requests_get_problems(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == status
+
+
+def test_answers_match_their_documented_schemas(boutique: TestClient) -> None:
+    schemas = boutique.get("/openapi.json").json()["components"]["schemas"]
+    for path, name in (("impact", "ImpactOut"), ("availability", "AvailabilityOut")):
+        answer = boutique.get(f"/api/v1/services/checkoutservice/{path}").json()
+        assert set(answer) == set(schemas[name]["properties"]), name
+
+
+def test_stale_edges_count_in_the_ceiling_only_on_request(client: TestClient) -> None:
+    ingest(client, [("web", "api")])
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    ingest(client, [("api", "old-db")], source="otel_service_graph", observed_at=long_ago)
+    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    assert availability(client, "web")["dependencies"] == 1
+    assert availability(client, "web", include_stale="true")["dependencies"] == 2
 
 
 def test_insights_need_the_read_scope(client: TestClient, database_url: str) -> None:

@@ -102,16 +102,19 @@ class Ceiling:
     @property
     def nines(self) -> float | None:
         """-log10(1 - ceiling): 3.0 for 0.999; None for a ceiling of 1."""
-        return None if self.ceiling >= 1.0 else round(-math.log10(1.0 - self.ceiling), 3)
+        if self.ceiling >= 1.0:
+            return None
+        return max(0.0, round(-math.log10(1.0 - self.ceiling), 3))  # never -0.0
 
 
 def number(value: float) -> str:
-    """A factor as the arithmetic shows it (8 significant digits).
+    """A factor as the arithmetic shows it: 12 significant digits, enough to tell
+    0.999999999 from 1 and few enough to read.
 
-    >>> number(0.999), number(0.99873421778), number(1.0)
-    ('0.999', '0.99873422', '1')
+    >>> number(0.999), number(0.99873421778), number(0.999999999), number(1.0)
+    ('0.999', '0.99873421778', '0.999999999', '1')
     """
-    return format(value, ".8g")
+    return format(value, ".12g")
 
 
 def closure(
@@ -157,6 +160,8 @@ def availability_ceiling(
     observed: dict[str, float] = {}
     for caller, callees in counted.items():
         for callee in callees:
+            if callee == caller:
+                continue  # a service's calls to itself measure it, not a dependency
             success = success_of(caller, callee)
             if success is not None:
                 success = min(max(success, 0.0), 1.0)
@@ -258,12 +263,10 @@ def target_from_metadata(
     if given is None:
         return Target(default, "default"), None
     value: float | None = None
-    if isinstance(given, int | float) and not isinstance(given, bool):
-        value = float(given)
-    elif isinstance(given, str):
+    if isinstance(given, int | float | str) and not isinstance(given, bool):
         try:
             value = float(given)
-        except ValueError:
+        except (ValueError, OverflowError):  # "high", or an integer beyond a float
             value = None
     if value is None or not 0.0 < value <= 1.0:  # NaN fails the comparison too
         shown = repr(given) if isinstance(given, str) else str(given)

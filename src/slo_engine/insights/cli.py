@@ -14,6 +14,7 @@ import httpx
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,14 +55,14 @@ def fetch(
             f"{url.rstrip('/')}/api/v1{path}", params=params, headers=headers, timeout=60
         )
         if response.status_code != 200:
-            errors.print(f"[red]{response.status_code}[/red] {response.text}")
+            errors.print(f"[red]{response.status_code}[/red] {escape(response.text)}")
             raise typer.Exit(1)
         remote: dict[str, Any] = response.json()
         return remote
     try:
         body = asyncio.run(_locally(local))
     except SloEngineError as error:
-        errors.print(f"[red]{error.detail}[/red]")
+        errors.print(f"[red]{escape(error.detail)}[/red]")
         raise typer.Exit(1) from error
     answer: dict[str, Any] = orjson.loads(body)
     return answer
@@ -121,18 +122,19 @@ def impact(
     table = Table("service", "impact", "hops", "team", "criticality", "because")
     for item in answer["affected"]:
         colour = "red" if item["impact"] == "down" else "yellow"
+        # Team names are free text: shown as written, never read as Rich markup.
         table.add_row(
             item["service_id"],
             f"[{colour}]{item['impact']}[/{colour}]",
             str(item["distance"]),
-            item["team"] or "",
+            escape(item["team"] or ""),
             item["criticality"] or "",
             " → ".join(item["path"]),
         )
     console.print(table)
     by_team = Table("team", "down", "degraded", title="by team")
     for row in totals["by_team"]:
-        by_team.add_row(row["team"] or "(no team)", str(row["down"]), str(row["degraded"]))
+        by_team.add_row(escape(row["team"] or "(no team)"), str(row["down"]), str(row["degraded"]))
     console.print(by_team)
 
 
@@ -186,4 +188,4 @@ def availability(
         f"({alternative['dependencies']} dependencies)."
     )
     for note in answer["notes"]:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")

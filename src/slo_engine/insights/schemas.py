@@ -57,7 +57,10 @@ class ImpactOut(BaseModel):
     service: ServiceOut
     depth: int
     include_stale: bool
-    affected: list[AffectedOut] = Field(description="Down first, then by distance and service id.")
+    affected: list[AffectedOut] = Field(
+        description="Down first, then by distance and service id; at most `max_affected`."
+    )
+    truncated: bool = Field(description="More services are affected than listed.")
     totals: ImpactTotalsOut
 
 

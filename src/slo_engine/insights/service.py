@@ -174,11 +174,16 @@ async def availability_of(
         downstream, service_id, follows=sync, target_of=target_of, success_of=success_of
     )
     for unit in found.units:
-        if unit.cycle:
+        if unit.cycle and len(unit.members) > 1:
             members = ", ".join(unit.members)
             notes[
                 f"{members} depend on each other: one unit (they stand or fall together); "
                 "each counts once in the product"
+            ] = None
+        elif unit.cycle:
+            notes[
+                f"{unit.members[0]} calls itself: counted once; its calls to itself do not "
+                "lower its factor"
             ] = None
     undeclared = _undeclared_edges(snapshot, found, include_stale)
     if undeclared:
