@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from slo_engine.access.keys import Scope
 from slo_engine.access.service import create_key
 from slo_engine.app import create_app
+from slo_engine.cli import app as cli_app
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
+from tests.local_servers import start_api
 
 INGEST = "/api/v1/services/dependencies"
 
@@ -101,3 +105,34 @@ def node_depths(answer: dict[str, Any]) -> dict[str, int]:
 
 def edge_pairs(answer: dict[str, Any]) -> set[tuple[str, str]]:
     return {(e["source"], e["target"]) for e in answer["edges"]}
+
+
+# ------------------------------------------------------------------ slo-cli
+
+
+cli_runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """slo-cli works on this test's database (DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return database_url
+
+
+def run(*args: str) -> str:
+    """`slo-cli ARGS` in process; insists on success and returns what it printed."""
+    result = cli_runner.invoke(cli_app, list(args))
+    assert result.exit_code == 0, (args, result.output)
+    return result.stdout
+
+
+@pytest.fixture
+def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
+    """A real `slo-cli serve` process on the test's database; its base URL."""
+    process, url = start_api({"RATE_LIMIT_QUERY": "1000/minute"}, tmp_path / "server.log")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -4,30 +4,17 @@ real server process."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from slo_engine.cli import app
-from tests.local_servers import start_api
+from tests.e2e.conftest import run
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, (args, result.output)
-    return result.stdout
 
 
 def test_api_keys_create_list_revoke(cli_env: str) -> None:
@@ -75,16 +62,6 @@ def test_ingest_and_query_on_the_database_directly(cli_env: str) -> None:
     assert {n["service_id"] for n in answer["nodes"]} >= {"cartservice", "checkoutservice"}
     tree = run("query", "checkoutservice", "--direction", "upstream", "--depth", "2")
     assert "frontend" in tree
-
-
-@pytest.fixture
-def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
-    process, url = start_api({"RATE_LIMIT_QUERY": "1000/minute"}, tmp_path / "server.log")
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_ingest_and_query_through_a_server_with_a_key(

@@ -10,12 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from slo_engine.cli import app
-from tests.e2e.test_cli import BOUTIQUE, cli_env, run, server  # noqa: F401
+from tests.e2e.conftest import run
+from tests.e2e.test_cli import BOUTIQUE
 
 runner = CliRunner()
 
 
-def test_impact_and_availability_on_the_database_directly(cli_env: str) -> None:  # noqa: F811
+def test_impact_and_availability_on_the_database_directly(cli_env: str) -> None:
     run("ingest", str(BOUTIQUE))
 
     table = run("impact", "redis-cart")
@@ -38,7 +39,7 @@ def test_impact_and_availability_on_the_database_directly(cli_env: str) -> None:
 
 
 def test_free_text_is_printed_as_written_never_as_markup(
-    cli_env: str,  # noqa: F811
+    cli_env: str,
     tmp_path: Path,
 ) -> None:
     document = {
@@ -59,7 +60,7 @@ def test_free_text_is_printed_as_written_never_as_markup(
 
 
 def test_impact_and_availability_through_a_server(
-    server: str,  # noqa: F811
+    server: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     refused = runner.invoke(app, ["impact", "frontend", "--url", server])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import INGEST, edge_pairs, ingest, query
-from tests.local_servers import start_api
+from tests.e2e.conftest import INGEST, edge_pairs, ingest, query, run
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -321,18 +319,6 @@ def test_an_unknown_service_is_404_in_every_format(client: TestClient) -> None:
 # ------------------------------------------------------------------ slo-cli export
 
 
-@pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(cli, list(args))
-    assert result.exit_code == 0, (args, result.output)
-    return result.stdout
-
-
 def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
     run("ingest", str(BOUTIQUE))
     whole = json.loads(run("export"))
@@ -362,16 +348,6 @@ def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
     assert bounds_without_root.exit_code == 2
     unknown = runner.invoke(cli, ["export", "--format", "svg"])
     assert unknown.exit_code == 2
-
-
-@pytest.fixture
-def server(cli_env: str, tmp_path: Path) -> Iterator[str]:
-    process, url = start_api({"RATE_LIMIT_QUERY": "1000/minute"}, tmp_path / "server.log")
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_cli_exports_through_a_server(server: str, tmp_path: Path) -> None:
