@@ -5,8 +5,10 @@ The database holds the online-boutique topology plus: a cycle (shippingservice -
 checkoutservice, seen by the mesh, criticality unknown), an async edge to a
 discovered-only service (checkoutservice -> order-events), a degraded edge to another
 (paymentservice -> fraud-check), a stale edge (frontend -> legacy-reviews, last seen long
-ago, flagged by `slo-cli jobs run mark-stale`), and a 261-service fan-out (`hub`) for the
-truncation banner and label overlap at 200 nodes.
+ago, flagged by `slo-cli jobs run mark-stale`), a 261-service fan-out (`hub`) for the
+truncation banner and label overlap at 200 nodes, a small cycle through `tr-root` on which
+the two one-direction answers cut to 2 services miss an edge the `both` answer has, and
+services whose ids and team are 255 characters long.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Route
 
 from slo_engine.access.keys import Scope
 from tests.e2e.conftest import make_key
@@ -82,6 +85,46 @@ EXTRA_OLD = {
             "target": "legacy-reviews",
             "attributes": {"communication_mode": "sync", "criticality": "soft"},
         }
+    ],
+}
+
+
+# tr-root calls tr-a and tr-z; tr-a calls tr-v; tr-v and tr-y call tr-root. At max_nodes=2
+# the downstream answer keeps tr-a, tr-z (tr-v is 2 hops away), the upstream one tr-v, tr-y
+# (tr-a is 2 hops away), and `both` keeps tr-a, tr-v (1 hop each, first by id) with the
+# edge tr-a -> tr-v, which neither one-direction answer returns.
+TRUNCATED_CYCLE = {
+    "source": "manual",
+    "edges": [
+        {"source": "tr-root", "target": "tr-a"},
+        {"source": "tr-root", "target": "tr-z"},
+        {"source": "tr-a", "target": "tr-v"},
+        {"source": "tr-v", "target": "tr-root"},
+        {"source": "tr-y", "target": "tr-root"},
+    ],
+}
+
+LONG_ID = "long-" + "s" * 250
+LONG_CALLER = "call-" + "c" * 250
+LONG_DEPENDENCY = "deep-" + "d" * 250
+LONG_TEAM = "team-" + "t" * 250
+LONG_NAMES = {
+    "source": "manual",
+    "nodes": [
+        {"service_id": LONG_ID, "team": LONG_TEAM, "criticality": "critical"},
+        {"service_id": LONG_CALLER, "team": LONG_TEAM},
+    ],
+    "edges": [
+        {
+            "source": LONG_CALLER,
+            "target": LONG_ID,
+            "attributes": {"criticality": "hard", "communication_mode": "sync"},
+        },
+        {
+            "source": LONG_ID,
+            "target": LONG_DEPENDENCY,
+            "attributes": {"criticality": "hard", "communication_mode": "sync"},
+        },
     ],
 }
 
@@ -158,6 +201,8 @@ def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
         ("cycle", EXTRA_CYCLE),
         ("old", EXTRA_OLD),
         ("fan", fan_out()),
+        ("truncated-cycle", TRUNCATED_CYCLE),
+        ("long", LONG_NAMES),
     ):
         path = tmp / f"{name}.json"
         path.write_text(json.dumps(document))
@@ -223,6 +268,20 @@ def drawn(page: Any) -> dict[str, Any]:
         })"""
     )
     return result
+
+
+def settle(page: Any) -> None:
+    """Let the page run what a response it just received set off (parsing, drawing)."""
+    page.evaluate("() => new Promise(done => setTimeout(done, 200))")
+
+
+def wait_until(page: Any, condition: Any) -> None:
+    """Let Playwright dispatch events (route handlers) until `condition()` holds."""
+    for _ in range(500):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError("condition not met in 10 s")
 
 
 def edge_classes(picture: dict[str, Any], source: str, target: str) -> set[str]:
@@ -389,8 +448,14 @@ def test_blast_radius_and_ceiling_panels_show_the_api_figures(
 
 
 def test_open_cycle_alerts_listed_and_acknowledged(page: Any, explorer: Explorer) -> None:
-    (alert,) = explorer.api("/circular-dependencies", status="open")["items"]
-    assert alert["members"] == ["checkoutservice", "shippingservice"]
+    def still_open() -> list[dict[str, Any]]:
+        return [
+            a
+            for a in explorer.api("/circular-dependencies", status="open")["items"]
+            if a["members"] == ["checkoutservice", "shippingservice"]
+        ]
+
+    (alert,) = still_open()
 
     # A read-only key sees the alert but may not acknowledge it.
     open_explorer(page, explorer, key=explorer.read_key)
@@ -401,7 +466,7 @@ def test_open_cycle_alerts_listed_and_acknowledged(page: Any, explorer: Explorer
     page.wait_for_selector("#alerts .alert-message.error")
     message = item.locator(".alert-message").inner_text()
     assert "write scope" in message
-    assert explorer.api("/circular-dependencies", status="open")["items"] != []
+    assert still_open() == [alert]
 
     # Show re-roots on the cycle.
     item.locator("button.show").click()
@@ -411,7 +476,8 @@ def test_open_cycle_alerts_listed_and_acknowledged(page: Any, explorer: Explorer
     page.click("#key-button")
     enter_key(page, explorer.admin_key)
     item.locator("button.acknowledge").click()
-    page.wait_for_selector("#alerts p.note:text('No open circular dependency.')")
+    item.wait_for(state="detached")
+    assert still_open() == []
     (acknowledged,) = explorer.api("/circular-dependencies", status="acknowledged")["items"]
     assert acknowledged["alert_id"] == alert["alert_id"]
     assert acknowledged["acknowledged_by"] == "explorer-admin"
@@ -530,3 +596,191 @@ def test_readme_screenshot_of_online_boutique(
     if os.environ.get("SLO_ENGINE_UPDATE_DOCS_SCREENSHOT") == "1":
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, DOCS_SCREENSHOT)
+
+
+def test_both_draws_the_api_answer_when_truncated(page: Any, explorer: Explorer) -> None:
+    """Cut to 2 services, each one-direction answer misses tr-a -> tr-v (its far end is
+    not among that side's 2); the page draws the `both` answer's edges all the same."""
+    query = {"depth": 3, "max_nodes": 2}
+    answer = explorer.subgraph("tr-root", direction="both", **query)
+    down = explorer.subgraph("tr-root", direction="downstream", **query)
+    up = explorer.subgraph("tr-root", direction="upstream", **query)
+    assert answer["statistics"]["truncated"] is True
+    api_edges = {(e["source"], e["target"]) for e in answer["edges"]}
+    assert ("tr-a", "tr-v") in api_edges
+    assert ("tr-a", "tr-v") not in {(e["source"], e["target"]) for e in down["edges"] + up["edges"]}
+
+    open_explorer(page, explorer, "#service=tr-root&direction=both&depth=3&max=2")
+    wait_for_root(page, "tr-root")
+    picture = drawn(page)
+    assert {n["id"] for n in picture["nodes"]} == {n["service_id"] for n in answer["nodes"]} | {
+        "tr-root"
+    }
+    assert {(e["source"], e["target"]) for e in picture["edges"]} == api_edges
+    assert len(picture["edges"]) == len(answer["edges"])
+    side = {n["id"]: n["side"] for n in picture["nodes"]}
+    assert side == {"tr-root": "root", "tr-a": "down", "tr-v": "up"}
+    assert page.locator("#truncated-banner").is_visible()
+
+
+def test_long_names_wrap_inside_the_panels(page: Any, explorer: Explorer) -> None:
+    """255-character ids and team names (no space in them) never widen the side panels."""
+    open_explorer(page, explorer, f"#service={LONG_ID}&direction=both&depth=3")
+    wait_for_root(page, LONG_ID)
+    page.wait_for_selector("#details h3.service-id")
+    page.locator("#impact .affected .path").wait_for()
+    page.locator("#availability .edges-table").wait_for(state="attached")
+    page.eval_on_selector_all(".panels details", "all => all.forEach(d => { d.open = true; })")
+    details = page.inner_text("#details")
+    assert LONG_TEAM in details and LONG_CALLER in details and LONG_DEPENDENCY in details
+    assert f"{LONG_ID} → {LONG_CALLER}" in page.inner_text("#impact .path") or (
+        f"{LONG_CALLER} → {LONG_ID}" in page.inner_text("#impact .path")
+    )
+    assert LONG_TEAM in page.inner_text("#impact")
+    assert LONG_DEPENDENCY in page.inner_text("#availability .edges-table")
+
+    widths = page.evaluate(
+        """() => {
+            const panels = document.querySelector('.panels');
+            // Every box that would scroll (or clip) sideways: the panels themselves and
+            // anything inside them whose overflow is not visible (the affected list).
+            const boxes = [panels, ...panels.querySelectorAll('*')].filter(
+                e => e === panels || getComputedStyle(e).overflowX !== 'visible');
+            return boxes.map(e => ({
+                what: e.id || e.className || e.tagName,
+                scroll: e.scrollWidth, client: e.clientWidth }));
+        }"""
+    )
+    assert widths[0]["what"] == "panels" and widths[0]["client"] > 300
+    assert [w for w in widths if w["scroll"] > w["client"] + 1] == []
+
+
+def test_enter_never_picks_from_an_older_or_failed_search(page: Any, explorer: Explorer) -> None:
+    open_explorer(page, explorer, "#service=frontend&direction=downstream&depth=1")
+    wait_for_root(page, "frontend")
+    page.fill("#service-search", "checkout")
+    page.wait_for_selector('#service-suggestions li[data-service-id="checkoutservice"]')
+    page.keyboard.press("ArrowDown")  # checkoutservice highlighted
+
+    # The search for the new text fails (rate limited): Enter picks nothing, least of all
+    # what the old list had highlighted, and the page says why.
+    page.route(
+        lambda url: "search=fraud" in url,
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "9"},
+            json={"title": "Too Many Requests", "status": 429, "detail": "Slow down."},
+        ),
+    )
+    page.fill("#service-search", "fraud")
+    page.keyboard.press("Enter")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    assert "Rate limited" in error.inner_text()
+    settle(page)
+    assert "service=frontend" in page.url
+    assert page.locator("#graph .node.root").get_attribute("data-service-id") == "frontend"
+
+    # Enter waits for the search of "pay"; the text changes to "email" (whose suggestions
+    # come) before that answer does: when it comes, nothing is picked.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(lambda url: "search=pay" in url, hold)
+    page.fill("#service-search", "pay")
+    page.keyboard.press("Enter")
+    wait_until(page, lambda: len(held) >= 1)
+    page.fill("#service-search", "email")
+    page.wait_for_selector('#service-suggestions li[data-service-id="emailservice"]')
+    for route in held:
+        with page.expect_event("requestfinished"):
+            route.continue_()
+    settle(page)
+    assert "service=frontend" in page.url
+    assert page.locator("#graph .node.root").get_attribute("data-service-id") == "frontend"
+
+    # Enter on the current text picks from its own suggestions.
+    page.keyboard.press("Enter")
+    wait_for_root(page, "emailservice")
+
+
+FAKE_ALERT = {
+    "alert_id": "00000000-0000-0000-0000-000000000001",
+    "cycle_path": ["old-answer-a", "old-answer-b", "old-answer-a"],
+    "members": ["old-answer-a", "old-answer-b"],
+    "status": "open",
+    "first_detected_at": "2024-01-01T00:00:00Z",
+}
+
+
+def test_alerts_an_older_listing_never_overwrites_a_newer_one(
+    page: Any, explorer: Explorer
+) -> None:
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(lambda url: "/api/v1/circular-dependencies" in url, hold)
+    open_explorer(page, explorer)  # the first listing: held
+    wait_until(page, lambda: len(held) == 1)
+    page.click("#key-button")
+    enter_key(page, explorer.admin_key)  # the second listing: held too
+    wait_until(page, lambda: len(held) == 2)
+
+    held[1].fulfill(json={"items": [], "next_cursor": None})
+    page.wait_for_selector("#alerts p.note:text('No open circular dependency.')")
+    with page.expect_event("requestfinished"):
+        held[0].fulfill(json={"items": [FAKE_ALERT], "next_cursor": None})
+    settle(page)
+    assert page.locator("#alerts li.alert").count() == 0
+    assert "No open circular dependency." in page.inner_text("#alerts")
+
+
+def test_alerts_say_when_there_are_more_than_shown(page: Any, explorer: Explorer) -> None:
+    asked: list[str] = []
+
+    def more(route: Route) -> None:
+        asked.append(route.request.url)
+        response = route.fetch()
+        page_ = response.json()
+        page_["next_cursor"] = "more"
+        route.fulfill(response=response, json=page_)
+
+    page.route(lambda url: "/api/v1/circular-dependencies" in url, more)
+    open_explorer(page, explorer)
+    note = page.locator("#alerts .more-alerts")
+    note.wait_for()
+    shown = page.locator("#alerts li.alert").count()
+    assert shown >= 1
+    assert f"More open circular dependencies than the {shown} shown" in note.inner_text()
+    assert all("limit=100" in url and "status=open" in url for url in asked)
+
+
+def test_without_a_key_the_page_keeps_a_way_to_enter_one(page: Any, explorer: Explorer) -> None:
+    page.goto(f"{explorer.url}/#service=frontend&direction=downstream&depth=1")
+    page.wait_for_selector("#key-dialog[open]")
+    page.keyboard.press("Escape")  # closes the dialog without a key
+    page.wait_for_selector("#key-dialog:not([open])", state="attached")
+    button = page.locator("#key-needed-button")
+    button.wait_for(state="visible")
+    assert button.inner_text() == "Enter an API key"
+    assert "no API key" in page.inner_text("#key-needed")
+
+    button.click()
+    enter_key(page, explorer.admin_key)
+    wait_for_root(page, "frontend")
+    assert page.locator("#key-needed").is_hidden()
+
+    # A key the server refuses is forgotten: the way back is there again.
+    page.evaluate(
+        "sessionStorage.setItem('slo-engine.api-key', 'slo_000000000000_' + 'x'.repeat(43))"
+    )
+    page.reload()
+    page.wait_for_function(
+        "() => document.querySelector('#key-reason').textContent.includes('refused')"
+    )
+    page.keyboard.press("Escape")
+    button.wait_for(state="visible")

@@ -1,8 +1,11 @@
-// The HTTP API client of the page: the API key (kept for the browser session), requests,
+// The HTTP API client of the page: the API key (kept for this tab), requests,
 // and errors turned into one ApiError with what a person needs to read.
 
 const KEY_STORAGE = "slo-engine.api-key";
 const BASE = "/api/v1";
+
+/** How many open alerts the page lists (newest first); it says when there are more. */
+export const ALERTS_SHOWN = 100;
 
 export class ApiError extends Error {
   constructor(status, title, detail, retryAfter = null) {
@@ -116,8 +119,8 @@ export class ApiClient {
     });
   }
 
-  openAlerts() {
-    return this.request("GET", "/circular-dependencies", { params: { status: "open", limit: 100 } });
+  openAlerts(limit = ALERTS_SHOWN) {
+    return this.request("GET", "/circular-dependencies", { params: { status: "open", limit } });
   }
 
   acknowledgeAlert(alertId, note) {

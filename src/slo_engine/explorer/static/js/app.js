@@ -1,6 +1,6 @@
 // The explorer page: controls and URL hash -> queries -> drawing and panels.
 
-import { ApiClient, ApiError, storedKey, storeKey } from "./api.js";
+import { ALERTS_SHOWN, ApiClient, ApiError, storedKey, storeKey } from "./api.js";
 import { mergeAnswers } from "./graph.js";
 import { note, showAlerts, showAvailability, showDetails, showImpact } from "./panels.js";
 import { GraphView } from "./render.js";
@@ -19,6 +19,7 @@ const state = {
 let graph = null;
 let loadGeneration = 0;
 let insightGeneration = 0;
+let alertGeneration = 0;
 let retryAfterKey = null;
 
 const api = new ApiClient({ onUnauthorized: (error) => askForKey(error.explain()) });
@@ -93,8 +94,15 @@ function report(error, what) {
 
 // --- the API key ---------------------------------------------------------------------
 
+// Whenever the tab has no key (the dialog closed with Escape, say), the page keeps a
+// button that opens the dialog again, instead of an empty page.
+function showKeyNeeded() {
+  $("key-needed").hidden = Boolean(storedKey());
+}
+
 function askForKey(reason, retry = refreshAll) {
   retryAfterKey = retry;
+  showKeyNeeded();
   $("key-reason").textContent = reason;
   $("key-input").value = "";
   const dialog = $("key-dialog");
@@ -106,11 +114,17 @@ $("key-form").addEventListener("submit", () => {
   const key = $("key-input").value.trim();
   if (!key) return;
   storeKey(key);
+  showKeyNeeded();
   setError(null);
   const retry = retryAfterKey ?? refreshAll;
   retryAfterKey = null;
   retry();
 });
+
+$("key-dialog").addEventListener("close", showKeyNeeded);
+$("key-needed-button").addEventListener("click", () =>
+  askForKey("Enter an API key to use the explorer.", retryAfterKey ?? refreshAll),
+);
 
 $("key-button").addEventListener("click", () =>
   askForKey("Enter another API key; it replaces the one in use for this tab."),
@@ -135,11 +149,16 @@ async function load() {
   setError(null);
   let down = null;
   let up = null;
+  let both = null;
   try {
-    // For "both", one query per side, so that every node's side is known.
-    [down, up] = await Promise.all([
-      state.direction === "upstream" ? null : api.subgraph(state.service, { ...options, direction: "downstream" }),
-      state.direction === "downstream" ? null : api.subgraph(state.service, { ...options, direction: "upstream" }),
+    // For "both": one query per side, so that every node's side is known, and the API's
+    // "both" answer itself, whose services and edges are the ones drawn (once truncated,
+    // the two sides' answers can each miss an edge between their kept services).
+    const query = (direction) => api.subgraph(state.service, { ...options, direction });
+    [down, up, both] = await Promise.all([
+      state.direction === "upstream" ? null : query("downstream"),
+      state.direction === "downstream" ? null : query("upstream"),
+      state.direction === "both" ? query("both") : null,
     ]);
   } catch (error) {
     if (generation !== loadGeneration) return;
@@ -148,7 +167,7 @@ async function load() {
     return;
   }
   if (generation !== loadGeneration) return;
-  graph = mergeAnswers(down, up, state.maxNodes);
+  graph = mergeAnswers(down, up, state.maxNodes, both);
   view.draw(graph);
   const banner = $("truncated-banner");
   banner.hidden = !graph.truncated;
@@ -219,10 +238,19 @@ async function loadInsights(serviceId) {
 
 async function loadAlerts() {
   if (!storedKey()) return;
+  // Only the latest listing is shown: an older answer arriving late (say the one from
+  // before an Acknowledge) must not overwrite a newer one.
+  const generation = ++alertGeneration;
   try {
-    const page = await api.openAlerts();
-    showAlerts($("alerts"), page.items, { onShow: (alert) => reroot(alert.cycle_path[0]), onAcknowledge: acknowledge });
+    const page = await api.openAlerts(ALERTS_SHOWN);
+    if (generation !== alertGeneration) return;
+    showAlerts($("alerts"), page.items, {
+      more: Boolean(page.next_cursor),
+      onShow: (alert) => reroot(alert.cycle_path[0]),
+      onAcknowledge: acknowledge,
+    });
   } catch (error) {
+    if (generation !== alertGeneration) return;
     if (error instanceof ApiError && error.status === 401) return;
     if (error instanceof ApiError && error.status === 429) report(error, "Listing alerts");
     note($("alerts"), error instanceof ApiError ? error.explain("Listing alerts") : String(error), "error");
@@ -294,6 +322,7 @@ window.addEventListener("hashchange", () => {
 
 Object.assign(state, readHash());
 showControls();
+showKeyNeeded();
 if (storedKey()) refreshAll();
 else askForKey("Enter an API key to use the explorer.");
 document.body.dataset.ready = "true";

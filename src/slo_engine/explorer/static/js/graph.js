@@ -92,18 +92,42 @@ export function cycleEdges(ids, edges) {
 }
 
 /**
- * One graph out of the downstream and/or upstream answers of the subgraph API.
- * `down`, `up`: answers (or null). `maxNodes`: the page's bound; when the union of both
- * sides has more services than that, the closest are kept (ties by service id, as the
- * API does) and the graph is marked truncated.
+ * One graph out of the answers of the subgraph API.
+ *
+ * `down`, `up`: the downstream and upstream answers (or null when that direction was not
+ * asked); they give each service its side. `both` (optional): the API's `direction=both`
+ * answer for the same query. When it is given, its services and edges are the ones drawn,
+ * exactly: after truncation each one-direction answer keeps only the edges between the
+ * services it kept itself, so their union can miss an edge between a service kept on one
+ * side and one kept on the other (on a cycle through the root), which `both` returns.
+ * Without `both`, `maxNodes` is the page's bound: when the union of the sides has more
+ * services than that, the closest are kept (ties by service id, as the API does) and the
+ * graph is marked truncated.
  *
  * Returns {root, nodes: Map id -> node (with side, distance, layer), edges: [edge],
  * truncated, maxNodes}.
  */
-export function mergeAnswers(down, up, maxNodes) {
-  const first = down ?? up;
+export function mergeAnswers(down, up, maxNodes, both = null) {
+  const first = both ?? down ?? up;
   const root = first.service;
   const places = placeBySide(root.service_id, down?.nodes, up?.nodes);
+  const nodes = new Map();
+  nodes.set(root.service_id, { ...root, ...places.get(root.service_id), root: true });
+  if (both) {
+    for (const node of both.nodes) {
+      // Every service the API keeps for `both` is kept by the side where it is closest
+      // (what is ahead of it there is ahead of it in `both` too); the fallback is only
+      // for an answer that breaks that contract.
+      const place = places.get(node.service_id) ?? {
+        side: "down",
+        distance: node.depth,
+        layer: node.depth,
+      };
+      nodes.set(node.service_id, { ...node, ...place, root: false });
+    }
+    const edges = both.edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
+    return { root, nodes, edges, truncated: Boolean(both.statistics.truncated), maxNodes };
+  }
   const info = new Map();
   for (const answer of [down, up]) {
     for (const node of answer?.nodes ?? []) info.set(node.service_id, node);
@@ -118,8 +142,6 @@ export function mergeAnswers(down, up, maxNodes) {
     ids = ids.slice(0, maxNodes);
     truncated = true;
   }
-  const nodes = new Map();
-  nodes.set(root.service_id, { ...root, ...places.get(root.service_id), root: true });
   for (const id of ids) nodes.set(id, { ...info.get(id), ...places.get(id), root: false });
   const edges = new Map();
   for (const answer of [down, up]) {

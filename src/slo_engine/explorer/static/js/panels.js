@@ -241,7 +241,7 @@ export function showAvailability(container, answer) {
 }
 
 /** Open circular-dependency alerts, each with Show and Acknowledge. */
-export function showAlerts(container, alerts, { onShow, onAcknowledge }) {
+export function showAlerts(container, alerts, { more = false, onShow, onAcknowledge }) {
   if (!alerts.length) {
     note(container, "No open circular dependency.");
     return;
@@ -281,5 +281,13 @@ export function showAlerts(container, alerts, { onShow, onAcknowledge }) {
         );
       }),
     ),
+    more
+      ? h(
+          "p",
+          { class: "note more-alerts" },
+          `More open circular dependencies than the ${alerts.length} shown (the newest). ` +
+            "GET /api/v1/circular-dependencies?status=open pages through them all.",
+        )
+      : null,
   );
 }

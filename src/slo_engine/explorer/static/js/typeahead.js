@@ -1,6 +1,8 @@
 // The service search box: an ARIA combobox over GET /api/v1/services?search=.
 // Arrow keys move through the suggestions, Enter picks (the highlighted one, else the
-// exact match, else the first), Escape closes.
+// exact match, else the first), Escape closes. Enter only ever picks among the answers
+// to the text in the box: never from an older search's list, a failed search, or one a
+// newer search has overtaken.
 
 import { h } from "./elements.js";
 
@@ -26,16 +28,19 @@ export class Typeahead {
     this.onPick = onPick;
     this.onError = onError;
     this.items = [];
+    this.itemsText = null; // the text `items` answer
     this.active = -1;
     this.timer = null;
-    this.pending = null; // the promise of the latest search
     this.generation = 0;
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", listbox.id);
     listbox.setAttribute("role", "listbox");
-    input.addEventListener("input", () => this.schedule());
+    input.addEventListener("input", () => {
+      this.unhighlight(); // the list shown answers the text before this change
+      this.schedule();
+    });
     input.addEventListener("keydown", (event) => this.onKey(event));
     input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
   }
@@ -47,28 +52,36 @@ export class Typeahead {
       this.close();
       return;
     }
-    this.timer = setTimeout(() => {
-      this.pending = this.fetch(text);
-    }, DELAY_MS);
+    this.timer = setTimeout(() => this.fetch(text), DELAY_MS);
   }
 
+  /**
+   * Searches for `text` and shows the answer. Returns the ranked suggestions, or [] when
+   * the search failed (the error is reported) or a newer search (or a pick) overtook it:
+   * never an older search's suggestions.
+   */
   async fetch(text) {
     const generation = ++this.generation;
     try {
       const page = await this.search(text);
-      if (generation !== this.generation) return this.items;
-      this.show(rankSuggestions(page.items, text));
+      if (generation !== this.generation) return [];
+      const items = rankSuggestions(page.items, text);
+      this.show(items, text);
+      return items;
     } catch (error) {
       if (generation === this.generation) {
+        this.items = [];
+        this.itemsText = null;
         this.close();
         this.onError(error);
       }
+      return [];
     }
-    return this.items;
   }
 
-  show(items) {
+  show(items, text) {
     this.items = items;
+    this.itemsText = text;
     this.active = -1;
     this.listbox.replaceChildren(
       ...items.map((item, i) =>
@@ -105,6 +118,14 @@ export class Typeahead {
     this.active = -1;
   }
 
+  unhighlight() {
+    this.active = -1;
+    this.input.removeAttribute("aria-activedescendant");
+    for (const option of this.listbox.querySelectorAll('[role="option"]')) {
+      option.setAttribute("aria-selected", "false");
+    }
+  }
+
   highlight(index) {
     const options = [...this.listbox.querySelectorAll('[role="option"]')];
     if (!options.length) return;
@@ -117,7 +138,12 @@ export class Typeahead {
   async onKey(event) {
     if (event.key === "ArrowDown") {
       event.preventDefault();
-      if (this.listbox.hidden && this.input.value.trim()) await this.fetch(this.input.value.trim());
+      const text = this.input.value.trim();
+      if (!text) return;
+      if (this.listbox.hidden || this.itemsText !== text) {
+        clearTimeout(this.timer);
+        if (!(await this.fetch(text)).length || this.input.value.trim() !== text) return;
+      }
       this.highlight(this.active + 1);
     } else if (event.key === "ArrowUp") {
       event.preventDefault();
@@ -128,13 +154,16 @@ export class Typeahead {
       event.preventDefault();
       const text = this.input.value.trim();
       if (!text) return;
-      if (this.active >= 0 && !this.listbox.hidden) {
+      const current = this.itemsText === text;
+      if (current && this.active >= 0 && !this.listbox.hidden) {
         this.pick(this.items[this.active].service_id);
         return;
       }
-      // Enter before the suggestions came: search now, then pick the best one.
+      // Enter before the suggestions for this text came: search now, then pick the best
+      // one, unless the search failed, was overtaken, or the text changed meanwhile.
       clearTimeout(this.timer);
-      const items = await this.fetch(text);
+      const items = current ? this.items : await this.fetch(text);
+      if (this.input.value.trim() !== text) return;
       const exact = items.find((item) => item.service_id === text);
       if (exact || items.length) this.pick((exact ?? items[0]).service_id);
     }
