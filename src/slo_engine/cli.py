@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
+from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
 from slo_engine.discovery.cli import discover, jobs_app
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
@@ -41,26 +42,8 @@ app.command(name="export")(export)
 console = Console()
 errors = Console(stderr=True)
 
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url", help="Base URL of a running slo-engine; omit to use the database directly."
-    ),
-]
-ApiKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        envvar="SLO_API_KEY",
-        help="API key for --url (or SLO_API_KEY); see `slo-cli api-keys create`.",
-    ),
-]
 # A refused ingestion batch is retried after the server's Retry-After, this many times.
 MAX_RATE_LIMITED_RETRIES = 5
-
-
-def _auth_headers(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 @app.command()
@@ -166,7 +149,7 @@ def ingest(
 
 def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str | None) -> Any:
     if url is not None:
-        headers = {"content-type": "application/json", **_auth_headers(api_key)}
+        headers = {"content-type": "application/json", **auth_headers(api_key)}
         with httpx.Client(base_url=url.rstrip("/"), timeout=120, headers=headers) as client:
             for request in requests:
                 body = request.model_dump_json(exclude_unset=True)
@@ -229,7 +212,7 @@ def query(
         response = httpx.get(
             f"{url.rstrip('/')}/api/v1/services/{service_id}/dependencies",
             params={"direction": direction.value, "depth": depth, "include_stale": include_stale},
-            headers=_auth_headers(api_key),
+            headers=auth_headers(api_key),
             timeout=60,
         )
         if response.status_code != 200:

@@ -20,6 +20,7 @@ import httpx
 import orjson
 import typer
 
+from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
 from slo_engine.exports.formats import RENDERERS, ExportFormat, render_subgraph
 from slo_engine.graph.model import Direction
 
@@ -61,16 +62,8 @@ def export(
         Path | None,
         typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
     ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url", help="Base URL of a running slo-engine; omit to use the database directly."
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None,
-        typer.Option("--api-key", envvar="SLO_API_KEY", help="API key for --url (or SLO_API_KEY)."),
-    ] = None,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Export the dependency graph (or a service's subgraph) for Graphviz (`dot -Tsvg`),
     Mermaid, Cytoscape.js, or as the API's JSON. See docs/exports.md."""
@@ -120,8 +113,9 @@ def _from_server(
     export_format: ExportFormat,
     subgraph: dict[str, Any],
 ) -> Iterator[str]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_SECONDS) as client:
+    with httpx.Client(
+        base_url=url.rstrip("/"), headers=auth_headers(api_key), timeout=TIMEOUT_SECONDS
+    ) as client:
         if service_id is not None:
             params = {**subgraph, "format": export_format.value}
             response = client.get(f"/api/v1/services/{service_id}/dependencies", params=params)

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
 from slo_engine.errors import SloEngineError
 from slo_engine.settings import Settings
 from slo_engine.topology.cache import GraphCache
@@ -30,17 +31,6 @@ IncludeStaleOption = Annotated[
     bool, typer.Option(help="Follow stale edges too (ignored by default).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url", help="Base URL of a running slo-engine; omit to use the database directly."
-    ),
-]
-ApiKeyOption = Annotated[
-    str | None,
-    typer.Option("--api-key", envvar="SLO_API_KEY", help="API key for --url (or SLO_API_KEY)."),
-]
-
 Answer = Callable[[AsyncSession, GraphCache, Settings], Awaitable[bytes]]
 
 
@@ -50,9 +40,11 @@ def fetch(
     """GET `path` from the server at `url`, or compute `local` on the configured
     database; a problem (or a missing service) ends the command with its detail."""
     if url is not None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         response = httpx.get(
-            f"{url.rstrip('/')}/api/v1{path}", params=params, headers=headers, timeout=60
+            f"{url.rstrip('/')}/api/v1{path}",
+            params=params,
+            headers=auth_headers(api_key),
+            timeout=60,
         )
         if response.status_code != 200:
             errors.print(f"[red]{response.status_code}[/red] {escape(response.text)}")
