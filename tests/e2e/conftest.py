@@ -92,11 +92,17 @@ def ingest(
     return result
 
 
-def query(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
-    response = client.get(f"/api/v1/services/{service_id}/dependencies", params=params)
+def service_answer(client: TestClient, service_id: str, what: str, **params: Any) -> dict[str, Any]:
+    """GET /api/v1/services/{service_id}/{what} (dependencies, impact, availability);
+    insists on a 200 and returns the JSON answer."""
+    response = client.get(f"/api/v1/services/{service_id}/{what}", params=params)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def query(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
+    return service_answer(client, service_id, "dependencies", **params)
 
 
 def node_depths(answer: dict[str, Any]) -> dict[str, int]:

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from slo_engine.access.keys import Scope
-from tests.e2e.conftest import INGEST, edge, ingest, make_key
+from tests.e2e.conftest import INGEST, edge, ingest, make_key, service_answer
 
 BOUTIQUE = Path(__file__).resolve().parents[3] / "shared" / "data" / "online-boutique.json"
 
@@ -27,17 +27,11 @@ def boutique(client: TestClient) -> TestClient:
 
 
 def impact(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
-    response = client.get(f"/api/v1/services/{service_id}/impact", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return service_answer(client, service_id, "impact", **params)
 
 
 def availability(client: TestClient, service_id: str, **params: Any) -> dict[str, Any]:
-    response = client.get(f"/api/v1/services/{service_id}/availability", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return service_answer(client, service_id, "availability", **params)
 
 
 def test_a_soft_dependency_degrades_and_the_degradation_climbs_hard_edges(
