@@ -97,9 +97,13 @@ def test_labels_stay_bounded_whatever_the_ids(observed: TestClient) -> None:
         for i in range(40):
             client.get(f"/api/v1/services/svc-{i}")
             client.get(f"/not/a/route/{i}")
+            client.get(f"/ui/js/file-{i}.js")
+        client.get("/ui/js/app.js")
         text = client.get("/metrics").text
         templates = set(client.get("/openapi.json").json()["paths"])
-    assert "svc-" not in text and "/not/a/route" not in text
+        # Routes the OpenAPI leaves out: the redirect to the page, the page's files.
+        templates |= {"/", "/ui/*"}
+    assert "svc-" not in text and "/not/a/route" not in text and "file-" not in text
     routes = {
         line.split('route="')[1].split('"')[0]
         for line in text.splitlines()
@@ -107,7 +111,7 @@ def test_labels_stay_bounded_whatever_the_ids(observed: TestClient) -> None:
     }
     # Only route templates (the metrics are per process: other tests' routes show too).
     assert routes <= templates | {"unmatched"}, routes - templates
-    assert {"/api/v1/services/{service_id}", "unmatched"} <= routes
+    assert {"/api/v1/services/{service_id}", "unmatched", "/ui/*"} <= routes
 
 
 def test_request_lines_are_json_with_the_correlation_id(

@@ -2,7 +2,8 @@
 
 The route label is the matched route's template (`/api/v1/services/{service_id}`), read
 after routing from the ASGI scope, so no raw path or id ever becomes a label; requests
-that matched no route are `unmatched`.
+that matched no route are `unmatched`; files of a mounted app (the explorer) are
+`<mount>/*` (`/ui/*`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def route_template(scope: Scope) -> str:
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     pattern = getattr(route, "path_regex", None)
     if not template:
-        return "unmatched"
+        # A mounted app (the explorer's files) sets the mount path as the root path:
+        # one label for all its files, never one per file.
+        mount = scope.get("root_path")
+        return f"{mount}/*" if mount and scope.get("app_root_path") is not None else "unmatched"
     path = str(scope.get("path", ""))
     if pattern is None or pattern.match(path):
         return str(template)
