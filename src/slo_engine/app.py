@@ -150,6 +150,8 @@ def create_app(
         summary="What does this service depend on, and what depends on it?",
         lifespan=lifespan,
         telemetry=fastapi_telemetry(provider),  # type: ignore[arg-type]
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        redoc_url="/redoc" if settings.api_docs_enabled else None,
     )
     # Routes are declared in the order that resolves `/services/dependencies` (POST)
     # before `/services/{service_id}`.

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Availability ceiling: the target of a service whose metadata gives no slo_target.
     default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
     explorer_enabled: bool = True  # the web page at /ui/
+    # /docs and /redoc load Swagger UI and ReDoc from a CDN onto this origin (the
+    # explorer's); false serves neither (the OpenAPI document stays at /openapi.json).
+    api_docs_enabled: bool = True
     log_level: str = "INFO"
     # None: JSON lines unless stderr is a terminal; true/false forces it.
     log_json: bool | None = None

@@ -29,3 +29,13 @@ def test_the_page_can_be_switched_off(database_url: str) -> None:
     with TestClient(app, raise_server_exceptions=False) as off:
         assert off.get("/", follow_redirects=False).status_code == 404
         assert off.get("/ui/").status_code == 404
+
+
+def test_the_cdn_loaded_api_docs_can_be_switched_off(database_url: str) -> None:
+    app = create_app(settings_for(database_url, api_docs_enabled=False))
+    with TestClient(app, raise_server_exceptions=False) as off:
+        assert off.get("/docs").status_code == 404
+        assert off.get("/redoc").status_code == 404
+        assert off.get("/openapi.json").status_code == 200
+    with TestClient(create_app(settings_for(database_url))) as on:
+        assert "swagger-ui" in on.get("/docs").text
