@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from fastapi.testclient import TestClient
 
 from tests.e2e.conftest import ingest
@@ -101,3 +103,17 @@ def test_bad_list_parameters_are_400(client: TestClient) -> None:
         response = client.get("/api/v1/services", params=params)
         assert response.status_code == 400, (params, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_crafted_cursors_are_400_on_every_paginated_list(client: TestClient) -> None:
+    """Deep nesting would exhaust the JSON parser's recursion: refused before parsing."""
+    nested = base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("=")[:2048]
+    other_shapes = [
+        base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        for raw in (b'[["a"]]', b'[{"a": 1}]', b'{"a": 1}', b"[1, 2, 3]", b"null")
+    ]
+    for path in ("/api/v1/services", "/api/v1/circular-dependencies", "/api/v1/graph"):
+        for cursor in (nested, *other_shapes):
+            response = client.get(path, params={"cursor": cursor})
+            assert response.status_code == 400, (path, cursor, response.text)
+            assert response.headers["content-type"] == "application/problem+json"

@@ -1,4 +1,4 @@
-"""Opaque pagination cursors: url-safe base64 of a small JSON list."""
+"""Opaque pagination cursors: url-safe base64 of a small flat JSON list."""
 
 from __future__ import annotations
 
@@ -15,11 +15,19 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str, length: int) -> list[Any]:
-    """The values of a cursor made by `encode_cursor`, or BadRequestError."""
+    """The values of a cursor made by `encode_cursor`, or BadRequestError.
+
+    The cursors we issue are flat lists of strings and numbers, so anything nested is
+    refused before it is parsed: a crafted cursor of deeply nested brackets would
+    otherwise exhaust the parser's recursion (a 500).
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raw = base64.urlsafe_b64decode(padded.encode())
+        if raw.count(b"[") > 1 or b"{" in raw:
+            raise ValueError("nested")
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise BadRequestError("The cursor is not one this service issued.") from error
     if not isinstance(values, list) or len(values) != length:
         raise BadRequestError("The cursor is not one this service issued.")
