@@ -45,6 +45,12 @@ GRAPH = "/api/v1/graph"
 # entities, markup, Mermaid's shape and link characters, a comment marker, non-ASCII.
 HOSTILE_NAME = 'Pay "Now" \\N <b>&amp;</b> [x] {y} (z) |p| #35; `t` ;%% end --> é✓'
 HOSTILE_TEAM = "a&b <i>team</i> 'q'"
+# Mermaid drops the last `;` of a line matching `style.*:\S*#.*;` (or `classDef...`)
+# before decoding `#N;` codes: a `:` in a label, then a coded character, would match.
+STYLE_LIKE = {"lifestyle:8080": "Lifestyle:Café", "classDef:x": "Zürich"}
+# Control characters (C0, DEL, C1) are shown as spaces.
+CONTROLS = "bell\x07nel\x85csi\x9bdel\x7fend"
+CONTROLS_SHOWN = "bell nel csi del end"
 
 
 def tool_missing(what: str, how: str) -> None:
@@ -83,10 +89,19 @@ def whole_graph(topology: Path) -> Callable[[TestClient], dict[str, Any]]:
 def hostile(client: TestClient) -> dict[str, Any]:
     ingest(
         client,
-        [("api", "payments"), ("payments", "db"), ("api", "queue")],
+        [
+            ("api", "payments"),
+            ("payments", "db"),
+            ("api", "queue"),
+            ("api", "lifestyle:8080"),
+            ("lifestyle:8080", "classDef:x"),
+            ("api", "controls"),
+        ],
         nodes=[
             {"service_id": "payments", "display_name": HOSTILE_NAME, "team": HOSTILE_TEAM},
             {"service_id": "api", "display_name": "line one\nline two"},
+            {"service_id": "controls", "display_name": CONTROLS},
+            *({"service_id": i, "display_name": name} for i, name in STYLE_LIKE.items()),
         ],
     )
     return {f: get_text(client, GRAPH, format=f) for f in ("dot", "mermaid")}
@@ -208,11 +223,13 @@ def test_dot_shows_hostile_names_as_they_are(
 ) -> None:
     svg = render_dot(dot_command, exports["hostile"]["dot"])
     nodes = {g.findtext(f"{SVG}title"): g for g in svg_groups(svg, "node")}
-    assert set(nodes) == {"api", "payments", "db", "queue"}
+    assert set(nodes) == {"api", "payments", "db", "queue", "controls", *STYLE_LIKE}
     lines = [t.text for t in nodes["payments"].iter(f"{SVG}text")]
     assert lines == ["payments", HOSTILE_NAME, HOSTILE_TEAM]
     assert [t.text for t in nodes["api"].iter(f"{SVG}text")] == ["api", "line one", "line two"]
-    assert len(svg_groups(svg, "edge")) == 3
+    for service_id, name in {**STYLE_LIKE, "controls": CONTROLS_SHOWN}.items():
+        assert [t.text for t in nodes[service_id].iter(f"{SVG}text")] == [service_id, name]
+    assert len(svg_groups(svg, "edge")) == 6
 
 
 # ------------------------------------------------------------------ Mermaid
@@ -241,8 +258,14 @@ RENDER = """async (text) => {
   holder.innerHTML = drawn.svg;
   const svg = holder.querySelector("svg");
   const nodes = [...svg.querySelectorAll("g.node")];
+  // Mermaid's SVG must be XML (saved as .svg, embedded): parse it as such. Its HTML
+  // labels hold <br> (HTML, not XML) even for plain text: close those first.
+  const asXml = new DOMParser().parseFromString(
+    drawn.svg.replace(/<br>/g, "<br/>"), "image/svg+xml");
+  const xmlError = asXml.querySelector("parsererror");
   return {
     error: svg.querySelector(".error-icon, .error-text") ? "error diagram" : null,
+    xmlError: xmlError ? xmlError.textContent : null,
     nodes: nodes.length,
     labels: nodes.map((node) => node.textContent),
     edges: svg.querySelectorAll("g.edgePaths > path").length,
@@ -265,6 +288,7 @@ def mermaid_page(browser: Any, mermaid_js: Path) -> Iterator[Any]:
 def render_mermaid(page: Any, text: str) -> dict[str, Any]:
     drawn: dict[str, Any] = page.evaluate(RENDER, text)
     assert drawn["error"] is None, (drawn["error"], text)
+    assert drawn["xmlError"] is None, (drawn["xmlError"], text)
     return drawn
 
 
@@ -296,7 +320,14 @@ def test_mermaid_shows_hostile_names_as_they_are(
     exports: dict[str, dict[str, Any]], mermaid_page: Any
 ) -> None:
     drawn = render_mermaid(mermaid_page, exports["hostile"]["mermaid"])
-    assert drawn["nodes"] == 4 and drawn["edges"] == 3
-    labels = sorted(drawn["labels"])
-    assert labels[0] == "apiline one line two"  # a line break within a name: a space
-    assert labels[2] == f"payments{HOSTILE_NAME}{HOSTILE_TEAM}"
+    assert drawn["nodes"] == 7 and drawn["edges"] == 6
+    assert sorted(drawn["labels"]) == sorted(
+        [
+            "apiline one line two",  # a line break within a name: a space
+            f"payments{HOSTILE_NAME}{HOSTILE_TEAM}",
+            "db",
+            "queue",
+            f"controls{CONTROLS_SHOWN}",
+            *(f"{service_id}{name}" for service_id, name in STYLE_LIKE.items()),
+        ]
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import INGEST, edge_pairs, ingest, query, run
+from tests.e2e.conftest import INGEST, ingest, query, run
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -44,24 +46,43 @@ def add_stale_edge(client: TestClient, source: str, target: str) -> None:
 # ------------------------------------------------ reading the exported texts back
 
 
-def dot_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+# Each reader answers a graph as Counters (service ids, (source, target) pairs), so an
+# export that repeats a node or an edge differs from the JSON answer it is compared to.
+Graph = tuple[Counter[str], Counter[tuple[str, str]]]
+
+
+def graph_of(nodes: list[Any], edges: list[Any]) -> Graph:
+    """What the JSON answer's nodes and edges hold, as a reader answers it."""
+    return (
+        Counter(n["service_id"] for n in nodes),
+        Counter((e["source"], e["target"]) for e in edges),
+    )
+
+
+def dot_graph(text: str) -> Graph:
     """Node and edge statements of our DOT (ids are quoted service ids)."""
-    nodes = set(re.findall(r'^  "([^"]+)" \[', text, re.MULTILINE))
-    edges = set(re.findall(r'^  "([^"]+)" -> "([^"]+)" \[', text, re.MULTILINE))
-    return nodes, edges
+    nodes = re.findall(r'^  "([^"]+)" \[', text, re.MULTILINE)
+    edges = re.findall(r'^  "([^"]+)" -> "([^"]+)" \[', text, re.MULTILINE)
+    return Counter(nodes), Counter(edges)
 
 
-def mermaid_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
-    """Nodes (by the service id on the first label line) and links of our Mermaid."""
-    labels = dict(re.findall(r'^  (n\d+)\["([^"<]*)', text, re.MULTILINE))
+def mermaid_graph(text: str) -> Graph:
+    """Nodes (by the service id on the first label line, its codes decoded) and links of
+    our Mermaid."""
+    declared = re.findall(r'^  (n\d+)\["([^"<]*)', text, re.MULTILINE)
+    labels = {
+        node_id: re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), label)
+        for node_id, label in declared
+    }
+    assert len(labels) == len(declared), "a node id declared twice"
     links = re.findall(r"^  (n\d+) \S+ (n\d+)$", text, re.MULTILINE)
-    return set(labels.values()), {(labels[s], labels[t]) for s, t in links}
+    return Counter(labels.values()), Counter((labels[s], labels[t]) for s, t in links)
 
 
-def cytoscape_graph(text: str) -> tuple[set[str], set[tuple[str, str]]]:
+def cytoscape_graph(text: str) -> Graph:
     elements = json.loads(text)["elements"]
-    nodes = {n["data"]["id"] for n in elements["nodes"]}
-    edges = {(e["data"]["source"], e["data"]["target"]) for e in elements["edges"]}
+    nodes = Counter(n["data"]["id"] for n in elements["nodes"])
+    edges = Counter((e["data"]["source"], e["data"]["target"]) for e in elements["edges"])
     return nodes, edges
 
 
@@ -141,7 +162,8 @@ def test_bad_graph_parameters_are_400_problems(client: TestClient) -> None:
         {"cursor": "WyJhIiwgImIiXQ"},  # a list of two values
         {"cursor": "WzFd"},  # [1]
         {"limit": 0},
-        {"limit": 10_001},
+        {"limit": 2001},
+        {"limit": 10_000},
         {"limit": "many"},
         {"include_stale": "maybe"},
         {"format": "dot", "cursor": "WyJhIl0"},  # the other formats are never paged
@@ -213,7 +235,24 @@ def test_an_empty_graph(client: TestClient) -> None:
     for name, read in READERS.items():
         response = client.get(GRAPH, params={"format": name})
         assert response.status_code == 200
-        assert read(response.text) == (set(), set())
+        assert response.headers["X-Graph-Revision"] == "0"
+        assert read(response.text) == (Counter(), Counter())
+    dot = client.get(GRAPH, params={"format": "dot"}).text
+    assert dot.startswith('digraph "slo-engine" {\n') and dot.endswith("}\n")
+    assert [line for line in dot.splitlines() if not line.startswith("  ")] == [
+        'digraph "slo-engine" {',
+        "}",
+    ]
+    mermaid = client.get(GRAPH, params={"format": "mermaid"}).text
+    assert mermaid.splitlines() == [
+        "flowchart LR",
+        "  classDef root fill:#fff3b0,stroke-width:3px",
+        "  classDef discovered stroke-dasharray:5 4",
+    ]
+    assert client.get(GRAPH, params={"format": "cytoscape"}).json() == {
+        "data": {"root": None, "comments": []},
+        "elements": {"nodes": [], "edges": []},
+    }
 
 
 @pytest.mark.parametrize("name", ["dot", "mermaid", "cytoscape"])
@@ -226,10 +265,7 @@ def test_whole_graph_exports_hold_what_the_pages_hold(client: TestClient, name: 
         response = client.get(GRAPH, params={"format": name, "include_stale": include_stale})
         assert response.status_code == 200
         assert response.headers["X-Graph-Revision"] == str(pages[0]["revision"])
-        assert READERS[name](response.text) == (
-            {n["service_id"] for n in nodes},
-            {(e["source"], e["target"]) for e in edges},
-        )
+        assert READERS[name](response.text) == graph_of(nodes, edges)
     # Exports are deterministic: the same graph, the same bytes.
     again = client.get(GRAPH, params={"format": name, "include_stale": "true"})
     assert again.content == response.content
@@ -237,18 +273,73 @@ def test_whole_graph_exports_hold_what_the_pages_hold(client: TestClient, name: 
 
 def test_an_export_streams_the_revision_it_started_at(client: TestClient) -> None:
     """Writes in this process change the snapshot in place between the stream's pieces;
-    the export still shows one revision."""
-    from slo_engine.exports.service import GraphCopy
+    the export still shows the revision it started at. The route is driven through ASGI
+    piece by piece (test clients buffer whole answers), and after its first piece a
+    write goes through the API: it adds services and edges, and replaces a service and
+    an edge."""
+    import httpx
 
-    ingest(client, [("a", "b")])
-    context = client.app.state.context  # type: ignore[attr-defined]
-    snapshot = context.graph_cache.peek()
-    copy = GraphCopy.of(snapshot)
-    copy.sort()
-    ingest(client, [("a", "c"), ("b", "a")], nodes=[{"service_id": "a", "team": "new"}])
-    assert context.graph_cache.peek() is snapshot  # changed in place, not replaced
-    assert [n["team"] for n in copy.nodes()] == [None, None]
-    assert [(e["source"], e["target"]) for e in copy.edges(False)] == [("a", "b")]
+    for first in (0, 400):
+        ingest(client, [(f"a{i:03d}", f"b{i % 37:03d}") for i in range(first, first + 400)])
+    nodes, edges, pages = walk_pages(client, include_stale="true")
+    start = pages[0]["revision"]
+    app = client.app
+    headers = dict(client.headers)
+    pieces: list[bytes] = []
+    written: list[int] = []
+
+    async def write() -> None:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
+        ) as writer:
+            body = {
+                "source": "manual",
+                "nodes": [{"service_id": "b036", "team": "new"}, {"service_id": "0-first"}],
+                "edges": [
+                    {"source": "0-first", "target": "a000"},
+                    {"source": "a001", "target": "zz-last"},
+                    {"source": "a799", "target": "b022", "attributes": {"criticality": "hard"}},
+                ],
+            }
+            response = await writer.post(INGEST, json=body)
+            assert response.status_code == 200, response.text
+            written.append(len(pieces))
+
+    async def writing_after_the_first_piece(scope: Any, receive: Any, send: Any) -> None:
+        async def observed(message: MutableMapping[str, Any]) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and message.get("body"):
+                pieces.append(message["body"])
+                if len(pieces) == 1:
+                    await write()
+
+        await app(scope, receive, observed)
+
+    async def export() -> httpx.Response:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=writing_after_the_first_piece),
+            base_url="http://test",
+            headers=headers,
+        ) as reader:
+            return await reader.get(GRAPH, params={"format": "cytoscape", "include_stale": True})
+
+    response = client.portal.call(export)  # type: ignore[union-attr]
+    assert response.status_code == 200
+    assert written == [1] and len(pieces) > 2  # the write came between pieces
+    assert response.headers["X-Graph-Revision"] == str(start)
+    document = response.json()
+    assert cytoscape_graph(response.text) == graph_of(nodes, edges)
+    # What the write changed is rendered after the first piece, yet shows the old state.
+    assert b'"b036"' not in pieces[0] and b'"a799"' not in pieces[0]
+    teams = {n["data"]["id"]: n["data"]["team"] for n in document["elements"]["nodes"]}
+    assert teams["b036"] is None
+    (changed,) = [e for e in document["elements"]["edges"] if e["data"]["id"] == "a799->b022"]
+    assert changed["data"]["criticality"] is None
+
+    after, after_edges, after_pages = walk_pages(client, include_stale="true")
+    assert after_pages[0]["revision"] > start  # the write did land
+    assert {n["service_id"]: n["team"] for n in after}["b036"] == "new"
+    assert len(after) == len(nodes) + 2 and len(after_edges) == len(edges) + 2
 
 
 # ------------------------------------------------------------------ subgraphs
@@ -267,7 +358,7 @@ def test_subgraph_exports_hold_the_json_answers_nodes_and_edges(
     ):
         params = {"direction": direction, "depth": depth, "include_stale": include_stale}
         answer = query(client, root, **params)
-        expected = ({root} | {n["service_id"] for n in answer["nodes"]}, edge_pairs(answer))
+        expected = graph_of([answer["service"], *answer["nodes"]], answer["edges"])
         for name, read in READERS.items():
             response = client.get(DEPENDENCIES.format(root), params={**params, "format": name})
             assert response.status_code == 200, response.text
@@ -324,10 +415,7 @@ def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
     whole = json.loads(run("export"))
     assert len(whole["nodes"]) == 12 and len(whole["edges"]) == 16
     assert set(whole) == {"revision", "nodes", "edges"}
-    expected = (
-        {n["service_id"] for n in whole["nodes"]},
-        {(e["source"], e["target"]) for e in whole["edges"]},
-    )
+    expected = graph_of(whole["nodes"], whole["edges"])
     for name, read in READERS.items():
         assert read(run("export", "--format", name)) == expected, name
 
@@ -335,9 +423,8 @@ def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
     assert subgraph["service"]["service_id"] == "frontend"
     target = tmp_path / "frontend.dot"
     run("export", "frontend", "--format", "dot", "--depth", "1", "--output", str(target))
-    assert dot_graph(target.read_text()) == (
-        {"frontend"} | {n["service_id"] for n in subgraph["nodes"]},
-        edge_pairs(subgraph),
+    assert dot_graph(target.read_text()) == graph_of(
+        [subgraph["service"], *subgraph["nodes"]], subgraph["edges"]
     )
     upstream = run("export", "cartservice", "-f", "mermaid", "--direction", "upstream")
     assert ("frontend", "checkoutservice") in mermaid_graph(upstream)[1]
@@ -371,3 +458,53 @@ def test_cli_exports_through_a_server(server: str, tmp_path: Path) -> None:
     )
     assert refused.exit_code == 1 and "401" in refused.output
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_restarts_a_json_walk_when_the_graph_changes(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole graph as JSON through a server is joined from pages; a write between
+    pages starts the walk over, so the document is of one revision (no edge to a node
+    it lacks), and a graph that keeps changing fails the export."""
+    import httpx
+
+    from slo_engine.exports import cli as export_cli
+
+    key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
+    run("ingest", str(BOUTIQUE))
+    monkeypatch.setattr(export_cli, "PAGE", 5)  # 12 services: three pages
+    get = httpx.Client.get
+    writes: list[str] = []
+    write_budget = [1]
+
+    def get_then_write(self: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
+        response = get(self, url, **kwargs)
+        if url == GRAPH and "cursor" not in kwargs["params"] and write_budget[0]:
+            # After the first page: a service that sorts before the cursor, and an edge
+            # to it from a service on a later page.
+            write_budget[0] -= 1
+            new = f"aaa-new-{len(writes)}"
+            body = {"source": "manual", "edges": [{"source": "shippingservice", "target": new}]}
+            written = self.post(INGEST, json=body)
+            assert written.status_code == 200, written.text
+            writes.append(new)
+        return response
+
+    monkeypatch.setattr(httpx.Client, "get", get_then_write)
+    args = ["export", "--url", server, "--api-key", key["key"]]
+    restarted = runner.invoke(cli, args)
+    assert restarted.exit_code == 0, restarted.output
+    assert len(writes) == 1
+    document = json.loads(restarted.stdout)
+    ids = {n["service_id"] for n in document["nodes"]}
+    assert "aaa-new-0" in ids
+    assert all(e["source"] in ids and e["target"] in ids for e in document["edges"])
+    monkeypatch.setattr(httpx.Client, "get", get)
+    assert document == json.loads(run("export"))  # the latest revision, whole
+
+    monkeypatch.setattr(httpx.Client, "get", get_then_write)
+    write_budget[0] = export_cli.WALK_ATTEMPTS  # a write during every walk
+    failed = runner.invoke(cli, args)
+    assert failed.exit_code == 1
+    assert "kept changing" in failed.output and failed.stdout == ""
+    assert len(writes) == 1 + export_cli.WALK_ATTEMPTS

@@ -4,7 +4,7 @@ Cytoscape.js elements, to stdout or a file.
 Like `query`, it asks a running server when given `--url` (GET /api/v1/graph or
 /services/{id}/dependencies with format=), and otherwise reads the configured database
 directly through the same use cases. The whole graph in JSON is one document
-`{"revision", "nodes", "edges"}`: the server's pages, joined.
+`{"revision", "nodes", "edges"}`: the server's pages, joined, all of one revision.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from slo_engine.graph.model import Direction
 DEFAULT_DEPTH = 3
 DEFAULT_MAX_NODES = 10_000
 # Services per page when the whole graph is read from a server as JSON (its maximum).
-PAGE = 10_000
+PAGE = 2000
+# Walks of the pages started over when the graph changes during one, before giving up.
+WALK_ATTEMPTS = 3
 TIMEOUT_SECONDS = 120
 
 
@@ -136,29 +138,47 @@ def _from_server(
 
 
 def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
-    """Every JSON page, joined. Pages read at different revisions (the graph changed
-    during the walk) are still each node and edge once; the last revision is kept, and
-    a warning says so."""
+    """Every JSON page, joined into one document of one revision.
+
+    Pages read at different revisions could hold an edge to a service that was added
+    on a page already read, so when a page's revision differs from the first page's the
+    walk starts over; after `WALK_ATTEMPTS` walks the export fails.
+    """
+    revisions: list[int] = []
+    for _ in range(WALK_ATTEMPTS):
+        walked = _walk(client, include_stale)
+        if isinstance(walked, int):
+            revisions.append(walked)
+            continue
+        revision, nodes, edges = walked
+        return _whole_json(revision, nodes, edges)
+    raise _fail(
+        f"The graph kept changing during the export ({WALK_ATTEMPTS} attempts, the last "
+        f"one interrupted at revision {revisions[-1]}); try again when writes are quieter, "
+        "or use --format dot|mermaid|cytoscape, which the server streams at one revision."
+    )
+
+
+def _walk(client: httpx.Client, include_stale: bool) -> tuple[int, list[Any], list[Any]] | int:
+    """(revision, nodes, edges) of one walk of the pages, or the revision at which a
+    page showed that the graph had changed since the first page."""
     nodes: list[Any] = []
     edges: list[Any] = []
-    revisions = set()
     params: dict[str, Any] = {"format": "json", "include_stale": include_stale, "limit": PAGE}
+    revision: int | None = None
     while True:
         response = client.get("/api/v1/graph", params=params)
         _check(response)
         page = response.json()
+        if revision is None:
+            revision = page["revision"]
+        elif page["revision"] != revision:
+            return int(page["revision"])
         nodes.extend(page["nodes"])
         edges.extend(page["edges"])
-        revisions.add(page["revision"])
         if page["next_cursor"] is None:
-            break
+            return revision, nodes, edges
         params["cursor"] = page["next_cursor"]
-    if len(revisions) > 1:
-        typer.echo(
-            f"warning: the graph changed during the export (revisions {sorted(revisions)})",
-            err=True,
-        )
-    return _whole_json(page["revision"], nodes, edges)
 
 
 def _check(response: httpx.Response) -> None:

@@ -89,8 +89,10 @@ def _edge_summary(edge: Edge) -> str:
 # In a quoted DOT string `"` and `\` are special (backslash starts Graphviz's label
 # escapes such as \N and \l), and Graphviz decodes HTML entities in any label, so a
 # literal `&` must be written `&amp;` or "&lt;" in a name would show as "<". Line breaks
-# become DOT's own `\n`; other control characters are not text, so they become spaces.
-_DOT_ESCAPES: dict[int, str] = {code: " " for code in range(32)}
+# become DOT's own `\n`; other control characters (C0, DEL, C1) are not text, so they
+# become spaces.
+_CONTROL_CODES = (*range(0x20), 0x7F, *range(0x80, 0xA0))
+_DOT_ESCAPES: dict[int, str] = {code: " " for code in _CONTROL_CODES}
 _DOT_ESCAPES.update(
     {
         ord("\\"): "\\\\",
@@ -98,7 +100,6 @@ _DOT_ESCAPES.update(
         ord("&"): "&amp;",
         ord("\n"): "\\n",
         ord("\r"): "",
-        0x7F: " ",
     }
 )
 
@@ -184,17 +185,25 @@ def render_dot(
 # characters ([]{}()|<>`&;) start shapes, links, markdown or HTML in some position.
 # Writing every character outside this set as a numeric entity code (`#34;`) leaves
 # nothing for the parser to misread; Mermaid turns the codes back into the characters.
-_MERMAID_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._:-")
+# `:` is coded too: before decoding, Mermaid drops the last `;` of any line matching
+# `style.*:\S*#.*;` or `classDef.*:\S*#.*;` (meant for its own style statements), which
+# "lifestyle:8080" followed by a code would match; with no `:` in a label line, none can.
+_MERMAID_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._-")
+# Control characters are not text, and Mermaid would put their codes back into its SVG
+# (which is then not well-formed XML): they become spaces, as in DOT.
+_MERMAID_CONTROL = frozenset(chr(code) for code in _CONTROL_CODES)
 
 
 def mermaid_text(text: str) -> str:
-    """`text` for a quoted Mermaid label: every special character as a `#N;` code.
+    """`text` for a quoted Mermaid label: every special character as a `#N;` code,
+    line breaks and other control characters as spaces.
 
-    >>> mermaid_text('a "b" <c> #1;')
-    'a #34;b#34; #60;c#62; #35;1#59;'
+    >>> mermaid_text('a "b" <c> #1; x:y\tz')
+    'a #34;b#34; #60;c#62; #35;1#59; x#58;y z'
     """
     return "".join(
-        char if char in _MERMAID_PLAIN else f"#{ord(char)};" for char in " ".join(text.splitlines())
+        char if char in _MERMAID_PLAIN else " " if char in _MERMAID_CONTROL else f"#{ord(char)};"
+        for char in " ".join(text.splitlines())
     )
 
 

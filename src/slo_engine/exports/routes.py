@@ -21,7 +21,11 @@ from slo_engine.infra.http_errors import problem_responses
 router = APIRouter(tags=["exports"])
 
 DEFAULT_PAGE = 1000
-MAX_PAGE = 10_000
+# A page is built on the event loop, and building it is CPU work (a worker thread would
+# still hold the GIL): ~45 ms for 1,000 services whose ~5,000 edges are not merged yet,
+# ~550 ms for 10,000; a cap of 2,000 bounds how long one request holds every other one
+# (docs/exports.md has the figures and how they were measured).
+MAX_PAGE = 2000
 REVISION_HEADER = "X-Graph-Revision"
 # Streamed text is sent in pieces of about this size: one per node or edge would cost a
 # send (and a chunk header) each.
@@ -64,7 +68,16 @@ async def get_graph(
     include_stale: Annotated[bool, Query()] = False,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[
-        int | None, Query(ge=1, le=MAX_PAGE, description=f"JSON only; default {DEFAULT_PAGE}")
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE,
+            description=(
+                f"Services per page, JSON only; default {DEFAULT_PAGE}, at most {MAX_PAGE}: "
+                "a page is built in one go on the server's event loop, so larger pages "
+                "would delay other requests (docs/exports.md)."
+            ),
+        ),
     ] = None,
 ) -> Response:
     """Every service and edge. JSON (the default) comes in pages of services in id

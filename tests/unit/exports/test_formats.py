@@ -114,20 +114,49 @@ def test_dot_has_one_statement_per_node_and_edge_and_balanced_quotes() -> None:
 # ---------------------------------------------------------------- Mermaid
 
 
+def decoded(coded: str) -> str:
+    return re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), coded)
+
+
 def test_mermaid_text_codes_every_special_character() -> None:
     coded = mermaid_text(HOSTILE)
-    assert set(coded) <= set(
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._:-#;"
-    )
-    decoded = re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), coded)
-    assert decoded == HOSTILE.replace("\n", " ")
+    assert set(coded) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._-#;")
+    assert decoded(coded) == HOSTILE.replace("\n", " ")
+
+
+# Mermaid drops the last `;` of a line matching these before it decodes the codes
+# (meant for its own `style` and `classDef` statements).
+MERMAID_STYLE_FIXUPS = [re.compile(r"style.*:\S*#.*;"), re.compile(r"classDef.*:\S*#.*;")]
+
+
+def test_no_mermaid_label_line_looks_like_a_style_statement() -> None:
+    nodes = [
+        node("lifestyle:8080", display_name="Café"),
+        node("api", display_name="Lifestyle:Café", team="classDef:x é"),
+        node("classDef:x", display_name="Zürich"),
+    ]
+    output = "".join(render_mermaid(nodes, [edge("lifestyle:8080", "classDef:x")]))
+    labels = [line for line in output.splitlines() if re.match(r"^  n\d+\[", line)]
+    assert len(labels) == 3
+    for line in labels:
+        assert ":" not in line
+        assert not any(fixup.search(line) for fixup in MERMAID_STYLE_FIXUPS), line
+    assert 'n0["lifestyle#58;8080<br/>Caf#233;"]' in output
+
+
+def test_control_characters_become_spaces() -> None:
+    controls = "a\x00b\x01c\x07d\te\x1bf\x7fg\x80h\x85i\x9bj\x9fk"
+    assert mermaid_text(controls) == "a b c d e f g h i j k"
+    assert dot_quoted(controls) == '"a b c d e f g h i j k"'
+    assert mermaid_text("\xa0é") == "#160;#233;"  # not controls: kept, as codes
+    assert dot_quoted("\xa0é") == '"\xa0é"'
 
 
 def test_mermaid_generates_ids_and_labels_with_service_ids() -> None:
     output = text(render_mermaid, root="api")
     declared = dict(re.findall(r'^  (n\d+)\["([^"]*)"\]$', output, re.MULTILINE))
     assert list(declared) == ["n0", "n1", "n2", "n3"]
-    assert [label.split("<br/>")[0] for label in declared.values()] == [
+    assert [decoded(label.split("<br/>")[0]) for label in declared.values()] == [
         "api",
         "db.main:5432",
         "end",
@@ -209,9 +238,23 @@ def test_output_depends_only_on_the_input(renderer: Any) -> None:
     assert "".join(chunks) == text(renderer)
 
 
-@pytest.mark.parametrize("renderer", [render_dot, render_mermaid, render_cytoscape])
-def test_empty_graph(renderer: Any) -> None:
-    assert "".join(renderer([], []))
+def test_empty_graph() -> None:
+    assert "".join(render_dot([], [])) == (
+        'digraph "slo-engine" {\n'
+        '  graph [rankdir="LR", fontname="Helvetica"];\n'
+        '  node [shape="box", style="rounded", fontname="Helvetica", fontsize=11];\n'
+        '  edge [fontname="Helvetica", fontsize=9];\n'
+        "}\n"
+    )
+    assert "".join(render_mermaid([], [])) == (
+        "flowchart LR\n"
+        "  classDef root fill:#fff3b0,stroke-width:3px\n"
+        "  classDef discovered stroke-dasharray:5 4\n"
+    )
+    assert json.loads("".join(render_cytoscape([], []))) == {
+        "data": {"root": None, "comments": []},
+        "elements": {"nodes": [], "edges": []},
+    }
 
 
 @pytest.mark.parametrize(
