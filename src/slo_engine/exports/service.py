@@ -29,7 +29,7 @@ from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairState
 from slo_engine.infra.cursor import decode_cursor, encode_cursor
 from slo_engine.topology.cache import GraphCache
-from slo_engine.topology.service import edge_document
+from slo_engine.topology.service import edge_document, node_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 K = TypeVar("K", str, Pair)
@@ -139,17 +139,6 @@ async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairState]) -
     if order.pair_count < len(keys):  # another export may have got further meanwhile
         order.pairs, order.pair_count = keys, len(keys)
     return keys
-
-
-def node_document(service: Service) -> dict[str, Any]:
-    """A node of the whole graph: a subgraph node without `depth`."""
-    return {
-        "service_id": service.service_id,
-        "display_name": service.display_name,
-        "team": service.team,
-        "criticality": service.criticality,
-        "discovered": service.discovered,
-    }
 
 
 def _after(cursor: str | None) -> str | None:

@@ -57,16 +57,20 @@ def edge_document(edge: MergedDependency) -> dict[str, Any]:
     }
 
 
-def _node_prefix(service: Service) -> bytes:
-    """A node's JSON object without its closing brace, ready for `"depth": N}`."""
-    document = {
+def node_document(service: Service) -> dict[str, Any]:
+    """A node as answers list it (a subgraph node adds its `depth`)."""
+    return {
         "service_id": service.service_id,
         "display_name": service.display_name,
         "team": service.team,
         "criticality": service.criticality,
         "discovered": service.discovered,
-        "depth": 0,
     }
+
+
+def _node_prefix(service: Service) -> bytes:
+    """A node's JSON object without its closing brace, ready for `"depth": N}`."""
+    document = {**node_document(service), "depth": 0}
     encoded = orjson.dumps(document, option=_JSON_OPTIONS)
     return encoded[: encoded.rindex(b"0}")]
 
