@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from slo_engine.graph.impact import cannot_work_without
 from slo_engine.graph.merge import merge_reports
 from slo_engine.graph.model import (
     DependencyReport,
@@ -81,7 +82,15 @@ class PairState:
     building or updating the snapshot costs O(1) per report.
     """
 
-    __slots__ = ("_merged_all", "_merged_fresh", "all_fresh", "fresh", "reports")
+    __slots__ = (
+        "_merged_all",
+        "_merged_fresh",
+        "_needed_all",
+        "_needed_fresh",
+        "all_fresh",
+        "fresh",
+        "reports",
+    )
 
     def __init__(self, reports: tuple[DependencyReport, ...]) -> None:
         self.reports = reports
@@ -93,6 +102,8 @@ class PairState:
             self.all_fresh = stale == 0
         self._merged_all: MergedDependency | None = None
         self._merged_fresh: MergedDependency | None = None
+        self._needed_all: bool | None = None
+        self._needed_fresh: bool | None = None
 
     def merged(self, include_stale: bool) -> MergedDependency | None:
         """The pair merged over all its reports, or over its fresh ones (None if none)."""
@@ -105,6 +116,23 @@ class PairState:
         if self._merged_fresh is None:
             self._merged_fresh = merge_reports([r for r in self.reports if not r.is_stale])
         return self._merged_fresh
+
+
+    def needed(self, include_stale: bool) -> bool:
+        """Whether the caller cannot work without the callee, by the merged view's
+        declared attributes (`cannot_work_without`); remembered like the view, since the
+        blast radius and the availability ceiling ask it for every edge they cross."""
+        if include_stale or self.all_fresh:
+            if self._needed_all is None:
+                edge = self.merged(True)
+                assert edge is not None
+                self._needed_all = cannot_work_without(edge.criticality, edge.communication_mode)
+            return self._needed_all
+        if self._needed_fresh is None:
+            edge = self.merged(False)
+            assert edge is not None, "a walk over fresh edges only reaches fresh pairs"
+            self._needed_fresh = cannot_work_without(edge.criticality, edge.communication_mode)
+        return self._needed_fresh
 
 
 def _given(value: T | None, stored: T | None) -> T | None:

@@ -41,11 +41,12 @@ async def _snapshot_with(
 
 
 def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str], bool]:
-    """`caller` cannot work without `callee`, by the merged edge's declared attributes."""
+    """`caller` cannot work without `callee`, by the merged edge's declared attributes
+    (remembered per pair in the snapshot)."""
+    pairs = snapshot.pairs
 
     def needs(caller: str, callee: str) -> bool:
-        edge = snapshot.edge((caller, callee), include_stale)
-        return cannot_work_without(edge.criticality, edge.communication_mode)
+        return pairs[(caller, callee)].needed(include_stale)
 
     return needs
 

@@ -146,6 +146,21 @@ def test_pair_state_all_stale_has_no_fresh_view() -> None:
 # --------------------------------------------------------------------------- build / stale
 
 
+def test_pair_state_says_whether_the_caller_needs_the_callee_per_view() -> None:
+    manual = report("a", "b", DiscoverySource.MANUAL, stale=True, criticality="soft")
+    traced = report("a", "b", DiscoverySource.OTEL_SERVICE_GRAPH)
+    state = PairState((manual, traced))
+    # Over all reports the manual declaration (soft) wins; over the fresh ones nothing
+    # is declared, which counts as needed.
+    assert state.needed(True) is False
+    assert state.needed(False) is True
+    assert state.needed(True) is False  # remembered, same answer
+    asynchronous = PairState(
+        (report("a", "b", DiscoverySource.MANUAL, communication_mode="async"),)
+    )
+    assert asynchronous.needed(False) is False and asynchronous.needed(True) is False
+
+
 def test_build_indexes_services_pairs_and_both_directions() -> None:
     services = [Service("a", team="t1"), Service("b"), Service("a", team="t2")]
     reports = [
