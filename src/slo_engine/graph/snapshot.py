@@ -117,7 +117,6 @@ class PairState:
             self._merged_fresh = merge_reports([r for r in self.reports if not r.is_stale])
         return self._merged_fresh
 
-
     def needed(self, include_stale: bool) -> bool:
         """Whether the caller cannot work without the callee, by the merged view's
         declared attributes (`cannot_work_without`); remembered like the view, since the
