@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -123,6 +124,7 @@ def create_app(
             jobs=jobs,
             drain=Drain(),
             answers=answer_cache(settings, redis),
+            export_streams=asyncio.Semaphore(settings.export_max_streams),
         )
         app.state.context.drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)

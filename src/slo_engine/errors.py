@@ -62,6 +62,15 @@ class UnavailableError(SloEngineError):
     title = "Service unavailable"
 
 
+class BusyError(UnavailableError):
+    """This process is already doing as much of this kind of work as it allows; the
+    client may try again after `retry_after_seconds` (503 with Retry-After)."""
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class AuthenticationError(SloEngineError):
     """No API key, or one that is malformed, unknown, expired or revoked."""
 

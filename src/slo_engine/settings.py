@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Availability ceiling: the target of a service whose metadata gives no slo_target.
     default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
     explorer_enabled: bool = True  # the web page at /ui/
+    # Whole-graph DOT/Mermaid/Cytoscape exports streamed at once per process: each holds
+    # a copy of the graph's keys and seconds of CPU (docs/exports.md); more get a 503.
+    export_max_streams: int = Field(default=2, ge=1)
     # /docs and /redoc load Swagger UI and ReDoc from a CDN onto this origin (the
     # explorer's); false serves neither (the OpenAPI document stays at /openapi.json).
     api_docs_enabled: bool = True

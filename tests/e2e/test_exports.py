@@ -15,8 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from slo_engine.app import create_app
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import INGEST, ingest, query, run
+from tests.e2e.conftest import INGEST, ingest, query, run, settings_for
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -340,6 +341,51 @@ def test_an_export_streams_the_revision_it_started_at(client: TestClient) -> Non
     assert after_pages[0]["revision"] > start  # the write did land
     assert {n["service_id"]: n["team"] for n in after}["b036"] == "new"
     assert len(after) == len(nodes) + 2 and len(after_edges) == len(edges) + 2
+
+
+def test_whole_graph_streams_beyond_the_bound_get_503_until_one_ends(
+    database_url: str, admin_key: str
+) -> None:
+    """With EXPORT_MAX_STREAMS=1, a second stream asked for while the first is between
+    two pieces is refused (503, Retry-After), JSON pages still answer, and once the first
+    ends the next stream is served."""
+    import httpx
+
+    app = create_app(settings_for(database_url, export_max_streams=1))
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+        for first in range(0, 3000, 500):
+            ingest(client, [(f"a{i:04d}", f"b{i % 50:03d}") for i in range(first, first + 500)])
+        during: list[httpx.Response] = []
+
+        async def get(target: Any, **params: Any) -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=target), base_url="http://test", headers=headers
+            ) as other:
+                return await other.get(GRAPH, params=params)
+
+        async def asking_during_the_first_piece(scope: Any, receive: Any, send: Any) -> None:
+            async def observed(message: MutableMapping[str, Any]) -> None:
+                await send(message)
+                if message["type"] == "http.response.body" and message.get("body") and not during:
+                    during.append(await get(app, format="dot"))
+                    during.append(await get(app, limit=10))
+
+            await app(scope, receive, observed)
+
+        async def scenario() -> tuple[httpx.Response, httpx.Response]:
+            first = await get(asking_during_the_first_piece, format="mermaid")
+            return first, await get(app, format="dot")
+
+        first, after = client.portal.call(scenario)  # type: ignore[union-attr]
+    assert first.status_code == 200 and first.text.startswith("flowchart")
+    refused, page = during
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"] == PROBLEM
+    assert refused.headers["retry-after"] == "5"
+    assert "EXPORT_MAX_STREAMS" in refused.json()["detail"]
+    assert page.status_code == 200 and len(page.json()["nodes"]) == 10
+    assert after.status_code == 200 and after.text.startswith("digraph")
 
 
 # ------------------------------------------------------------------ subgraphs

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from slo_engine.access.dependencies import read_access
-from slo_engine.errors import BadRequestError
+from slo_engine.errors import BadRequestError, BusyError
 from slo_engine.exports import service
 from slo_engine.exports.formats import RENDERERS, ExportFormat
 from slo_engine.exports.negotiation import negotiate, openapi_content
@@ -30,6 +30,8 @@ REVISION_HEADER = "X-Graph-Revision"
 # Streamed text is sent in pieces of about this size: one per node or edge would cost a
 # send (and a chunk header) each.
 STREAM_CHUNK_BYTES = 64 * 1024
+# When every export slot is taken: a whole-graph stream lasts seconds (docs/exports.md).
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
 async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
@@ -55,7 +57,7 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
     summary="The whole dependency graph",
     responses={
         200: {"content": openapi_content(), "description": "A JSON page or a whole export"},
-        **problem_responses(400, 401, 403, 406, 429, 500),
+        **problem_responses(400, 401, 403, 406, 429, 500, 503),
     },
 )
 async def get_graph(
@@ -105,10 +107,32 @@ async def get_graph(
     if is_json:
         headers = {REVISION_HEADER: str(revision), "Vary": "Accept"}
         return Response(body, media_type=choice.media_type, headers=headers)
-    copy = await service.graph_copy(snapshot)
-    chunks = RENDERERS[choice.export_format](copy.nodes(), copy.edges(include_stale))
+    slots = context.export_streams
+    if slots.locked():
+        raise BusyError(
+            "As many whole-graph exports as this process allows (EXPORT_MAX_STREAMS) are "
+            "streaming; try again shortly, or page through the JSON format.",
+            retry_after_seconds=BUSY_RETRY_AFTER_SECONDS,
+        )
+    await slots.acquire()  # free (not locked), so this does not wait
+    try:
+        copy = await service.graph_copy(snapshot)
+        chunks = RENDERERS[choice.export_format](copy.nodes(), copy.edges(include_stale))
+    except BaseException:
+        slots.release()
+        raise
     return StreamingResponse(
-        stream_chunks(chunks),
+        _holding(slots, stream_chunks(chunks)),
         media_type=choice.media_type,
         headers={REVISION_HEADER: str(copy.revision), "Vary": "Accept"},
     )
+
+
+async def _holding(slots: asyncio.Semaphore, pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The pieces, with the export slot given back when the stream ends, fails or the
+    client goes away (the generator is closed then)."""
+    try:
+        async for piece in pieces:
+            yield piece
+    finally:
+        slots.release()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -31,6 +32,8 @@ class AppContext:
     jobs: JobRunner
     drain: Drain
     answers: AnswerCache | None = None  # the subgraph answer cache (QUERY_CACHE)
+    # Slots for whole-graph streamed exports (EXPORT_MAX_STREAMS).
+    export_streams: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
 
 def app_context(request: Request) -> AppContext:

@@ -46,6 +46,8 @@ def _headers_of(exc: errors.SloEngineError) -> dict[str, str] | None:
         return {"WWW-Authenticate": challenge}
     if isinstance(exc, errors.RateLimitedError):
         return {**exc.headers, "Retry-After": str(exc.retry_after_seconds)}
+    if isinstance(exc, errors.BusyError):
+        return {"Retry-After": str(exc.retry_after_seconds)}
     return None
 
 
