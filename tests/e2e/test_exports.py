@@ -3,6 +3,8 @@ problems, the whole graph's JSON pages, and every format agreeing with the JSON 
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import re
 from collections import Counter
@@ -386,6 +388,55 @@ def test_whole_graph_streams_beyond_the_bound_get_503_until_one_ends(
     assert "EXPORT_MAX_STREAMS" in refused.json()["detail"]
     assert page.status_code == 200 and len(page.json()["nodes"]) == 10
     assert after.status_code == 200 and after.text.startswith("digraph")
+
+
+def test_a_client_that_leaves_mid_stream_gives_its_slot_back_at_once(
+    database_url: str, admin_key: str
+) -> None:
+    """A slow reader (each piece's send waits) that disconnects: the slot is free as
+    soon as the response is over, not when the garbage collector gets to it."""
+    app = create_app(settings_for(database_url, export_max_streams=2))
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
+        for first in range(0, 3000, 500):
+            ingest(client, [(f"a{i:04d}", f"b{i % 50:03d}") for i in range(first, first + 500)])
+        slots = app.state.context.export_streams
+        pieces: list[int] = []
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": GRAPH,
+            "raw_path": GRAPH.encode(),
+            "query_string": b"format=dot",
+            "root_path": "",
+            "headers": [(b"host", b"test"), (b"authorization", f"Bearer {admin_key}".encode())],
+            "client": ("127.0.0.1", 1234),
+            "server": ("test", 80),
+        }
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(0.02)
+            return {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                pieces.append(len(message["body"]))
+                await asyncio.sleep(1)  # the client's buffer is full
+
+        async def leaving_reader() -> None:
+            await app(scope, receive, send)
+
+        gc.disable()  # the garbage collector must not be what frees the slot
+        try:
+            for _ in range(2):
+                client.portal.call(leaving_reader)  # type: ignore[union-attr]
+            assert pieces, "the stream never started"
+            assert slots._value == 2  # both slots are back
+            assert client.get(GRAPH, params={"format": "dot"}).status_code == 200
+        finally:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ subgraphs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from fastapi.testclient import TestClient
 
@@ -110,7 +111,16 @@ def test_crafted_cursors_are_400_on_every_paginated_list(client: TestClient) -> 
     nested = base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("=")[:2048]
     other_shapes = [
         base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        for raw in (b'[["a"]]', b'[{"a": 1}]', b'{"a": 1}', b"[1, 2, 3]", b"null")
+        for raw in (b'[["a"]]', b'[{"a": 1}]', b'{"a": 1}', b"[1, 2, 3]", b"null", b"[5]")
+    ]
+    # Shaped like an alert cursor, but with a number for the id or a time at the end of
+    # time (converting it to UTC overflows).
+    other_shapes += [
+        base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        for values in (
+            ["2026-01-01T00:00:00+00:00", 5],
+            ["9999-12-31T23:59:59-23:59", "8f14e45f-ceea-467f-a0e6-0b3c1a6f8a7e"],
+        )
     ]
     for path in ("/api/v1/services", "/api/v1/circular-dependencies", "/api/v1/graph"):
         for cursor in (nested, *other_shapes):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -35,8 +35,12 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         return None
     at, alert_id = decode_cursor(cursor, 2)
     try:
-        return datetime.fromisoformat(at), uuid.UUID(alert_id)
-    except (TypeError, ValueError) as error:
+        if not isinstance(at, str) or not isinstance(alert_id, str):
+            raise TypeError("cursor values must be strings")
+        # In UTC here: a crafted offset near the end of time overflows the conversion,
+        # which must be a 400 now, not a 500 when the query binds it.
+        return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(alert_id)
+    except (TypeError, ValueError, OverflowError) as error:
         raise BadRequestError("The cursor is not one this service issued.") from error
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.errors import BadRequestError, BusyError
@@ -121,18 +122,35 @@ async def get_graph(
     except BaseException:
         slots.release()
         raise
-    return StreamingResponse(
-        _holding(slots, stream_chunks(chunks)),
+    return SlotStreamingResponse(
+        stream_chunks(chunks),
+        release=slots.release,
         media_type=choice.media_type,
         headers={REVISION_HEADER: str(copy.revision), "Vary": "Accept"},
     )
 
 
-async def _holding(slots: asyncio.Semaphore, pieces: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The pieces, with the export slot given back when the stream ends, fails or the
-    client goes away (the generator is closed then)."""
-    try:
-        async for piece in pieces:
-            yield piece
-    finally:
-        slots.release()
+class SlotStreamingResponse(StreamingResponse):
+    """A streamed answer that gives its export slot back exactly once, when the response
+    is over however it ended: sent, failed, or the client gone. Starlette cancels the
+    sending task when the client disconnects and leaves the body generator suspended,
+    so a `finally` inside the generator would wait for the garbage collector."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], *, release: Callable[[], None], **kwargs: Any
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self._release: Callable[[], None] | None = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            release, self._release = self._release, None
+            try:
+                body = self.body_iterator
+                if hasattr(body, "aclose"):
+                    await body.aclose()  # the renderer's copy is dropped now, not later
+            finally:
+                if release is not None:
+                    release()
