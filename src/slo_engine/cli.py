@@ -8,7 +8,6 @@ the HTTP API.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
-from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
+from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.discovery.cli import discover, jobs_app
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
@@ -208,52 +207,27 @@ def query(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Show what a service depends on (or what depends on it) as a tree."""
-    if url is not None:
-        response = httpx.get(
-            f"{url.rstrip('/')}/api/v1/services/{service_id}/dependencies",
-            params={"direction": direction.value, "depth": depth, "include_stale": include_stale},
-            headers=auth_headers(api_key),
-            timeout=60,
-        )
-        if response.status_code != 200:
-            errors.print(f"[red]{response.status_code}[/red] {response.text}")
-            raise typer.Exit(1)
-        answer = response.json()
-    else:
-        answer = asyncio.run(_query_locally(service_id, direction, depth, include_stale))
+    from slo_engine.topology.service import query_subgraph
+
+    answer = fetch(
+        f"/services/{service_id}/dependencies",
+        {"direction": direction.value, "depth": depth, "include_stale": include_stale},
+        url,
+        api_key,
+        lambda session, cache, _: query_subgraph(
+            session,
+            cache,
+            service_id,
+            direction=direction,
+            depth=depth,
+            include_stale=include_stale,
+            max_nodes=10_000,
+        ),
+    )
     if as_json:
         console.print_json(data=answer)
     else:
         console.print(render_tree(answer, direction))
-
-
-async def _query_locally(
-    service_id: str, direction: Direction, depth: int, include_stale: bool
-) -> dict[str, Any]:
-    from slo_engine.errors import NotFoundError
-    from slo_engine.infra.db import Database
-    from slo_engine.topology.cache import GraphCache
-    from slo_engine.topology.service import query_subgraph
-
-    database = Database.from_settings(Settings())
-    try:
-        async with database.session_scope() as session:
-            body = await query_subgraph(
-                session,
-                GraphCache(),
-                service_id,
-                direction=direction,
-                depth=depth,
-                include_stale=include_stale,
-                max_nodes=10_000,
-            )
-    except NotFoundError as error:
-        errors.print(f"[red]{error.detail}[/red]")
-        raise typer.Exit(1) from error
-    finally:
-        await database.dispose()
-    loaded: dict[str, Any] = json.loads(body)
-    return loaded
 
 
 def render_tree(answer: dict[str, Any], direction: Direction) -> Tree:

@@ -29,7 +29,7 @@ from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairState
 from slo_engine.infra.cursor import decode_cursor, encode_cursor
 from slo_engine.topology.cache import GraphCache
-from slo_engine.topology.service import edge_document, node_document
+from slo_engine.topology.service import edge_document, encoded_edge, node_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 K = TypeVar("K", str, Pair)
@@ -179,16 +179,11 @@ def graph_page(
     services = snapshot.services
     nodes = [orjson.dumps(node_document(services[i]), option=_JSON_OPTIONS) for i in page_ids]
     downstream, _ = snapshot.adjacency(include_stale)
-    cached = snapshot.rendered_edges.get
-    edges: list[bytes] = []
-    for source in page_ids:
-        for target in sorted(downstream.get(source, ())):
-            pair = (source, target)
-            encoded = cached((pair, include_stale))
-            if encoded is None:
-                document = edge_document(snapshot.edge(pair, include_stale))
-                encoded = orjson.dumps(document, option=_JSON_OPTIONS)
-            edges.append(encoded)
+    edges = [
+        encoded_edge(snapshot, (source, target), include_stale, remember=False)
+        for source in page_ids
+        for target in sorted(downstream.get(source, ()))
+    ]
     next_cursor = encode_cursor([page_ids[-1]]) if more and page_ids else None
     return b"".join(
         (

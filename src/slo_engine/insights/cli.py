@@ -6,70 +6,22 @@ directly, through the same use cases as the HTTP API.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
-import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
-from slo_engine.errors import SloEngineError
-from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.cli_remote import ApiKeyOption, UrlOption, fetch
 
 console = Console()
-errors = Console(stderr=True)
 
 ServiceArgument = Annotated[str, typer.Argument(help="The service id.")]
 IncludeStaleOption = Annotated[
     bool, typer.Option(help="Follow stale edges too (ignored by default).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
-Answer = Callable[[AsyncSession, GraphCache, Settings], Awaitable[bytes]]
-
-
-def fetch(
-    path: str, params: dict[str, Any], url: str | None, api_key: str | None, local: Answer
-) -> dict[str, Any]:
-    """GET `path` from the server at `url`, or compute `local` on the configured
-    database; a problem (or a missing service) ends the command with its detail."""
-    if url is not None:
-        response = httpx.get(
-            f"{url.rstrip('/')}/api/v1{path}",
-            params=params,
-            headers=auth_headers(api_key),
-            timeout=60,
-        )
-        if response.status_code != 200:
-            errors.print(f"[red]{response.status_code}[/red] {escape(response.text)}")
-            raise typer.Exit(1)
-        remote: dict[str, Any] = response.json()
-        return remote
-    try:
-        body = asyncio.run(_locally(local))
-    except SloEngineError as error:
-        errors.print(f"[red]{escape(error.detail)}[/red]")
-        raise typer.Exit(1) from error
-    answer: dict[str, Any] = orjson.loads(body)
-    return answer
-
-
-async def _locally(local: Answer) -> bytes:
-    from slo_engine.infra.db import Database
-
-    settings = Settings()
-    database = Database.from_settings(settings)
-    try:
-        async with database.session_scope() as session:
-            return await local(session, GraphCache(), settings)
-    finally:
-        await database.dispose()
 
 
 def impact(
