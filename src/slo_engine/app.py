@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 
 from slo_engine import __version__
 from slo_engine.access.routes import router as access_router
+from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
+from slo_engine.alerts.schemas import AlertUpdate
 from slo_engine.catalog.repository import graph_epoch
 from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.discovery.routes import router as discovery_router
@@ -30,7 +32,7 @@ from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.context import AppContext
 from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
-from slo_engine.infra.http_errors import Problem, install_error_handlers
+from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
 from slo_engine.ingestion.routes import router as ingestion_router
@@ -176,6 +178,8 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # Inside the observation and the correlation id: a 500 is logged and carries the id.
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestObservationMiddleware)  # a log line and metrics per request
     app.add_middleware(CorrelationIdMiddleware)  # outermost: every response carries the id
 
@@ -185,8 +189,9 @@ def create_app(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            # Models the routes use without declaring them as parameters.
-            for model in (Problem, IngestionRequest):
+            # Models the routes use without declaring them as parameters (JSON bodies
+            # are read by infra/json_body.py, not by FastAPI).
+            for model in (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate):
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema

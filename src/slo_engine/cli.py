@@ -25,7 +25,7 @@ from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.discovery.cli import discover, jobs_app
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
 from slo_engine.settings import Settings
 
@@ -119,7 +119,7 @@ def ingest(
     requests = []
     for batch in batches:
         try:
-            requests.append(IngestionRequest.model_validate(batch))
+            requests.append(ingestion_request(batch))
         except ValidationError as error:
             errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
             raise typer.Exit(2) from error

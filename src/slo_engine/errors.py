@@ -52,23 +52,49 @@ class PayloadTooLargeError(SloEngineError):
     title = "Request body too large"
 
 
+class UnsupportedMediaTypeError(SloEngineError):
+    """The request body is not in a media type the endpoint reads (415). `accepted` is
+    the one it reads, answered in `Accept-Post`/`Accept-Patch` (RFC 9110, RFC 5789)."""
+
+    title = "Unsupported media type"
+
+    def __init__(self, detail: str, *, accepted: str, method: str) -> None:
+        super().__init__(detail)
+        self.accepted = accepted
+        self.method = method
+
+
 class ConflictError(SloEngineError):
     title = "Conflict"
 
 
 class UnavailableError(SloEngineError):
-    """A dependency of the service (database, Redis) does not answer."""
+    """The service cannot answer now; the client may try again after
+    `retry_after_seconds` (503 with Retry-After)."""
 
     title = "Service unavailable"
-
-
-class BusyError(UnavailableError):
-    """This process is already doing as much of this kind of work as it allows; the
-    client may try again after `retry_after_seconds` (503 with Retry-After)."""
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class BusyError(UnavailableError):
+    """This process is already doing as much of this kind of work as it allows."""
+
+
+class DatabaseUnavailableError(UnavailableError):
+    """The database did not answer: unreachable, refusing connections, dropped the
+    connection, or did not answer in time. Nothing of the request was stored, except
+    when `outcome_unknown`: the connection was lost while the commit was under way."""
+
+    title = "Database unavailable"
+
+    def __init__(
+        self, detail: str, *, retry_after_seconds: int, outcome_unknown: bool = False
+    ) -> None:
+        super().__init__(detail, retry_after_seconds=retry_after_seconds)
+        self.outcome_unknown = outcome_unknown
 
 
 class AuthenticationError(SloEngineError):

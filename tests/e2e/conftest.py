@@ -20,6 +20,8 @@ from slo_engine.settings import Settings
 from tests.local_servers import start_api
 
 INGEST = "/api/v1/services/dependencies"
+# What every JSON body is sent with (others are a 415).
+JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 # Limits no functional test reaches; tests of the limits set their own.

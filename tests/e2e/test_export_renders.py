@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
-from tests.e2e.conftest import INGEST, ingest, query, settings_for
+from tests.e2e.conftest import INGEST, JSON_CONTENT, ingest, query, settings_for
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
@@ -68,7 +68,7 @@ def expected_graph(topology: Path) -> tuple[set[str], set[tuple[str, str]]]:
 
 
 def ingest_file(client: TestClient, topology: Path) -> None:
-    response = client.post(INGEST, content=topology.read_bytes())
+    response = client.post(INGEST, content=topology.read_bytes(), headers=JSON_CONTENT)
     assert response.status_code == 200, response.text
 
 

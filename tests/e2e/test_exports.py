@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import INGEST, ingest, query, run, settings_for
+from tests.e2e.conftest import INGEST, JSON_CONTENT, ingest, query, run, settings_for
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 BOUTIQUE = SHARED_DATA / "online-boutique.json"
@@ -36,7 +36,7 @@ runner = CliRunner()
 
 
 def ingest_boutique(client: TestClient) -> None:
-    response = client.post(INGEST, content=BOUTIQUE.read_bytes())
+    response = client.post(INGEST, content=BOUTIQUE.read_bytes(), headers=JSON_CONTENT)
     assert response.status_code == 200, response.text
 
 

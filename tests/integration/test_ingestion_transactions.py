@@ -18,14 +18,14 @@ from slo_engine.catalog.tables import service_dependencies, services
 from slo_engine.graph.model import Direction
 from slo_engine.infra.db import Database
 from slo_engine.ingestion import service as ingestion_service
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.settings import Settings
 from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.service import query_subgraph
 
 
 def _request(*edges: tuple[str, str], source: str = "manual") -> IngestionRequest:
-    return IngestionRequest.model_validate(
+    return ingestion_request(
         {"source": source, "edges": [{"source": s, "target": t} for s, t in edges]}
     )
 
@@ -141,13 +141,13 @@ _CRASHING_WRITER = textwrap.dedent(
     import asyncio, sys, time
     from slo_engine.infra.db import Database
     from slo_engine.ingestion.service import ingest
-    from slo_engine.ingestion.schemas import IngestionRequest
+    from slo_engine.ingestion.schemas import ingestion_request
     from slo_engine.settings import Settings
     from slo_engine.topology.cache import GraphCache
 
     async def main():
         database = Database.from_settings(Settings(database_url=sys.argv[1]))
-        request = IngestionRequest.model_validate({
+        request = ingestion_request({
             "source": "manual",
             "edges": [{"source": f"c{i}", "target": f"c{i + 1}"} for i in range(5000)],
         })

@@ -12,7 +12,7 @@ from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import DiscoverySource
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
 from slo_engine.topology.cache import GraphCache
 
@@ -45,7 +45,7 @@ def _random_request(rng: random.Random) -> IngestionRequest:
         edges.append(
             {"source": rng.choice(NAMES), "target": rng.choice(NAMES), "attributes": attributes}
         )
-    return IngestionRequest.model_validate(
+    return ingestion_request(
         {
             "source": rng.choice(list(DiscoverySource)).value,
             "observed_at": (T0 + timedelta(minutes=rng.randint(0, 600))).isoformat(),

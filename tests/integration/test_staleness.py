@@ -11,7 +11,7 @@ from slo_engine.discovery.service import mark_stale_edges, scan_cycles
 from slo_engine.graph.model import AlertStatus
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import ingestion_request
 from slo_engine.ingestion.service import ingest
 from slo_engine.topology.cache import GraphCache
 from tests.integration.test_snapshot_follows_database import _view
@@ -23,7 +23,7 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
 async def _ingest(
     database: Database, cache: GraphCache, source: str, at: datetime, edges: list[tuple[str, str]]
 ) -> Any:
-    request = IngestionRequest.model_validate(
+    request = ingestion_request(
         {
             "source": source,
             "observed_at": at.isoformat(),

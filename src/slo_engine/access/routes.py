@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from slo_engine.access import service
 from slo_engine.access.dependencies import admin_read_access, admin_write_access
@@ -12,6 +12,7 @@ from slo_engine.access.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, A
 from slo_engine.access.service import KEY_NAME_PATTERN
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.infra.json_body import json_body, openapi_body
 
 router = APIRouter(tags=["api-keys"])
 
@@ -22,11 +23,16 @@ router = APIRouter(tags=["api-keys"])
     status_code=201,
     response_model=ApiKeyCreated,
     summary="Create an API key (its secret is returned once)",
-    responses=problem_responses(400, 401, 403, 409, 422, 429, 500),
+    responses=problem_responses(400, 401, 403, 409, 415, 422, 429, 500, 503),
+    openapi_extra={"requestBody": openapi_body(ApiKeyCreate)},
 )
 async def create_api_key(
-    body: ApiKeyCreate, context: Annotated[AppContext, Depends(app_context)]
+    body: Annotated[ApiKeyCreate, Depends(json_body(ApiKeyCreate))],
+    context: Annotated[AppContext, Depends(app_context)],
+    response: Response,
 ) -> ApiKeyCreated:
+    """The answer holds the key's secret: no cache may keep it (`Cache-Control: no-store`)."""
+    response.headers["Cache-Control"] = "no-store"
     async with context.database.session_scope() as session:
         key, plaintext = await service.create_key(
             session,

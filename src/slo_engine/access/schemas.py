@@ -5,22 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from slo_engine.access.keys import Scope
 from slo_engine.access.repository import ApiKey
 from slo_engine.access.service import KEY_NAME_PATTERN
+from slo_engine.infra.storable import STRICT_BODY, TEXT_RULE, StorableTime
 
-RateText = Annotated[str, StringConstraints(max_length=32)]
+RateText = Annotated[str, StringConstraints(max_length=32), TEXT_RULE]
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     name: Annotated[str, StringConstraints(pattern=KEY_NAME_PATTERN)]
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
-    expires_at: datetime | None = Field(
-        default=None, description="When the key stops working (RFC 3339); none: never."
+    expires_at: StorableTime | None = Field(
+        default=None,
+        description="When the key stops working (RFC 3339; without an offset it is UTC), "
+        "in the future; none: never.",
     )
     rate_limit_ingestion: RateText | None = Field(
         default=None, description="This key's own limit, e.g. '600/minute'."

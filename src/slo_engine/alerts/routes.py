@@ -15,8 +15,9 @@ from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
 from slo_engine.errors import AlertNotFoundError, BadRequestError
 from slo_engine.graph.model import AlertStatus
 from slo_engine.infra.context import AppContext, app_context
-from slo_engine.infra.cursor import decode_cursor, encode_cursor
+from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN, decode_cursor, encode_cursor
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.infra.json_body import json_body, openapi_body
 
 router = APIRouter(tags=["circular dependencies"])
 
@@ -54,7 +55,10 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 async def list_alerts(
     context: Annotated[AppContext, Depends(app_context)],
     status: Annotated[AlertStatus | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
     """Newest first. Each alert is one strongly connected component of the graph."""
@@ -86,11 +90,12 @@ async def get_alert(
     "/circular-dependencies/{alert_id}",
     response_model=AlertOut,
     summary="Acknowledge, resolve or reopen an alert",
-    responses=problem_responses(400, 401, 403, 404, 409, 422, 429, 500),
+    responses=problem_responses(400, 401, 403, 404, 409, 415, 422, 429, 500, 503),
+    openapi_extra={"requestBody": openapi_body(AlertUpdate)},
 )
 async def update_alert(
     alert_id: str,
-    body: AlertUpdate,
+    body: Annotated[AlertUpdate, Depends(json_body(AlertUpdate))],
     context: Annotated[AppContext, Depends(app_context)],
     principal: Annotated[Principal, Depends(write_access)],
 ) -> AlertOut:

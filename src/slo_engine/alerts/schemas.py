@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from slo_engine.alerts.repository import Alert
 from slo_engine.graph.model import AlertStatus
+from slo_engine.infra.storable import STRICT_BODY, TEXT_RULE
 
 
 class AlertOut(BaseModel):
@@ -48,15 +49,19 @@ class AlertPage(BaseModel):
 
 
 class AlertUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_BODY
 
     status: Literal["acknowledged", "resolved", "open"]
     actor: (
-        Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=255, strip_whitespace=True),
+            TEXT_RULE,
+        ]
         | None
     ) = Field(
         default=None,
         description="Who acknowledges or resolves the alert (a person or a system); "
         "defaults to the name of the API key making the request.",
     )
-    note: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=4000), TEXT_RULE] | None = None

@@ -254,8 +254,14 @@ class PostgresBulkWriter:
 
 
 def _sqlite_time(value: datetime) -> str:
-    # The text form SQLAlchemy's SQLite DateTime reads back (naive UTC).
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """The text form SQLAlchemy's SQLite DateTime writes and reads back (naive UTC,
+    the year in four digits: `strftime("%Y")` writes year 92 as `92`, which reads back
+    as nothing at all).
+
+    >>> _sqlite_time(datetime(92, 1, 4, 15, 33, 40, tzinfo=UTC))
+    '0092-01-04 15:33:40.000000'
+    """
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class SqliteBulkWriter:

@@ -12,7 +12,9 @@ from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.catalog.schemas import ServiceOut, ServicePage
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
 from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.infra.storable import NO_NUL_PATTERN
 
 router = APIRouter(tags=["services"])
 
@@ -26,18 +28,22 @@ router = APIRouter(tags=["services"])
 )
 async def list_services(
     context: Annotated[AppContext, Depends(app_context)],
-    team: Annotated[str | None, Query(max_length=255)] = None,
+    team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
     search: Annotated[
         str | None,
         Query(
             max_length=255,
+            pattern=NO_NUL_PATTERN,
             description="Only services whose id or display name contains this text "
             "(case-insensitive).",
         ),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""

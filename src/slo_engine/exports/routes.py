@@ -17,6 +17,7 @@ from slo_engine.exports.formats import RENDERERS, ExportFormat
 from slo_engine.exports.negotiation import negotiate, openapi_content
 from slo_engine.exports.schemas import GraphPageOut
 from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
 
 router = APIRouter(tags=["exports"])
@@ -69,7 +70,10 @@ async def get_graph(
         Query(alias="format", description="Wins over Accept; see docs/exports.md."),
     ] = None,
     include_stale: Annotated[bool, Query()] = False,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
+    ] = None,
     limit: Annotated[
         int | None,
         Query(

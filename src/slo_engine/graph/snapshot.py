@@ -269,6 +269,21 @@ class GraphSnapshot:
             return self.downstream_all, self.upstream_all
         return self.downstream_fresh, self.upstream_fresh
 
+    def only_stale_edges(self, service_id: str) -> bool:
+        """The service has edges, every one of them stale (the same rule as the
+        repository's `only_stale_edges`). O(1).
+
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> old = DependencyReport("a", "b", "manual", at, is_stale=True)  # type: ignore[arg-type]
+        >>> snapshot = GraphSnapshot.build(1, [], [old])
+        >>> snapshot.only_stale_edges("a"), snapshot.only_stale_edges("c")
+        (True, False)
+        """
+        has_edges = service_id in self.downstream_all or service_id in self.upstream_all
+        has_fresh = service_id in self.downstream_fresh or service_id in self.upstream_fresh
+        return has_edges and not has_fresh
+
     def edge(self, pair: Pair, include_stale: bool) -> MergedDependency:
         merged = self.pairs[pair].merged(include_stale)
         assert merged is not None, "a walk over fresh edges only reaches fresh pairs"

@@ -1,5 +1,9 @@
 """X-Correlation-ID: echoed when the client sent a sane one, generated otherwise, put on
-every response (errors included) and on every log line of the request."""
+every response (errors included) and on every log line of the request.
+
+The same pass over each response's header block adds the headers every answer carries
+whatever it is: `X-Content-Type-Options: nosniff`, so no browser reads a JSON or text
+answer as something else (a page, a script)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _HEADER_KEY = CORRELATION_HEADER.lower().encode()
+_EVERY_RESPONSE = ((b"x-content-type-options", b"nosniff"),)
 _SANE = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
 current_correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -48,6 +53,8 @@ class CorrelationIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k != _HEADER_KEY]
                 headers.append((_HEADER_KEY, encoded))
+                present = {k for k, _ in headers}
+                headers.extend(h for h in _EVERY_RESPONSE if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

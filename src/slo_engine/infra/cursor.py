@@ -8,6 +8,15 @@ import json
 from typing import Any
 
 from slo_engine.errors import BadRequestError
+from slo_engine.infra.storable import storable_text
+
+# What a cursor is made of (url-safe base64 without padding), declared on every cursor
+# parameter; a cursor that fits it but was not issued here is still a 400.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+CURSOR_DESCRIPTION = (
+    "The `next_cursor` of the previous page, passed back as it was: an opaque token, "
+    "so one this service did not issue is a 400."
+)
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -31,4 +40,12 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         raise BadRequestError("The cursor is not one this service issued.") from error
     if not isinstance(values, list) or len(values) != length:
         raise BadRequestError("The cursor is not one this service issued.")
+    for value in values:
+        # Issued cursors hold stored text, which keeps the text rule: anything else
+        # would reach the database (NUL is a 500 on PostgreSQL).
+        if isinstance(value, str):
+            try:
+                storable_text(value)
+            except ValueError as error:
+                raise BadRequestError("The cursor is not one this service issued.") from error
     return values

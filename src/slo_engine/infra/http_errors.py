@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_engine import errors
 from slo_engine.infra.correlation import CORRELATION_HEADER, correlation_id_of
@@ -28,7 +30,9 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.InvalidInputError, 422, "validation-error"),
     (errors.ConflictError, 409, "conflict"),
     (errors.PayloadTooLargeError, 413, "payload-too-large"),
+    (errors.UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (errors.NotAcceptableError, 406, "not-acceptable"),
+    (errors.DatabaseUnavailableError, 503, "database-unavailable"),
     (errors.UnavailableError, 503, "unavailable"),
     (errors.AuthenticationError, 401, "unauthorized"),
     (errors.PermissionDeniedError, 403, "forbidden"),
@@ -46,8 +50,10 @@ def _headers_of(exc: errors.SloEngineError) -> dict[str, str] | None:
         return {"WWW-Authenticate": challenge}
     if isinstance(exc, errors.RateLimitedError):
         return {**exc.headers, "Retry-After": str(exc.retry_after_seconds)}
-    if isinstance(exc, errors.BusyError):
+    if isinstance(exc, errors.UnavailableError):
         return {"Retry-After": str(exc.retry_after_seconds)}
+    if isinstance(exc, errors.UnsupportedMediaTypeError) and exc.method in ("POST", "PATCH"):
+        return {f"Accept-{exc.method.title()}": exc.accepted}
     return None
 
 
@@ -185,6 +191,18 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path. (The router's own 405 lists only
+    the methods of the first route whose path matched, and several routes share paths:
+    GET and POST /api-keys, GET and PATCH /circular-dependencies/{alert_id}.)"""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})
+        if match is Match.PARTIAL:  # the path matched; the (impossible) method did not
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = (
@@ -192,20 +210,67 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc.detail, str)
         else _TITLE_BY_STATUS.get(exc.status_code, "Error")
     )
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No endpoint answers {request.url.path}."
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+    if exc.status_code == 405:
+        allowed = allowed_methods(request) or [
+            m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
+        ]
+        headers["Allow"] = ", ".join(allowed)
+        detail = (
+            f"{request.method} is not allowed here; this resource answers {', '.join(allowed)}."
+        )
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(
-        request, 500, "An unexpected error occurred; it has been logged with this correlation id."
-    )
+class UnexpectedErrorMiddleware:
+    """Answers an error nothing else handled with a 500 problem, logs it once with its
+    traceback, and keeps the connection usable.
+
+    Not an exception handler for `Exception`: Starlette runs that one in its outermost
+    middleware and re-raises afterwards, so the server logged a second traceback and
+    dropped the keep-alive connection without saying `Connection: close`, and a pooled
+    client's next request failed. Here the error ends with the response. If the response
+    had already started, its end cannot be sent: the error is logged and the server
+    closes the connection (the client sees a cut-off body, never a wrong one).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            request = Request(scope)
+            logger.error(
+                "unhandled error on %s %s", request.method, request.url.path, exc_info=error
+            )
+            if started:
+                return
+            response = problem_response(
+                request,
+                500,
+                "An unexpected error occurred; it has been logged with this correlation id.",
+            )
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers of every error with a status; `UnexpectedErrorMiddleware` (added in
+    app.py) answers the rest."""
     app.add_exception_handler(errors.SloEngineError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)

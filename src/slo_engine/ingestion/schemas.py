@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, NotRequired
 
 import orjson
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from typing_extensions import TypedDict
 
 from slo_engine.graph.model import (
@@ -16,35 +16,24 @@ from slo_engine.graph.model import (
     DiscoverySource,
     ServiceCriticality,
 )
+from slo_engine.infra.storable import (
+    STRICT_BODY,
+    TEXT_RULE,
+    StorableAwareTime,
+    StorableJson,
+)
 
 ServiceId = Annotated[
     str,
     StringConstraints(pattern=SERVICE_ID_PATTERN, min_length=1, max_length=255),
     Field(description="Business id: 1-255 of [A-Za-z0-9._:-], starting with a letter or digit."),
 ]
-ShortText = Annotated[str, StringConstraints(max_length=255)]
-
-
-def _storable(value: dict[str, Any]) -> dict[str, Any]:
-    """Free-form JSON must be storable as it is: integers beyond 64 bits and nesting
-    deeper than the encoder's limit are refused here (a 422), not at the database."""
-    try:
-        orjson.dumps(value)
-    except orjson.JSONEncodeError as error:
-        raise ValueError(f"cannot be stored as JSON: {error}") from error
-    return value
-
-
-JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
-
+ShortText = Annotated[str, StringConstraints(max_length=255), TEXT_RULE]
 
 # Edges and nodes are TypedDicts, not models: validating 250,000 edges into dicts is
-# about three times faster than into model instances, and they are read once.
-_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class _Strict(BaseModel):
-    model_config = _STRICT
+# about three times faster than into model instances, and they are read once. Strict:
+# no coercion of numbers, booleans or text (infra/storable.py).
+_STRICT = STRICT_BODY
 
 
 class NodeIn(TypedDict):
@@ -54,7 +43,7 @@ class NodeIn(TypedDict):
     display_name: NotRequired[ShortText | None]
     team: NotRequired[ShortText | None]
     criticality: NotRequired[ServiceCriticality | None]
-    metadata: NotRequired[JsonObject | None]
+    metadata: NotRequired[StorableJson | None]
 
 
 class EdgeAttributes(TypedDict, total=False):
@@ -62,9 +51,9 @@ class EdgeAttributes(TypedDict, total=False):
 
     communication_mode: CommunicationMode | None
     criticality: DependencyCriticality | None
-    protocol: Annotated[str, StringConstraints(max_length=64)] | None
+    protocol: Annotated[str, StringConstraints(max_length=64), TEXT_RULE] | None
     timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None
-    retry_config: JsonObject | None
+    retry_config: StorableJson | None
     confidence_score: (
         Annotated[
             float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
@@ -84,13 +73,24 @@ class EdgeIn(TypedDict):
     attributes: NotRequired[EdgeAttributes]
 
 
-class IngestionRequest(_Strict):
+class IngestionRequest(BaseModel):
+    model_config = _STRICT
+
     source: DiscoverySource
-    observed_at: AwareDatetime | None = Field(
-        default=None, description="When the source saw this graph; defaults to now."
+    observed_at: StorableAwareTime | None = Field(
+        default=None,
+        description="When the source saw this graph (RFC 3339 with an offset, within the "
+        "years 1-9999 in UTC); defaults to now.",
     )
     nodes: list[NodeIn] = Field(default_factory=list)
     edges: list[EdgeIn] = Field(default_factory=list)
+
+
+def ingestion_request(document: dict[str, Any]) -> IngestionRequest:
+    """A request validated by the HTTP API's own rules (strict JSON), from a document a
+    discovery source built or the CLI read from a file: what the API would refuse, no
+    other way in accepts."""
+    return IngestionRequest.model_validate_json(orjson.dumps(document))
 
 
 class DetectedCycleOut(BaseModel):

@@ -108,7 +108,7 @@ async def impact_of(
 
     down = sum(1 for item in found if item.impact is Impact.DOWN)
     answer = {
-        "service": service_document(failed),
+        "service": service_document(snapshot, failed),
         "depth": depth,
         "include_stale": include_stale,
         "affected": affected,
@@ -193,7 +193,7 @@ async def availability_of(
             "as hard and sync; declare them soft or async where that is true"
         ] = None
     answer = {
-        "service": service_document(root),
+        "service": service_document(snapshot, root),
         "include_stale": include_stale,
         "ceiling": found.ceiling,
         "nines": found.nines,

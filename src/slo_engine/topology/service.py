@@ -24,7 +24,8 @@ from slo_engine.topology.cache import GraphCache
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
-def service_document(service: Service) -> dict[str, Any]:
+def service_document(snapshot: GraphSnapshot, service: Service) -> dict[str, Any]:
+    """A service as `ServiceOut` describes it (catalog/schemas.py), from the snapshot."""
     return {
         "service_id": service.service_id,
         "display_name": service.display_name,
@@ -32,6 +33,7 @@ def service_document(service: Service) -> dict[str, Any]:
         "criticality": service.criticality,
         "metadata": service.metadata,
         "discovered": service.discovered,
+        "only_stale_edges": snapshot.only_stale_edges(service.service_id),
         "created_at": service.created_at,
         "updated_at": service.updated_at,
     }
@@ -150,7 +152,7 @@ async def query_subgraph(
     answer = b"".join(
         (
             b'{"service":',
-            orjson.dumps(service_document(root), option=_JSON_OPTIONS),
+            orjson.dumps(service_document(snapshot, root), option=_JSON_OPTIONS),
             b',"nodes":[',
             b",".join(nodes),
             b'],"edges":[',

@@ -25,7 +25,7 @@ from slo_engine.discovery.http import JsonGetter, Params
 from slo_engine.discovery.naming import entity_ref_to_service_id
 from slo_engine.discovery.sources.base import Discovered
 from slo_engine.errors import SourceError
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import ingestion_request
 
 _KINDS = {"component", "resource"}
 _PAGE = 500
@@ -101,7 +101,7 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
                 "target": target[1],
                 "attributes": {"criticality": "hard"},
             }
-    request = IngestionRequest.model_validate(
+    request = ingestion_request(
         {
             "source": "backstage",
             "observed_at": datetime.now(UTC),

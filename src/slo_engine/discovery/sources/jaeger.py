@@ -16,7 +16,7 @@ from typing import Any
 from slo_engine.discovery.http import HttpStatusError, JsonGetter
 from slo_engine.discovery.sources.base import Discovered, EdgeFigures, edge_ids
 from slo_engine.errors import SourceError
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import ingestion_request
 
 
 class JaegerSource:
@@ -72,7 +72,7 @@ def build_jaeger_graph(answer: Any, lookback_seconds: float) -> Discovered:
         }
         for (s, t), calls in sorted(counts.items())
     ]
-    request = IngestionRequest.model_validate(
+    request = ingestion_request(
         {"source": "jaeger", "observed_at": datetime.now(UTC), "edges": edges}
     )
     return Discovered(request, warnings)

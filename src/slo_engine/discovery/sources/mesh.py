@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from slo_engine.discovery.prometheus import PrometheusClient, Sample
 from slo_engine.discovery.sources.base import Discovered, EdgeFigures, edge_ids
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import ingestion_request
 
 BY = (
     "reporter, source_workload, source_workload_namespace, destination_workload, "
@@ -114,7 +114,7 @@ def build_mesh_graph(
             attributes={"communication_mode": "sync"},
         )
         edges.append({"source": source, "target": target, "attributes": figures.as_attributes()})
-    request = IngestionRequest.model_validate(
+    request = ingestion_request(
         {"source": "service_mesh", "observed_at": datetime.now(UTC), "edges": edges}
     )
     return Discovered(request, warnings)

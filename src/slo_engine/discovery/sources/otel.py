@@ -22,7 +22,7 @@ from typing import Any
 
 from slo_engine.discovery.prometheus import PrometheusClient, Sample
 from slo_engine.discovery.sources.base import Discovered, EdgeFigures, edge_ids
-from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.ingestion.schemas import ingestion_request
 
 BY = "client, server, connection_type"
 _REQUESTS = f"sum by ({BY}) (increase(traces_service_graph_request_total[{{w}}])) > 0"
@@ -118,7 +118,7 @@ def build_otel_graph(
         {"source": s, "target": t, "attributes": f.as_attributes()}
         for (s, t), f in sorted(figures.items())
     ]
-    request = IngestionRequest.model_validate(
+    request = ingestion_request(
         {"source": "otel_service_graph", "observed_at": datetime.now(UTC), "edges": edges}
     )
     return Discovered(request, warnings)
