@@ -33,6 +33,7 @@ from slo_engine.infra.context import AppContext
 from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
 from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
+from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
 from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
 from slo_engine.ingestion.routes import router as ingestion_router
@@ -105,7 +106,7 @@ def create_app(
     use_provider(provider)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         tune_garbage_collector()
         database = Database.from_settings(settings)
         instrument_engine(database.engine, provider)
@@ -137,7 +138,9 @@ def create_app(
         if settings.scheduler_enabled:
             scheduler.start()
         try:
-            yield
+            # The lifespan state: what the server reads of the app's settings (the
+            # bound on request heads, infra/http_server.py).
+            yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
             scheduler.shutdown()
             await discovery.aclose()

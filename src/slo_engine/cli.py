@@ -58,6 +58,8 @@ def serve(
     uvicorn.run(
         "slo_engine.app:create_app",
         factory=True,
+        # uvicorn's httptools protocol with a bound on the request head (431 beyond).
+        http="slo_engine.infra.http_server:BoundedHeadHttpToolsProtocol",
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers or settings.api_workers,

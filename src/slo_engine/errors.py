@@ -95,6 +95,9 @@ class DatabaseUnavailableError(UnavailableError):
     ) -> None:
         super().__init__(detail, retry_after_seconds=retry_after_seconds)
         self.outcome_unknown = outcome_unknown
+        # The connection dropped before any commit was sent: running the same work
+        # again on a fresh connection is safe (infra/db.py does, once).
+        self.retry_safe = False
 
 
 class AuthenticationError(SloEngineError):

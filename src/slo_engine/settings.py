@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Connecting, and waiting for a pooled connection, are given up after this (503).
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
     redis_cache_ttl: int = Field(default=300, ge=1)
     # Subgraph answer cache: off, memory (per process) or redis (shared; needs REDIS_URL).
@@ -31,6 +33,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1)
     max_request_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # The request line and headers together (431 beyond; `slo-cli serve` only).
+    max_request_header_bytes: int = Field(default=32 * 1024, ge=1024)
     # Every /api/v1 endpoint but health needs an API key. Off only for local experiments
     # and the auth-overhead benchmark; clients are then rate-limited by address.
     auth_enabled: bool = True

@@ -3,6 +3,7 @@ OpenAPI."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
@@ -98,19 +99,31 @@ def test_openapi_declares_problem_responses(client: TestClient) -> None:
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
-def test_a_database_failure_is_a_500_problem_not_a_crash(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        (ConnectionError("database went away"), 503),  # an outage: try again later
+        (RuntimeError("a bug"), 500),  # anything else: logged, a 500 problem
+    ],
+)
+def test_a_database_failure_is_a_problem_not_a_crash(
+    client: TestClient, failure: Exception, status: int
+) -> None:
     ingest(client, [("a", "b")])
     context = client.app.state.context  # type: ignore[attr-defined]
     original = context.database.sessions
 
     def broken() -> object:
-        raise ConnectionError("database went away")
+        raise failure
 
     context.database.sessions = broken
     try:
         response = client.get("/api/v1/services/a/dependencies")
     finally:
         context.database.sessions = original
-    assert response.status_code == 500
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["correlation_id"] == response.headers["X-Correlation-ID"]
+    assert ("Retry-After" in response.headers) == (status == 503)
+    # The service answers again at once.
+    assert client.get("/api/v1/services/a/dependencies").status_code == 200

@@ -48,8 +48,7 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
     ) -> Principal:
         # The request's one freshness read: the access revision validates the key cache,
         # the graph revision tells the snapshot whether it is current (topology/).
-        async with context.database.single_statement() as connection:
-            revisions = await read_revisions(connection)
+        revisions = await context.database.statement(read_revisions)
         request.state.graph_revision = revisions.graph
         if context.settings.auth_enabled:
             presented = bearer.credentials if bearer is not None else api_key

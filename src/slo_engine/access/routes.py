@@ -33,8 +33,8 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """The answer holds the key's secret: no cache may keep it (`Cache-Control: no-store`)."""
     response.headers["Cache-Control"] = "no-store"
-    async with context.database.session_scope() as session:
-        key, plaintext = await service.create_key(
+    key, plaintext = await context.database.transaction(
+        lambda session: service.create_key(
             session,
             name=body.name,
             scopes=body.scopes,
@@ -42,6 +42,7 @@ async def create_api_key(
             rate_limit_ingestion=body.rate_limit_ingestion,
             rate_limit_query=body.rate_limit_query,
         )
+    )
     return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
 
 
@@ -53,8 +54,7 @@ async def create_api_key(
     responses=problem_responses(401, 403, 429, 500),
 )
 async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) -> ApiKeyList:
-    async with context.database.session_scope() as session:
-        keys = await service.list_keys(session)
+    keys = await context.database.transaction(service.list_keys)
     return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
 
 
@@ -70,6 +70,5 @@ async def revoke_api_key(
     context: Annotated[AppContext, Depends(app_context)],
 ) -> ApiKeyOut:
     """The key stays listed, with `revoked_at`, for the audit trail."""
-    async with context.database.session_scope() as session:
-        key = await service.revoke_key(session, name)
+    key = await context.database.transaction(lambda session: service.revoke_key(session, name))
     return ApiKeyOut.of(key)

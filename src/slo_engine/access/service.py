@@ -24,7 +24,12 @@ from slo_engine.access import repository
 from slo_engine.access.keys import Scope, generate_key, parse_key, secret_matches
 from slo_engine.access.repository import ApiKey, ApiKeyRepository, StoredKey
 from slo_engine.catalog.repository import bump_access_revision
-from slo_engine.errors import AuthenticationError, InvalidInputError, NotFoundError
+from slo_engine.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    InvalidInputError,
+    NotFoundError,
+)
 from slo_engine.infra.db import Database
 from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
 
@@ -195,8 +200,9 @@ class Authenticator:
                 # change that moves the revision. (Guessed ids cost no database read.)
                 return None
         self.lookups += 1
-        async with self._database.single_statement() as connection:
-            stored = await repository.find_by_key_id(connection, key_id)
+        stored = await self._database.statement(
+            lambda connection: repository.find_by_key_id(connection, key_id)
+        )
         if access_revision == self._cache_revision:
             if stored is None:
                 if len(self._unknown) >= _CACHED_KEYS:
@@ -255,6 +261,8 @@ class Authenticator:
         try:
             async with self._database.single_statement() as connection:
                 await repository.record_use(connection, key_id, now)
+        except DatabaseUnavailableError:
+            pass  # the outage is logged once by the database; one stamp is not worth more
         except Exception as error:  # losing one last-used stamp must not hurt anyone
             logger.warning("could not record the use of key %s: %s", key_id, error)
         finally:

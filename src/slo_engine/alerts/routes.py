@@ -62,8 +62,9 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
     """Newest first. Each alert is one strongly connected component of the graph."""
-    async with context.database.session_scope() as session:
-        page = await service.list_alerts(session, status, _after(cursor), limit + 1)
+    page = await context.database.transaction(
+        lambda session: service.list_alerts(session, status, _after(cursor), limit + 1)
+    )
     next_cursor = None
     if len(page) > limit:
         last = page[limit - 1]
@@ -81,8 +82,9 @@ async def list_alerts(
 async def get_alert(
     alert_id: str, context: Annotated[AppContext, Depends(app_context)]
 ) -> AlertOut:
-    async with context.database.session_scope() as session:
-        alert = await service.get_alert(session, _alert_uuid(alert_id))
+    alert = await context.database.transaction(
+        lambda session: service.get_alert(session, _alert_uuid(alert_id))
+    )
     return AlertOut.of(alert)
 
 
@@ -101,12 +103,13 @@ async def update_alert(
 ) -> AlertOut:
     """A resolved alert whose cycle is still in the graph is reopened by the next scan;
     acknowledge it to keep it quiet instead."""
-    async with context.database.session_scope() as session:
-        alert = await service.change_status(
+    alert = await context.database.transaction(
+        lambda session: service.change_status(
             session,
             _alert_uuid(alert_id),
             AlertStatus(body.status),
             body.actor or principal.name,
             body.note,
         )
+    )
     return AlertOut.of(alert)

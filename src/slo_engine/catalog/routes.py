@@ -47,10 +47,11 @@ async def list_services(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
-    async with context.database.session_scope() as session:
-        items, stale_only, next_cursor = await service.list_services(
+    items, stale_only, next_cursor = await context.database.transaction(
+        lambda session: service.list_services(
             session, ServiceFilter(team, criticality, discovered, search), cursor, limit
         )
+    )
     return ServicePage(
         items=[ServiceOut.of(s, s.service_id in stale_only) for s in items],
         next_cursor=next_cursor,
@@ -68,6 +69,7 @@ async def get_service(
     context: Annotated[AppContext, Depends(app_context)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
 ) -> ServiceOut:
-    async with context.database.session_scope() as session:
-        found, stale_only = await service.get_service(session, service_id)
+    found, stale_only = await context.database.transaction(
+        lambda session: service.get_service(session, service_id)
+    )
     return ServiceOut.of(found, stale_only)

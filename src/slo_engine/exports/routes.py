@@ -99,18 +99,14 @@ async def get_graph(
             "answers the whole graph in one streamed document."
         )
     known_revision = getattr(request.state, "graph_revision", None)
-    async with context.database.session_scope() as session:
-        snapshot = await service.current_snapshot(session, context.graph_cache, known_revision)
-        if is_json:
-            revision = snapshot.revision
-            body = service.graph_page(
-                snapshot,
-                include_stale=include_stale,
-                cursor=cursor,
-                limit=limit or DEFAULT_PAGE,
-            )
+    snapshot = await context.database.transaction(
+        lambda session: service.current_snapshot(session, context.graph_cache, known_revision)
+    )
     if is_json:
-        headers = {REVISION_HEADER: str(revision), "Vary": "Accept"}
+        body = service.graph_page(
+            snapshot, include_stale=include_stale, cursor=cursor, limit=limit or DEFAULT_PAGE
+        )
+        headers = {REVISION_HEADER: str(snapshot.revision), "Vary": "Accept"}
         return Response(body, media_type=choice.media_type, headers=headers)
     slots = context.export_streams
     if slots.locked():

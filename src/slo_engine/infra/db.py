@@ -1,17 +1,25 @@
 """Database engine, sessions and the one place that commits.
 
 `Database` is built in `create_app` (or by the CLI) from settings; nothing here runs at
-import time. A unit of work is `Database.session_scope()`: it commits when the block
-ends normally, rolls back otherwise, and only after a successful commit runs the
-callbacks registered with `after_commit` (the read-side cache uses them to apply the
-rows a write stored).
+import time. A unit of work is `Database.transaction(work)` (or the `session_scope()`
+block under it): it commits when the work ends normally, rolls back otherwise, and only
+after a successful commit runs the callbacks registered with `after_commit` (the
+read-side cache uses them to apply the rows a write stored).
+
+When the database is away (infra/db_outage.py) the unit of work raises
+`DatabaseUnavailableError`, a 503 with Retry-After, and nothing of it was stored. A
+connection that dropped under the work before its commit was sent is retried once on a
+fresh one (`transaction`, `statement`): a server that terminated its sessions costs
+the client nothing. A connection lost while the commit was under way is never retried:
+the outcome is unknown, and the 503 says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -23,9 +31,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from slo_engine.errors import DatabaseUnavailableError
+from slo_engine.infra.db_outage import DatabaseHealth, connection_lost, outage_cause
 from slo_engine.settings import Settings
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 _AFTER_COMMIT_KEY = "slo_engine.after_commit"
+# What a 503 for an unavailable database asks clients to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -63,16 +78,24 @@ def build_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"statement_timeout": str(timeout_ms)}},
+        # A pool checkout waits at most this long for a free connection, and a new
+        # connection is given up after it: an unreachable server costs a request a
+        # bounded wait and a 503, not asyncpg's default minute.
+        pool_timeout=settings.db_connect_timeout_seconds,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "server_settings": {"statement_timeout": str(timeout_ms)},
+        },
     )
 
 
 class Database:
-    """An engine and its session factory."""
+    """An engine, its session factory, and whether the database answered last time."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.health = DatabaseHealth()
         # Same pool, no transaction: a single statement costs one round trip. Not on
         # SQLite: there it is in process anyway, and resetting pysqlite's isolation level
         # on return to the pool would undo the BEGIN recipe below.
@@ -92,24 +115,93 @@ class Database:
 
     @asynccontextmanager
     async def session_scope(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: commit on success, roll back on any exception."""
-        async with self.sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
+        """One transaction: commit on success, roll back on any exception; an outage
+        becomes `DatabaseUnavailableError`. Not retried: see `transaction`."""
+        committing = False
+        try:
+            async with self.sessions() as session:
+                try:
+                    yield session
+                    committing = True
+                    await session.commit()
+                except BaseException:
+                    await _rolled_back(session)
+                    raise
+        except Exception as error:
+            unavailable = self._unavailable(error, committing=committing)
+            if unavailable is None:
                 raise
-            for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
-                callback()
+            raise unavailable from error
+        self.health.answered()
+        for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
+            callback()
+
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in one transaction (`session_scope`), run again once on a fresh
+        connection when its connection dropped before the commit was sent."""
+        try:
+            async with self.session_scope() as session:
+                return await work(session)
+        except DatabaseUnavailableError as error:
+            if not error.retry_safe:
+                raise
+            logger.info("database connection lost before the commit; retrying once")
+        async with self.session_scope() as session:
+            return await work(session)
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[AsyncConnection]:
         """A connection for one statement that needs no transaction of its own (a
-        lookup, an idempotent update); committed when the block ends without error."""
-        async with self._single_statement_engine.connect() as connection:
-            yield connection
-            await connection.commit()
+        lookup, an idempotent update); committed when the block ends without error.
+        An outage becomes `DatabaseUnavailableError`."""
+        committing = False
+        try:
+            async with self._single_statement_engine.connect() as connection:
+                yield connection
+                committing = True
+                await connection.commit()
+        except Exception as error:
+            unavailable = self._unavailable(error, committing=committing)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+        self.health.answered()
+
+    async def statement(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on a `single_statement` connection, run again once on a fresh one when
+        the connection dropped under it."""
+        try:
+            async with self.single_statement() as connection:
+                return await work(connection)
+        except DatabaseUnavailableError as error:
+            if not error.retry_safe:
+                raise
+        async with self.single_statement() as connection:
+            return await work(connection)
+
+    def _unavailable(
+        self, error: Exception, *, committing: bool
+    ) -> DatabaseUnavailableError | None:
+        """The `DatabaseUnavailableError` that `error` means (the outage is recorded),
+        or None when it is not an outage."""
+        if isinstance(error, DatabaseUnavailableError):
+            return None  # already translated by an inner unit of work: raised as it is
+        cause = outage_cause(error)
+        if cause is None:
+            return None
+        self.health.failed(cause)
+        detail = "The database is unavailable, so nothing was changed; try again shortly."
+        if committing:
+            detail = (
+                "The connection to the database was lost while the change was being "
+                "committed: it may or may not have been stored. Writes here are "
+                "idempotent; send it again shortly."
+            )
+        unavailable = DatabaseUnavailableError(
+            detail, retry_after_seconds=RETRY_AFTER_SECONDS, outcome_unknown=committing
+        )
+        unavailable.retry_safe = not committing and connection_lost(error)
+        return unavailable
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -117,3 +209,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _rolled_back(session: AsyncSession) -> None:
+    """Roll back; on a connection that is already gone the rollback may fail too, and
+    then the error that matters is the one that broke the work, not this one."""
+    try:
+        await session.rollback()
+    except Exception as error:
+        logger.debug("rollback after a failure failed too: %s", error)

@@ -33,8 +33,9 @@ async def ingest_dependencies(
     An edge is unique per (source, target, discovery source); ingesting it again
     updates it. Services named only in edges are created as `discovered`.
     """
-    async with context.database.session_scope() as session:
-        result = await service.ingest(session, context.graph_cache, body)
+    result = await context.database.transaction(
+        lambda session: service.ingest(session, context.graph_cache, body)
+    )
     return IngestionResponse(
         nodes_upserted=result.nodes_upserted,
         edges_upserted=result.edges_upserted,

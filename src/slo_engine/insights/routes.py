@@ -49,8 +49,8 @@ async def get_impact(
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
     they need a degraded service). Each with one shortest path that explains it; totals
     by team and by service criticality. Rules and a worked example: docs/insights.md."""
-    async with context.database.session_scope() as session:
-        body = await service.impact_of(
+    body = await context.database.transaction(
+        lambda session: service.impact_of(
             session,
             context.graph_cache,
             service_id,
@@ -59,6 +59,7 @@ async def get_impact(
             max_affected=max_affected,
             known_revision=getattr(request.state, "graph_revision", None),
         )
+    )
     return Response(body, media_type="application/json")
 
 
@@ -79,8 +80,8 @@ async def get_availability(
     work without (each target from metadata `slo_target` or DEFAULT_SLO_TARGET, or the
     observed success ratio where lower), the arithmetic, the dependencies ranked by what
     they cost, and the figure if soft dependencies were hard. Cycles are one unit."""
-    async with context.database.session_scope() as session:
-        body = await service.availability_of(
+    body = await context.database.transaction(
+        lambda session: service.availability_of(
             session,
             context.graph_cache,
             service_id,
@@ -88,4 +89,5 @@ async def get_availability(
             default_target=context.settings.default_slo_target,
             known_revision=getattr(request.state, "graph_revision", None),
         )
+    )
     return Response(body, media_type="application/json")

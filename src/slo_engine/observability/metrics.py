@@ -96,6 +96,14 @@ RATE_LIMIT_DECISIONS = Counter(
     ["endpoint_class", "backend", "decision"],
     registry=REGISTRY,
 )
+AUTH_FAILURES = Counter(
+    _PREFIX + "auth_failures_total",
+    "Failed authentications, by reason (missing, malformed, invalid, revoked, expired) "
+    "and outcome: refused (401), or limited (429: too many failures from the client "
+    "address or for the key id).",
+    ["reason", "outcome"],
+    registry=REGISTRY,
+)
 
 # State, refreshed at scrape time (observability/routes.py).
 GRAPH_SERVICES = Gauge(_PREFIX + "graph_services", "Services in the graph.", registry=REGISTRY)
@@ -108,6 +116,12 @@ GRAPH_EDGES = Gauge(
 OPEN_CYCLE_ALERTS = Gauge(
     _PREFIX + "circular_dependency_alerts_open",
     "Circular-dependency alerts open or acknowledged (not resolved).",
+    registry=REGISTRY,
+)
+DB_AVAILABLE = Gauge(
+    _PREFIX + "db_available",
+    "1 when the database answered this process's last unit of work, 0 during an outage "
+    "(requests that need it answer 503 meanwhile: http_requests_total, status_class 5xx).",
     registry=REGISTRY,
 )
 DB_POOL = Gauge(

@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from slo_engine.alerts.tables import circular_dependency_alerts
 from slo_engine.discovery.repository import DiscoveryRepository
+from slo_engine.errors import DatabaseUnavailableError
 from slo_engine.graph.model import AlertStatus
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.observability.metrics import (
+    DB_AVAILABLE,
     DB_POOL,
     DISCOVERY_CONSECUTIVE_FAILURES,
     DISCOVERY_LAST_SUCCESS,
@@ -38,14 +40,21 @@ async def refresh_state_gauges(context: AppContext) -> None:
     if hasattr(pool, "checkedout") and hasattr(pool, "size"):
         DB_POOL.labels("in_use").set(pool.checkedout())
         DB_POOL.labels("size").set(pool.size())
-    async with context.database.session_scope() as session:
-        open_alerts = await session.execute(
-            select(func.count())
-            .select_from(circular_dependency_alerts)
-            .where(circular_dependency_alerts.c.status != AlertStatus.RESOLVED.value)
-        )
-        OPEN_CYCLE_ALERTS.set(int(open_alerts.scalar_one()))
-        statuses = await DiscoveryRepository(session).statuses()
+    try:
+        async with context.database.session_scope() as session:
+            open_alerts = await session.execute(
+                select(func.count())
+                .select_from(circular_dependency_alerts)
+                .where(circular_dependency_alerts.c.status != AlertStatus.RESOLVED.value)
+            )
+            OPEN_CYCLE_ALERTS.set(int(open_alerts.scalar_one()))
+            statuses = await DiscoveryRepository(session).statuses()
+    except DatabaseUnavailableError:
+        # A scrape during an outage still answers: the process's own metrics, and the
+        # last values read of the gauges that need the database.
+        return
+    finally:
+        DB_AVAILABLE.set(1 if context.database.health.available else 0)
     for name in context.discovery.sources:
         status = statuses.get(name)
         DISCOVERY_CONSECUTIVE_FAILURES.labels(name).set(

@@ -59,8 +59,8 @@ async def get_dependencies(
     # Before any work: a request we cannot answer in an acceptable format is a 406.
     choice = negotiate(export_format, request.headers.get("accept"))
     started = time.perf_counter()
-    async with context.database.session_scope() as session:
-        body = await service.query_subgraph(
+    body = await context.database.transaction(
+        lambda session: service.query_subgraph(
             session,
             context.graph_cache,
             service_id,
@@ -71,6 +71,7 @@ async def get_dependencies(
             known_revision=getattr(request.state, "graph_revision", None),
             answers=context.answers,
         )
+    )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     if choice.export_format is ExportFormat.JSON:
         # The cached bytes as they are: the JSON path costs no more than before exports.
