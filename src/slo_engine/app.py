@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 
 from slo_engine import __version__
+from slo_engine.access.failures import FailedAuthentications
 from slo_engine.access.routes import router as access_router
 from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
@@ -49,6 +50,7 @@ from slo_engine.observability.tracing import (
     use_provider,
 )
 from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
+from slo_engine.ratelimit.policy import parse_rate
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
 from slo_engine.topology.answer_cache import AnswerCache, MemoryAnswerCache, RedisAnswerCache
@@ -116,12 +118,16 @@ def create_app(
         discovery = build_discovery(settings)
         jobs = JobRunner(database, build_jobs(settings, database, cache, discovery))
         scheduler = JobScheduler(jobs)
+        limiter = rate_limiter(settings, redis)
         app.state.context = AppContext(
             settings=settings,
             database=database,
             graph_cache=cache,
             authenticator=authenticator,
-            rate_limiter=rate_limiter(settings, redis),
+            failed_authentications=FailedAuthentications(
+                limiter, parse_rate(settings.rate_limit_auth_failures)
+            ),
+            rate_limiter=limiter,
             rate_limits=rate_limits(settings),
             discovery=discovery,
             jobs=jobs,

@@ -105,10 +105,21 @@ class AuthenticationError(SloEngineError):
 
     title = "Unauthorized"
 
-    def __init__(self, detail: str, *, invalid_key: bool = False) -> None:
+    def __init__(
+        self, detail: str, *, reason: str = "missing", stored_key_id: str | None = None
+    ) -> None:
         super().__init__(detail)
-        # A key was presented but is not valid (RFC 6750 `error="invalid_token"`).
-        self.invalid_key = invalid_key
+        # Why: missing, malformed, invalid (unknown id or wrong secret), revoked, expired
+        # (a metric label, so a closed set).
+        self.reason = reason
+        # The id of a stored key that was presented with a wrong secret, or revoked or
+        # expired: the failure is counted against that key too (access/failures.py).
+        self.stored_key_id = stored_key_id
+
+    @property
+    def invalid_key(self) -> bool:
+        """A key was presented but is not valid (RFC 6750 `error="invalid_token"`)."""
+        return self.reason != "missing"
 
 
 class PermissionDeniedError(SloEngineError):

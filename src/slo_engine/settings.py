@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     rate_limit_ingestion: str = "10/minute"
     rate_limit_query: str = "60/minute"
+    # Failed authentications per client address, and per stored key presented with a
+    # wrong secret (429 beyond; access/failures.py).
+    rate_limit_auth_failures: str = "20/minute"
     # Bound on each Redis step of the rate limiter, and the pause before trying Redis
     # again after it failed (the in-process buckets answer meanwhile).
     redis_timeout_seconds: float = Field(default=0.25, gt=0)
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    @field_validator("rate_limit_ingestion", "rate_limit_query")
+    @field_validator("rate_limit_ingestion", "rate_limit_query", "rate_limit_auth_failures")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         try:

@@ -49,6 +49,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "max_request_body_bytes": 64 * 1024,
         "rate_limit_ingestion": UNLIMITED,
         "rate_limit_query": UNLIMITED,
+        "rate_limit_auth_failures": UNLIMITED,
         **overrides,
     }
     return Settings(**values)

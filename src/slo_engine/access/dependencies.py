@@ -18,11 +18,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from slo_engine.access.keys import Scope, grants
 from slo_engine.access.service import ANONYMOUS, Principal
 from slo_engine.catalog.repository import read_revisions
-from slo_engine.errors import PermissionDeniedError, RateLimitedError
+from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.context import AppContext, app_context
-from slo_engine.observability.metrics import RATE_LIMIT_DECISIONS
+from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
 from slo_engine.ratelimit.headers import STATE_KEY, rate_limit_headers
 from slo_engine.ratelimit.policy import RateClass, RatePolicy, parse_rate
+
+# The name of the failed-authentication policy in rate-limit headers.
+AUTH_FAILURE_POLICY = "auth-failures"
 
 # auto_error=False: a missing key is our 401 problem, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
@@ -46,13 +49,16 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:
+        presented = bearer.credentials if bearer is not None else api_key
+        client = request.client.host if request.client else "unknown"
+        if context.settings.auth_enabled:
+            _refuse_if_limited(context, client, presented)
         # The request's one freshness read: the access revision validates the key cache,
         # the graph revision tells the snapshot whether it is current (topology/).
         revisions = await context.database.statement(read_revisions)
         request.state.graph_revision = revisions.graph
         if context.settings.auth_enabled:
-            presented = bearer.credentials if bearer is not None else api_key
-            principal = await context.authenticator.authenticate(presented, revisions.access)
+            principal = await _authenticated(context, client, presented, revisions.access)
             if not grants(principal.scopes, scope):
                 held = ", ".join(sorted(principal.scopes)) or "none"
                 raise PermissionDeniedError(
@@ -62,7 +68,6 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
             bucket = f"{principal.key_id}:{rate_class}"
         else:
             principal = ANONYMOUS
-            client = request.client.host if request.client else "unknown"
             bucket = f"client:{client}:{rate_class}"
         request.state.principal = principal
         decision = await context.rate_limiter.take(bucket, _policy(context, principal, rate_class))
@@ -83,6 +88,41 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
         return principal
 
     return check_access
+
+
+def _refuse_if_limited(context: AppContext, client: str, presented: str | None) -> None:
+    """A client whose failures are being limited is refused before any database work,
+    unless it presents a key this process already knows to be valid."""
+    seconds = context.failed_authentications.limited_for(client)
+    if seconds is None or context.authenticator.holds_valid(presented):
+        return
+    AUTH_FAILURES.labels("limited_address", "limited").inc()
+    raise RateLimitedError(
+        f"Too many failed authentications from this address; retry in {seconds} s.",
+        retry_after_seconds=seconds,
+        headers={},
+    )
+
+
+async def _authenticated(
+    context: AppContext, client: str, presented: str | None, access_revision: int
+) -> Principal:
+    """The principal of the presented key; a failure is a 401, or a 429 once this
+    address (or the stored key it named) has failed too often (access/failures.py)."""
+    try:
+        return await context.authenticator.authenticate(presented, access_revision)
+    except AuthenticationError as failure:
+        failures = context.failed_authentications
+        refused = await failures.record(client, failure.stored_key_id)
+        AUTH_FAILURES.labels(failure.reason, "refused" if refused is None else "limited").inc()
+        if refused is None:
+            raise
+        raise RateLimitedError(
+            f"Too many failed authentications ({failures.policy}); retry in "
+            f"{refused.retry_after_seconds} s.",
+            retry_after_seconds=refused.retry_after_seconds,
+            headers=rate_limit_headers(refused, AUTH_FAILURE_POLICY),
+        ) from failure
 
 
 read_access = authorize(Scope.READ, RateClass.QUERY)

@@ -222,17 +222,29 @@ class Authenticator:
             )
         parsed = parse_key(presented.strip())
         if parsed is None:
-            raise AuthenticationError("The API key is malformed.", invalid_key=True)
+            raise AuthenticationError("The API key is malformed.", reason="malformed")
         stored = await self._stored_key(parsed.key_id, access_revision)
         # Same answer for an unknown id and a wrong secret: the id alone proves nothing.
-        if stored is None or not secret_matches(parsed.secret, stored.secret_digest):
-            raise AuthenticationError("The API key is not valid.", invalid_key=True)
+        if stored is None:
+            raise AuthenticationError("The API key is not valid.", reason="invalid")
         key = stored.key
+        if not secret_matches(parsed.secret, stored.secret_digest):
+            raise AuthenticationError(
+                "The API key is not valid.", reason="invalid", stored_key_id=key.key_id
+            )
         now = datetime.now(UTC)
         if key.revoked_at is not None:
-            raise AuthenticationError(f"The API key '{key.name}' was revoked.", invalid_key=True)
+            raise AuthenticationError(
+                f"The API key '{key.name}' was revoked.",
+                reason="revoked",
+                stored_key_id=key.key_id,
+            )
         if key.expires_at is not None and key.expires_at <= now:
-            raise AuthenticationError(f"The API key '{key.name}' has expired.", invalid_key=True)
+            raise AuthenticationError(
+                f"The API key '{key.name}' has expired.",
+                reason="expired",
+                stored_key_id=key.key_id,
+            )
         self._note_use(key, now)
         return Principal(
             name=key.name,
@@ -240,6 +252,23 @@ class Authenticator:
             scopes=key.scopes,
             rate_limit_ingestion=key.rate_limit_ingestion,
             rate_limit_query=key.rate_limit_query,
+        )
+
+    def holds_valid(self, presented: str | None) -> bool:
+        """Whether `presented` is a key this process has already checked and found
+        valid (its cached row, right secret, neither revoked nor expired), with no
+        database read. For clients whose failures are being limited: a known good key
+        still gets through (and is then checked as usual), anything else costs nothing.
+        """
+        parsed = parse_key(presented.strip()) if presented is not None else None
+        stored = self._cache.get(parsed.key_id) if parsed is not None else None
+        if parsed is None or stored is None:
+            return False
+        key = stored.key
+        return (
+            secret_matches(parsed.secret, stored.secret_digest)
+            and key.revoked_at is None
+            and (key.expires_at is None or key.expires_at > datetime.now(UTC))
         )
 
     def _note_use(self, key: ApiKey, now: datetime) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from slo_engine.access.failures import FailedAuthentications
 from slo_engine.access.service import Authenticator
 from slo_engine.discovery.scheduler import JobRunner
 from slo_engine.discovery.wiring import Discovery
@@ -25,6 +26,7 @@ class AppContext:
     database: Database
     graph_cache: GraphCache
     authenticator: Authenticator
+    failed_authentications: FailedAuthentications
     rate_limiter: RateLimiter
     # The service-wide policy of each endpoint class (a key may have its own).
     rate_limits: dict[RateClass, RatePolicy]

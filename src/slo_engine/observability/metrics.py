@@ -98,9 +98,9 @@ RATE_LIMIT_DECISIONS = Counter(
 )
 AUTH_FAILURES = Counter(
     _PREFIX + "auth_failures_total",
-    "Failed authentications, by reason (missing, malformed, invalid, revoked, expired) "
-    "and outcome: refused (401), or limited (429: too many failures from the client "
-    "address or for the key id).",
+    "Failed authentications, by reason (missing, malformed, invalid, revoked, expired; "
+    "limited_address: refused unread because the address is being limited) and outcome: "
+    "refused (401), or limited (429: too many failures from the address or for the key).",
     ["reason", "outcome"],
     registry=REGISTRY,
 )
