@@ -158,6 +158,17 @@ def test_the_availability_ceiling_shows_its_arithmetic(client: TestClient) -> No
     # The product of the factors shown is the ceiling.
     assert math.prod(t["factor"] for t in body["terms"]) == pytest.approx(body["ceiling"])
     assert body["limiting"][0]["members"] == ["currencyservice"]
+    assert body["truncated"] is False
+
+    # A bound on the lists keeps the figures whole.
+    bounded = availability(client, "checkoutservice", max_terms=2)
+    assert bounded["truncated"] is True
+    assert [t["service_id"] for t in bounded["terms"]] == [
+        t["service_id"] for t in body["terms"][:2]
+    ]
+    assert bounded["limiting"] == body["limiting"][:2]
+    assert len(bounded["units"]) == 2
+    assert (bounded["ceiling"], bounded["arithmetic"]) == (body["ceiling"], body["arithmetic"])
     assert [u["cycle"] for u in body["units"]] == [False] * 7
     # emailservice is soft: counted only in the "if soft were hard" figure.
     assert body["if_soft_were_hard"]["dependencies"] == 7

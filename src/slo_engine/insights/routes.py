@@ -75,6 +75,15 @@ async def get_availability(
     context: Annotated[AppContext, Depends(app_context)],
     service_id: ServiceIdPath,
     include_stale: IncludeStale = False,
+    max_terms: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_MAX_NODES,
+            description="List at most this many terms, units and limiting units (the "
+            "costliest first); the ceiling and its arithmetic count all.",
+        ),
+    ] = DEFAULT_MAX_NODES,
 ) -> Response:
     """The product of the availabilities of the service and of everything it cannot
     work without (each target from metadata `slo_target` or DEFAULT_SLO_TARGET, or the
@@ -87,6 +96,7 @@ async def get_availability(
             service_id,
             include_stale=include_stale,
             default_target=context.settings.default_slo_target,
+            max_terms=max_terms,
             known_revision=getattr(request.state, "graph_revision", None),
         )
     )

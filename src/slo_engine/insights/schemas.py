@@ -113,6 +113,10 @@ class AvailabilityOut(BaseModel):
     terms: list[TermOut] = Field(description="One per counted service, the service first.")
     units: list[UnitOut]
     limiting: list[LimitOut] = Field(description="Ranked by cost, highest first.")
+    truncated: bool = Field(
+        description="A list (terms, units or limiting) holds more than `max_terms`: only "
+        "the first `max_terms` of each are listed; the figures count all."
+    )
     if_soft_were_hard: AlternativeCeilingOut = Field(
         description="The same figure counting soft and degraded sync dependencies too."
     )

@@ -61,14 +61,23 @@ async def impact_of(
     max_affected: int = 10_000,
     known_revision: int | None = None,
 ) -> bytes:
-    """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py).
+    """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py),
+    computed off the event loop (`GraphCache.off_loop`).
 
     The list stops after `max_affected` services (the worst hit first); the totals
     always count everyone.
     """
     snapshot, failed = await _snapshot_with(session, cache, service_id, known_revision)
+    return await cache.off_loop(
+        lambda: impact_answer(snapshot, failed, depth, include_stale, max_affected)
+    )
+
+
+def impact_answer(
+    snapshot: GraphSnapshot, failed: Service, depth: int, include_stale: bool, max_affected: int
+) -> bytes:
     _, upstream = snapshot.adjacency(include_stale)
-    found = blast_radius(upstream, service_id, depth, _needs(snapshot, include_stale))
+    found = blast_radius(upstream, failed.service_id, depth, _needs(snapshot, include_stale))
 
     affected: list[dict[str, Any]] = []
     by_team: Counter[tuple[str | None, Impact]] = Counter()
@@ -143,10 +152,26 @@ async def availability_of(
     *,
     include_stale: bool,
     default_target: float,
+    max_terms: int = 10_000,
     known_revision: int | None = None,
 ) -> bytes:
-    """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py)."""
+    """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py),
+    computed off the event loop (`GraphCache.off_loop`). The lists of terms, units and
+    limiting units stop after `max_terms` each; the figures always count everything."""
     snapshot, root = await _snapshot_with(session, cache, service_id, known_revision)
+    return await cache.off_loop(
+        lambda: availability_answer(snapshot, root, include_stale, default_target, max_terms)
+    )
+
+
+def availability_answer(
+    snapshot: GraphSnapshot,
+    root: Service,
+    include_stale: bool,
+    default_target: float,
+    max_terms: int = 10_000,
+) -> bytes:
+    service_id = root.service_id
     downstream, _ = snapshot.adjacency(include_stale)
     notes: dict[str, None] = {}  # ordered and without repeats
 
@@ -210,11 +235,11 @@ async def availability_of(
                 "factor_source": term.factor_source,
                 "unit": term.unit,
             }
-            for term in found.terms
+            for term in found.terms[:max_terms]
         ],
         "units": [
             {"unit": u.unit, "members": u.members, "cycle": u.cycle, "factor": u.factor}
-            for u in found.units
+            for u in found.units[:max_terms]
         ],
         "limiting": [
             {
@@ -224,8 +249,9 @@ async def availability_of(
                 "cost": limit.cost,
                 "ceiling_without": limit.ceiling_without,
             }
-            for limit in found.limiting
+            for limit in found.limiting[:max_terms]
         ],
+        "truncated": max(len(found.terms), len(found.units), len(found.limiting)) > max_terms,
         "if_soft_were_hard": {
             "ceiling": if_hard.ceiling,
             "nines": if_hard.nines,

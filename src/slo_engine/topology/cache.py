@@ -8,13 +8,21 @@ current revision (one primary-key read) and gets the snapshot at that revision:
   applied after its commit (`apply_committed`), so the snapshot is already current;
 * another process wrote (another replica, the CLI): the snapshot is rebuilt from the
   database, once, however many requests are waiting for it.
+
+CPU-heavy answers (a blast radius reaching half the graph takes most of a second) are
+computed off the event loop (`off_loop`), in a worker thread, so other requests go on
+meanwhile; at most `HEAVY_READS` at once per process, the rest wait their turn without
+holding the loop. While such a read runs, the snapshot it reads is not changed under it:
+a committed write is applied when the last of them is done (a reader that needs that
+revision waits for it; a rebuilt snapshot is a new object and never needs to wait).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import DependencyReport, Service
@@ -24,6 +32,11 @@ from slo_engine.observability.metrics import SNAPSHOT_LOOKUPS
 logger = logging.getLogger(__name__)
 
 _CONSISTENT_READ_ATTEMPTS = 5
+# Heavy reads computed at once per process: each holds a worker thread, and with the GIL
+# more of them would only take turns with the event loop (docs/reliability.md).
+HEAVY_READS = 2
+T = TypeVar("T")
+_Write = tuple[int, Sequence[Service], Sequence[DependencyReport]]
 
 
 class GraphCache:
@@ -31,6 +44,11 @@ class GraphCache:
         self._snapshot: GraphSnapshot | None = None
         self._lock = asyncio.Lock()
         self.reloads = 0
+        self._heavy_slots = asyncio.Semaphore(HEAVY_READS)
+        self._off_loop_readers = 0
+        self._deferred: list[_Write] = []  # committed writes waiting for the readers
+        self._settled = asyncio.Event()  # set while no write waits
+        self._settled.set()
 
     async def current(
         self, repository: CatalogRepository, known_revision: int | None = None
@@ -48,6 +66,11 @@ class GraphCache:
         if snapshot is not None and snapshot.revision == revision:
             SNAPSHOT_LOOKUPS.labels("hit").inc()
             return snapshot
+        await self._wait_for_deferred(revision)
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.revision >= revision:
+            SNAPSHOT_LOOKUPS.labels("hit").inc()
+            return snapshot
         async with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.revision >= revision:
@@ -62,6 +85,7 @@ class GraphCache:
         The writer's transaction has bumped the revision to `revision + 1` and written
         nothing else yet, so what it reads now is exactly revision `revision`.
         """
+        await self._wait_for_deferred(revision)
         async with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.revision == revision:
@@ -83,11 +107,48 @@ class GraphCache:
     def apply_committed(
         self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
     ) -> None:
-        """Apply the rows a committed write stored at `revision`.
+        """Apply the rows a committed write stored at `revision` (later, if off-loop
+        reads are running: they must not see the snapshot change under them).
 
         When the snapshot is not at the revision just before (another writer came in
         between), it is dropped and rebuilt on next use instead.
         """
+        if self._off_loop_readers:
+            self._deferred.append((revision, services, reports))
+            self._settled.clear()
+            return
+        self._apply(revision, services, reports)
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` (a read of a snapshot this cache handed out, and its encoding) in a
+        worker thread, holding one of the `HEAVY_READS` slots; the snapshot is not
+        changed until it is done."""
+        async with self._heavy_slots:
+            # Writes first: a read starts only once no committed write waits, or a
+            # steady stream of heavy reads would hold the snapshot back for good.
+            while not self._settled.is_set():
+                await self._settled.wait()
+            self._off_loop_readers += 1
+            try:
+                return await asyncio.to_thread(work)
+            finally:
+                self._off_loop_readers -= 1
+                if not self._off_loop_readers:
+                    deferred, self._deferred = self._deferred, []
+                    for write in deferred:
+                        self._apply(*write)
+                    self._settled.set()
+
+    async def _wait_for_deferred(self, revision: int) -> None:
+        """A reader or writer that needs `revision` while the write that brings the
+        snapshot there waits for off-loop readers waits too (at most as long as the
+        longest heavy read), instead of rebuilding the whole graph."""
+        while self._deferred and self._deferred[-1][0] >= revision:
+            await self._settled.wait()
+
+    def _apply(
+        self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
+    ) -> None:
         snapshot = self._snapshot
         if snapshot is None:
             return
