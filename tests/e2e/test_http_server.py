@@ -1,8 +1,8 @@
 """The HTTP server as clients meet it: an unexpected error is one 500 problem, logged
 once, on a connection that stays usable (a pooled client's next request must not fail).
 
-A real uvicorn server (the protocol `slo-cli serve` runs) in a thread, on the app with
-one extra route that fails the way a bug would; no client input can cause a 500.
+A real uvicorn server (the protocol `slo-cli serve` runs) in a thread, whose listing of
+services fails the way a bug would; no client input can cause a 500.
 """
 
 from __future__ import annotations
@@ -18,20 +18,22 @@ import uvicorn
 
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
+from slo_engine.catalog import service as catalog_service
 from tests.e2e.conftest import make_key, settings_for
 from tests.local_servers import free_port, wait_until
 
-BROKEN = "/broken"
+BROKEN = "/api/v1/services"
 
 
 @pytest.fixture
-def served(database_url: str) -> Iterator[tuple[str, str]]:
-    """(base URL, admin key) of a real server whose app has a route that always fails."""
-    app = create_app(settings_for(database_url))
+def served(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """(base URL, admin key) of a real server whose listing of services always fails."""
 
-    @app.get(BROKEN, include_in_schema=False)
-    async def broken() -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(catalog_service, "list_services", broken)
+    app = create_app(settings_for(database_url))
 
     port = free_port()
     config = uvicorn.Config(
@@ -73,10 +75,10 @@ def test_an_unexpected_error_is_one_logged_500_and_the_connection_stays_usable(
         # The same pooled connection serves the next request.
         pool = client._transport._pool  # type: ignore[attr-defined]
         connections = list(pool.connections)
-        after = client.get("/api/v1/services")
-        assert after.status_code == 200
+        after = client.get("/api/v1/services/nobody")
+        assert after.status_code == 404
         assert pool.connections == connections  # reused, not replaced
     time.sleep(0.2)  # the server's own logging of the request, if any, has happened
     tracebacks = [r for r in caplog.records if r.exc_info is not None]
     assert len(tracebacks) == 1, [r.getMessage() for r in tracebacks]
-    assert "unhandled error on GET /broken" in tracebacks[0].getMessage()
+    assert "unhandled error on GET /api/v1/services" in tracebacks[0].getMessage()

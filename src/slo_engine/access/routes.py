@@ -54,7 +54,7 @@ async def create_api_key(
     responses=problem_responses(401, 403, 429, 500),
 )
 async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) -> ApiKeyList:
-    keys = await context.database.transaction(service.list_keys)
+    keys = await context.database.read(service.list_keys)
     return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
 
 

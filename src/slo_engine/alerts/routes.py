@@ -62,7 +62,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
     """Newest first. Each alert is one strongly connected component of the graph."""
-    page = await context.database.transaction(
+    page = await context.database.read(
         lambda session: service.list_alerts(session, status, _after(cursor), limit + 1)
     )
     next_cursor = None
@@ -82,7 +82,7 @@ async def list_alerts(
 async def get_alert(
     alert_id: str, context: Annotated[AppContext, Depends(app_context)]
 ) -> AlertOut:
-    alert = await context.database.transaction(
+    alert = await context.database.read(
         lambda session: service.get_alert(session, _alert_uuid(alert_id))
     )
     return AlertOut.of(alert)

@@ -47,7 +47,7 @@ async def list_services(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
-    items, stale_only, next_cursor = await context.database.transaction(
+    items, stale_only, next_cursor = await context.database.read(
         lambda session: service.list_services(
             session, ServiceFilter(team, criticality, discovered, search), cursor, limit
         )
@@ -69,7 +69,7 @@ async def get_service(
     context: Annotated[AppContext, Depends(app_context)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
 ) -> ServiceOut:
-    found, stale_only = await context.database.transaction(
+    found, stale_only = await context.database.read(
         lambda session: service.get_service(session, service_id)
     )
     return ServiceOut.of(found, stale_only)

@@ -26,9 +26,7 @@ router = APIRouter(tags=["discovery"])
 async def list_sources(context: Annotated[AppContext, Depends(app_context)]) -> SourceHealthList:
     """Every known source, configured or not; a source that never ran has no times.
     The figures are shared by all replicas (stored in the database)."""
-    statuses = await context.database.transaction(
-        lambda session: DiscoveryRepository(session).statuses()
-    )
+    statuses = await context.database.read(lambda session: DiscoveryRepository(session).statuses())
     configured = context.discovery.sources
     items = []
     for name in SOURCE_NAMES:

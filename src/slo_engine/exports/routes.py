@@ -99,7 +99,7 @@ async def get_graph(
             "answers the whole graph in one streamed document."
         )
     known_revision = getattr(request.state, "graph_revision", None)
-    snapshot = await context.database.transaction(
+    snapshot = await context.database.read(
         lambda session: service.current_snapshot(session, context.graph_cache, known_revision)
     )
     if is_json:

@@ -114,16 +114,23 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def session_scope(self) -> AsyncIterator[AsyncSession]:
+    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any exception; an outage
-        becomes `DatabaseUnavailableError`. Not retried: see `transaction`."""
+        becomes `DatabaseUnavailableError`. Not retried: see `transaction`.
+
+        `read_only`: the work only reads, so it ends with a rollback, not a commit: there
+        is nothing to lose, and a connection lost at the end costs nothing.
+        """
         committing = False
         try:
             async with self.sessions() as session:
                 try:
                     yield session
-                    committing = True
-                    await session.commit()
+                    if read_only:
+                        await _rolled_back(session)
+                    else:
+                        committing = True
+                        await session.commit()
                 except BaseException:
                     await _rolled_back(session)
                     raise
@@ -139,14 +146,24 @@ class Database:
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` in one transaction (`session_scope`), run again once on a fresh
         connection when its connection dropped before the commit was sent."""
+        return await self._retried_once(work, read_only=False)
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` that only reads, in one transaction that is rolled back at the end,
+        run again once on a fresh connection when its connection dropped."""
+        return await self._retried_once(work, read_only=True)
+
+    async def _retried_once(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool
+    ) -> T:
         try:
-            async with self.session_scope() as session:
+            async with self.session_scope(read_only=read_only) as session:
                 return await work(session)
         except DatabaseUnavailableError as error:
             if not error.retry_safe:
                 raise
             logger.info("database connection lost before the commit; retrying once")
-        async with self.session_scope() as session:
+        async with self.session_scope(read_only=read_only) as session:
             return await work(session)
 
     @asynccontextmanager

@@ -26,6 +26,7 @@ from slo_engine.graph.snapshot import (
     observed_report,
 )
 from slo_engine.infra.db import after_commit
+from slo_engine.infra.db_outage import outage_cause
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
 from slo_engine.observability.metrics import (
     INGESTED_EDGES,
@@ -220,7 +221,11 @@ async def _record_cycles(
         components = await scan
         async with session.begin_nested():
             detected = await reconcile_alerts(session, components, adjacency, now)
-    except Exception:
+    except Exception as error:
+        if outage_cause(error) is not None:
+            # The database went away, not cycle detection: nothing of this ingestion can
+            # be kept, and the unit of work decides what the client gets (a retry, a 503).
+            raise
         logger.exception("cycle detection failed; the ingested graph is kept")
         result.warnings.append(
             "cycle detection failed for this ingestion; the graph was stored and cycles "

@@ -6,7 +6,7 @@ directly, through the same use cases as the HTTP API.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from slo_engine.cli_remote import ApiKeyOption, UrlOption, fetch
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from slo_engine.settings import Settings
+    from slo_engine.topology.cache import GraphCache
 
 console = Console()
 
@@ -36,21 +42,25 @@ def impact(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Blast radius: who is down or degraded if SERVICE_ID fails, and why."""
-    from slo_engine.insights.service import impact_of
+    from slo_engine.insights.service import impact_of, snapshot_with
+
+    async def locally(session: AsyncSession, cache: GraphCache, _: Settings) -> bytes:
+        snapshot, failed = await snapshot_with(session, cache, service_id, None)
+        return await impact_of(
+            cache,
+            snapshot,
+            failed,
+            depth=depth,
+            include_stale=include_stale,
+            max_affected=max_affected,
+        )
 
     answer = fetch(
         f"/services/{service_id}/impact",
         {"depth": depth, "include_stale": include_stale, "max_affected": max_affected},
         url,
         api_key,
-        lambda session, cache, _: impact_of(
-            session,
-            cache,
-            service_id,
-            depth=depth,
-            include_stale=include_stale,
-            max_affected=max_affected,
-        ),
+        locally,
     )
     if as_json:
         console.print_json(data=answer)
@@ -91,20 +101,24 @@ def availability(
 ) -> None:
     """Availability ceiling: the best SERVICE_ID can deliver given what it cannot work
     without, with the arithmetic and the dependencies that cost it most."""
-    from slo_engine.insights.service import availability_of
+    from slo_engine.insights.service import availability_of, snapshot_with
+
+    async def locally(session: AsyncSession, cache: GraphCache, settings: Settings) -> bytes:
+        snapshot, root = await snapshot_with(session, cache, service_id, None)
+        return await availability_of(
+            cache,
+            snapshot,
+            root,
+            include_stale=include_stale,
+            default_target=settings.default_slo_target,
+        )
 
     answer = fetch(
         f"/services/{service_id}/availability",
         {"include_stale": include_stale},
         url,
         api_key,
-        lambda session, cache, settings: availability_of(
-            session,
-            cache,
-            service_id,
-            include_stale=include_stale,
-            default_target=settings.default_slo_target,
-        ),
+        locally,
     )
     if as_json:
         console.print_json(data=answer)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
-from slo_engine.graph.model import SERVICE_ID_PATTERN
+from slo_engine.graph.model import SERVICE_ID_PATTERN, Service
+from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
@@ -21,6 +22,17 @@ ServiceIdPath = Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)]
 IncludeStale = Annotated[
     bool, Query(description="Follow stale edges too (they are ignored by default).")
 ]
+
+
+async def _snapshot_with(
+    request: Request, context: AppContext, service_id: str
+) -> tuple[GraphSnapshot, Service]:
+    known_revision = getattr(request.state, "graph_revision", None)
+    return await context.database.read(
+        lambda session: service.snapshot_with(
+            session, context.graph_cache, service_id, known_revision
+        )
+    )
 
 
 @router.get(
@@ -49,16 +61,14 @@ async def get_impact(
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
     they need a degraded service). Each with one shortest path that explains it; totals
     by team and by service criticality. Rules and a worked example: docs/insights.md."""
-    body = await context.database.transaction(
-        lambda session: service.impact_of(
-            session,
-            context.graph_cache,
-            service_id,
-            depth=depth,
-            include_stale=include_stale,
-            max_affected=max_affected,
-            known_revision=getattr(request.state, "graph_revision", None),
-        )
+    snapshot, failed = await _snapshot_with(request, context, service_id)
+    body = await service.impact_of(
+        context.graph_cache,
+        snapshot,
+        failed,
+        depth=depth,
+        include_stale=include_stale,
+        max_affected=max_affected,
     )
     return Response(body, media_type="application/json")
 
@@ -89,15 +99,13 @@ async def get_availability(
     work without (each target from metadata `slo_target` or DEFAULT_SLO_TARGET, or the
     observed success ratio where lower), the arithmetic, the dependencies ranked by what
     they cost, and the figure if soft dependencies were hard. Cycles are one unit."""
-    body = await context.database.transaction(
-        lambda session: service.availability_of(
-            session,
-            context.graph_cache,
-            service_id,
-            include_stale=include_stale,
-            default_target=context.settings.default_slo_target,
-            max_terms=max_terms,
-            known_revision=getattr(request.state, "graph_revision", None),
-        )
+    snapshot, root = await _snapshot_with(request, context, service_id)
+    body = await service.availability_of(
+        context.graph_cache,
+        snapshot,
+        root,
+        include_stale=include_stale,
+        default_target=context.settings.default_slo_target,
+        max_terms=max_terms,
     )
     return Response(body, media_type="application/json")

@@ -30,9 +30,13 @@ from slo_engine.topology.service import service_document
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
-async def _snapshot_with(
+async def snapshot_with(
     session: AsyncSession, cache: GraphCache, service_id: str, known_revision: int | None
 ) -> tuple[GraphSnapshot, Service]:
+    """The snapshot at the request's revision and the service asked about (404 if none).
+    The answers are computed after the session is given back (`impact_of`,
+    `availability_of`): a heavy one may wait for a worker thread, and must not hold a
+    database connection meanwhile."""
     snapshot = await cache.current(CatalogRepository(session), known_revision)
     service = snapshot.services.get(service_id)
     if service is None:
@@ -52,14 +56,13 @@ def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str],
 
 
 async def impact_of(
-    session: AsyncSession,
     cache: GraphCache,
-    service_id: str,
+    snapshot: GraphSnapshot,
+    failed: Service,
     *,
     depth: int,
     include_stale: bool,
     max_affected: int = 10_000,
-    known_revision: int | None = None,
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py),
     computed off the event loop (`GraphCache.off_loop`).
@@ -67,7 +70,6 @@ async def impact_of(
     The list stops after `max_affected` services (the worst hit first); the totals
     always count everyone.
     """
-    snapshot, failed = await _snapshot_with(session, cache, service_id, known_revision)
     return await cache.off_loop(
         lambda: impact_answer(snapshot, failed, depth, include_stale, max_affected)
     )
@@ -146,19 +148,17 @@ def _totals(counts: Counter[tuple[str | None, Impact]], name: str) -> list[dict[
 
 
 async def availability_of(
-    session: AsyncSession,
     cache: GraphCache,
-    service_id: str,
+    snapshot: GraphSnapshot,
+    root: Service,
     *,
     include_stale: bool,
     default_target: float,
     max_terms: int = 10_000,
-    known_revision: int | None = None,
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py),
     computed off the event loop (`GraphCache.off_loop`). The lists of terms, units and
     limiting units stop after `max_terms` each; the figures always count everything."""
-    snapshot, root = await _snapshot_with(session, cache, service_id, known_revision)
     return await cache.off_loop(
         lambda: availability_answer(snapshot, root, include_stale, default_target, max_terms)
     )

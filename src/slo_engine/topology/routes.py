@@ -59,7 +59,7 @@ async def get_dependencies(
     # Before any work: a request we cannot answer in an acceptable format is a 406.
     choice = negotiate(export_format, request.headers.get("accept"))
     started = time.perf_counter()
-    body = await context.database.transaction(
+    body = await context.database.read(
         lambda session: service.query_subgraph(
             session,
             context.graph_cache,
