@@ -51,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,6 +86,9 @@ FANOUT_LAYERS = 11
 TEAMS = tuple(f"team-{i:02d}" for i in range(40))
 CRITICALITIES = ("critical", "high", "medium", "low")
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Clients asking the heaviest blast radius at once while /health is timed (issue 11).
+LOOP_STALL_CLIENTS = 2
+LOOP_STALL_P99_MS = 100.0
 UNLIMITED = "100000000/minute"
 REDIS_URL = os.environ.get("SLO_ENGINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
@@ -681,19 +685,71 @@ def time_insight(
     """Sequential timed GETs of /services/{root}/{path}, each answer checked."""
     times = []
     sizes = []
-    largest = 0
+    largest, largest_root = 0, roots[0]
     for root in roots:
         elapsed, body = timed_get(client, f"{API}/services/{root}/{path}")
         answer = orjson.loads(body)
         check(answer, root)
         times.append(elapsed)
         sizes.append(size_of(answer))
-        largest = max(largest, len(body))
+        if len(body) > largest:
+            largest, largest_root = len(body), root
     return {
         **summary(times),
         "size_p50": percentile(sizes, 50),
         "size_max": max(sizes),
         "bytes_max": largest,
+        "largest_root": largest_root,
+    }
+
+
+def health_latencies(client: httpx.Client, seconds: float) -> list[float]:
+    """Sequential GETs of /health (the server's own floor) for `seconds`, in ms."""
+    times = []
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        t0 = time.perf_counter()
+        if client.get(f"{API}/health").status_code != 200:
+            raise BenchError("health did not answer 200")
+        times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.005)
+    return times
+
+
+def time_loop_stall(
+    base_url: str, key: str, heavy_path: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    """What the heaviest insight answers cost everyone else: /health latency alone (the
+    reference), then while `clients` threads each ask `heavy_path` again and again
+    (issue 11: two such clients once held the event loop ~0.4 s per answer)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base_url, timeout=120) as probe:
+        idle = health_latencies(probe, seconds / 2)
+        stop = threading.Event()
+        heavy_times: list[float] = []
+
+        def ask_again() -> None:
+            with httpx.Client(base_url=base_url, timeout=120, headers=headers) as client:
+                while not stop.is_set():
+                    t0 = time.perf_counter()
+                    if client.get(heavy_path).status_code != 200:
+                        raise BenchError(f"GET {heavy_path} did not answer 200")
+                    heavy_times.append((time.perf_counter() - t0) * 1000)
+
+        threads = [threading.Thread(target=ask_again, daemon=True) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # both heavy requests under way
+        busy = health_latencies(probe, seconds)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    return {
+        "path": heavy_path,
+        "clients": clients,
+        "idle": summary(idle),
+        "busy": summary(busy),
+        "heavy": summary(heavy_times) if heavy_times else None,
     }
 
 
@@ -833,6 +889,20 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
                         f"size p50 {figures['size_p50']} max {figures['size_max']}, "
                         f"largest answer {figures['bytes_max'] / 1e6:.2f} MB"
                     )
+                heaviest = result["insights"]["impact"]["largest_root"]
+                log(f"  /health while {LOOP_STALL_CLIENTS} clients ask for {heaviest}'s impact")
+                stall = time_loop_stall(
+                    server.base_url,
+                    key,
+                    f"{API}/services/{heaviest}/impact?depth=10",
+                    LOOP_STALL_CLIENTS,
+                    args.loop_stall_seconds,
+                )
+                result["loop_stall"] = stall
+                log(
+                    f"    /health p50 / p99 alone {_pair(stall['idle'])} ms, with them "
+                    f"{_pair(stall['busy'])} ms (max {stall['busy']['max']:.1f})"
+                )
 
                 log("  fan-out 6: ingesting and timing depth 10 from the top")
                 result["fanout_ingest"] = ingest(client, fanout_bodies)
@@ -1039,6 +1109,36 @@ def insights_report(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def loop_stall_report(results: list[dict[str, Any]]) -> list[str]:
+    """/health while the heaviest blast radius is asked for, against /health alone."""
+    measured = [r for r in results if "loop_stall" in r]
+    if not measured:
+        return []
+    lines = [
+        "",
+        f"## Heavy answers and everyone else ({LOOP_STALL_CLIENTS} clients asking the "
+        "largest blast radius of the run again and again)",
+        "",
+        "Reference: /health of the same server alone. Target: /health p99 with the heavy "
+        f"clients <= {LOOP_STALL_P99_MS:g} ms (before issue 11 each such answer held the "
+        "event loop for its whole computation: p50 ~0.3-1 s).",
+        "",
+        "| engine | services | heavy answer p50 / p99 | /health alone p50 / p99 "
+        "| /health with them p50 / p99 / max | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in measured:
+        stall = r["loop_stall"]
+        busy = stall["busy"]
+        heavy = _pair(stall["heavy"]) if stall["heavy"] else "-"
+        verdict = "met" if busy["p99"] <= LOOP_STALL_P99_MS else "MISSED"
+        lines.append(
+            f"| {r['engine']} | {r['services']:,} | {heavy} | {_pair(stall['idle'])} "
+            f"| {_pair(busy)} / {fmt(busy['max'])} | **{verdict}** |"
+        )
+    return lines
+
+
 def auth_report(auth_results: list[dict[str, Any]]) -> list[str]:
     if not auth_results:
         return []
@@ -1195,6 +1295,7 @@ def report(
             f"{_pair(ref['down10'])}, upstream depth 10 {_pair(ref['up10'])}"
         )
     lines += insights_report(results)
+    lines += loop_stall_report(results)
     lines += auth_report(auth_results)
     lines += cache_report(cache_results)
     if failure:
@@ -1210,6 +1311,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--chunk-edges", type=int, default=40_000, help="Edges per request.")
     parser.add_argument("--fanout-reps", type=int, default=50)
+    parser.add_argument(
+        "--loop-stall-seconds",
+        type=float,
+        default=10.0,
+        help="How long /health is timed while heavy insight answers are asked for.",
+    )
     parser.add_argument(
         "--auth-requests", type=int, default=1000, help="Timed requests per access variant."
     )
