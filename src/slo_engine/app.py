@@ -37,6 +37,7 @@ from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, ins
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
 from slo_engine.infra.memory import tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
+from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.insights.routes import router as insights_router
@@ -213,6 +214,7 @@ def create_app(
             if "HTTPValidationError" not in orjson.dumps(schema["paths"]).decode():
                 components.pop("HTTPValidationError", None)
                 components.pop("ValidationError", None)
+            declare_storable_json(schema)  # metadata and retry_config: the stated rule
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, StringConstraints
 from slo_engine.access.keys import Scope
 from slo_engine.access.repository import ApiKey
 from slo_engine.access.service import KEY_NAME_PATTERN
-from slo_engine.infra.storable import STRICT_BODY, TEXT_RULE, StorableTime
+from slo_engine.infra.storable import STRICT_BODY, StorableTime
+from slo_engine.ratelimit.policy import RATE_PATTERN
 
-RateText = Annotated[str, StringConstraints(max_length=32), TEXT_RULE]
+RateText = Annotated[str, StringConstraints(max_length=32, pattern=RATE_PATTERN)]
 
 
 class ApiKeyCreate(BaseModel):

@@ -12,10 +12,16 @@ from slo_engine.access.dependencies import read_access, write_access
 from slo_engine.access.service import Principal
 from slo_engine.alerts import service
 from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
-from slo_engine.errors import AlertNotFoundError, BadRequestError
+from slo_engine.errors import AlertNotFoundError
 from slo_engine.graph.model import AlertStatus
 from slo_engine.infra.context import AppContext, app_context
-from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN, decode_cursor, encode_cursor
+from slo_engine.infra.cursor import (
+    CURSOR_DESCRIPTION,
+    CURSOR_PATTERN,
+    decode_cursor,
+    encode_cursor,
+    not_issued,
+)
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 
@@ -42,7 +48,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         # which must be a 400 now, not a 500 when the query binds it.
         return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(alert_id)
     except (TypeError, ValueError, OverflowError) as error:
-        raise BadRequestError("The cursor is not one this service issued.") from error
+        raise not_issued() from error
 
 
 @router.get(

@@ -193,7 +193,7 @@ class PostgresBulkWriter:
         columns = ", ".join(_SERVICE_COLUMNS)
         return (
             f"INSERT INTO services ({columns}) SELECT id, service_id, display_name, team, "
-            "criticality, metadata::jsonb, discovered, created_at, updated_at "
+            "criticality, metadata::json, discovered, created_at, updated_at "
             "FROM _staged_services ORDER BY service_id "
         )
 
@@ -243,7 +243,7 @@ class PostgresBulkWriter:
         insert_sql = (
             f"INSERT INTO service_dependencies ({columns}) "
             "SELECT gen_random_uuid(), source_service_id, target_service_id, discovery_source, "
-            "communication_mode, criticality, protocol, timeout_ms, retry_config::jsonb, "
+            "communication_mode, criticality, protocol, timeout_ms, retry_config::json, "
             "confidence_score, request_rate, error_rate, latency_p95_ms, "
             "observed_at, observed_at, false, now, now FROM _staged_reports "
             # A stable order keeps concurrent writers from deadlocking on row locks.

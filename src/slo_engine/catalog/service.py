@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository, ServiceFilter
-from slo_engine.errors import BadRequestError, ServiceNotFoundError
+from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.model import Service
-from slo_engine.infra.cursor import decode_cursor, encode_cursor
+from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
 
 
 async def get_service(session: AsyncSession, service_id: str) -> tuple[Service, bool]:
@@ -28,7 +28,7 @@ async def list_services(
     if cursor is not None:
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, str):
-            raise BadRequestError("The cursor is not one this service issued.")
+            raise not_issued()
     repository = CatalogRepository(session)
     page = await repository.list_services(service_filter, after, limit + 1)
     next_cursor = encode_cursor([page[limit - 1].service_id]) if len(page) > limit else None

@@ -17,7 +17,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from slo_engine.infra.columns import JsonDocument, UtcDateTime, metadata
+from slo_engine.infra.columns import UtcDateTime, VerbatimJson, metadata
 
 services = Table(
     "services",
@@ -27,7 +27,7 @@ services = Table(
     Column("display_name", String(255)),
     Column("team", String(255), index=True),
     Column("criticality", String(16), index=True),
-    Column("metadata", JsonDocument, nullable=False),
+    Column("metadata", VerbatimJson, nullable=False),
     Column("discovered", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -54,7 +54,7 @@ service_dependencies = Table(
     Column("criticality", String(16)),
     Column("protocol", String(64)),
     Column("timeout_ms", Integer),
-    Column("retry_config", JsonDocument),
+    Column("retry_config", VerbatimJson),
     Column("confidence_score", Float, nullable=False),
     Column("request_rate", Float),
     Column("error_rate", Float),

@@ -96,7 +96,12 @@ async def get_graph(
     if not is_json and (cursor is not None or limit is not None):
         raise BadRequestError(
             f"cursor and limit page the JSON format only; format={choice.export_format} "
-            "answers the whole graph in one streamed document."
+            "answers the whole graph in one streamed document.",
+            errors=[
+                {"pointer": f"/query/{name}", "detail": "only with the JSON format"}
+                for name, value in (("cursor", cursor), ("limit", limit))
+                if value is not None
+            ],
         )
     known_revision = getattr(request.state, "graph_revision", None)
     snapshot = await context.database.read(

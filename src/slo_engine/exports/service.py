@@ -24,10 +24,9 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.errors import BadRequestError
 from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairState
-from slo_engine.infra.cursor import decode_cursor, encode_cursor
+from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
 from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.service import edge_document, encoded_edge, node_document
 
@@ -146,7 +145,7 @@ def _after(cursor: str | None) -> str | None:
         return None
     (after,) = decode_cursor(cursor, 1)
     if not isinstance(after, str):
-        raise BadRequestError("The cursor is not one this service issued.")
+        raise not_issued()
     return after
 
 

@@ -21,8 +21,13 @@ metadata = MetaData(
     }
 )
 
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite: documents we write
+# ourselves (an alert's members and cycle path).
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# Free-form JSON that clients send (metadata, retry_config): `json` on PostgreSQL keeps
+# the text as written, where `jsonb` would turn 1e16 into the integer 10000000000000000
+# and reorder keys (migration 0005); JSON text on SQLite.
+VerbatimJson = JSON()
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -23,6 +23,19 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+def not_issued() -> BadRequestError:
+    """The 400 for a cursor this service did not issue, naming the parameter."""
+    return BadRequestError(
+        "The cursor is not one this service issued.",
+        errors=[
+            {
+                "pointer": "/query/cursor",
+                "detail": "pass back a next_cursor of this service, unchanged",
+            }
+        ],
+    )
+
+
 def decode_cursor(cursor: str, length: int) -> list[Any]:
     """The values of a cursor made by `encode_cursor`, or BadRequestError.
 
@@ -37,9 +50,9 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             raise ValueError("nested")
         values = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise BadRequestError("The cursor is not one this service issued.") from error
+        raise not_issued() from error
     if not isinstance(values, list) or len(values) != length:
-        raise BadRequestError("The cursor is not one this service issued.")
+        raise not_issued()
     for value in values:
         # Issued cursors hold stored text, which keeps the text rule: anything else
         # would reach the database (NUL is a 500 on PostgreSQL).
@@ -47,5 +60,5 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             try:
                 storable_text(value)
             except ValueError as error:
-                raise BadRequestError("The cursor is not one this service issued.") from error
+                raise not_issued() from error
     return values

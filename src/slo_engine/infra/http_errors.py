@@ -154,11 +154,10 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     found = list(exc.errors())
-    unreadable = any(
-        e.get("type") == "json_invalid"
-        or (tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes | str))
-        for e in found
-    )
+    # Every JSON body is parsed by infra/json_body.py, which reports unparseable JSON as
+    # `json_invalid`; a body that parses to a string, a list or a number is valid JSON of
+    # the wrong shape: a 422 like any other.
+    unreadable = any(e.get("type") == "json_invalid" for e in found)
     if unreadable:
         return problem_response(
             request,
@@ -191,16 +190,51 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _template_matches(template: str, path: str) -> bool:
+    """`/services/{service_id}` matches `/services/checkout`: segment by segment, a
+    `{parameter}` segment matching any non-empty one."""
+    wanted, given = template.split("/"), path.split("/")
+    return len(wanted) == len(given) and all(
+        w == g or (w.startswith("{") and w.endswith("}") and g)
+        for w, g in zip(wanted, given, strict=True)
+    )
+
+
+def _documented_methods(app: Any, path: str) -> list[str] | None:
+    """The methods the OpenAPI document gives the most specific path template that
+    matches `path` (a literal segment beats a parameter: POST /services/dependencies is
+    ingestion, not a service named "dependencies"), or None for an undocumented path."""
+    matching = [
+        (template.count("{"), [m.upper() for m in operations if m.upper() in _METHODS])
+        for template, operations in app.openapi().get("paths", {}).items()
+        if _template_matches(template, path)
+    ]
+    if not matching:
+        return None
+    fewest = min(parameters for parameters, _ in matching)
+    return sorted({m for parameters, methods in matching if parameters == fewest for m in methods})
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route answers at this path. (The router's own 405 lists only
-    the methods of the first route whose path matched, and several routes share paths:
-    GET and POST /api-keys, GET and PATCH /circular-dependencies/{alert_id}.)"""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "\x00"})
-        if match is Match.PARTIAL:  # the path matched; the (impossible) method did not
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method this resource answers. (The router's own 405 lists only the methods
+    of the first route whose path matched, and several routes share paths: GET and POST
+    /api-keys, GET and PATCH /circular-dependencies/{alert_id}.) API paths answer what
+    their OpenAPI document says; other paths (the explorer's files) are tried method by
+    method against the routes' public `matches`. A 405 is rare: this costs nothing."""
+    documented = _documented_methods(request.app, request.url.path)
+    if documented is not None:
+        return documented
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

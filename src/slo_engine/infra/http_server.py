@@ -21,11 +21,12 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from slo_engine.infra.http_errors import PROBLEM_TYPE_BASE
+
 # Where the lifespan state carries the bound (app.py puts it there).
 HEADER_LIMIT_STATE_KEY = "max_request_header_bytes"
 DEFAULT_MAX_REQUEST_HEADER_BYTES = 32 * 1024
 _HEAD_END = b"\r\n\r\n"
-_PROBLEM_TYPE = "https://slo-engine.dev/problems/header-fields-too-large"
 
 
 class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
@@ -45,7 +46,7 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._reading_head:
             if not self._first_bytes:
-                self._first_bytes = data[:512]
+                self._first_bytes = data[:1024]
             window = self._tail + data
             end = window.find(_HEAD_END)
             if end < 0:
@@ -74,26 +75,51 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
         self._first_bytes = b""
 
     def _refuse_head(self) -> None:
-        target = self._first_bytes.split(b" ", 2)[1] if self._first_bytes.count(b" ") >= 2 else b""
+        self.logger.warning("Refused a request whose head is over %d bytes.", self._head_limit)
+        self._answer_and_close(
+            431,
+            b"Request Header Fields Too Large",
+            "header-fields-too-large",
+            "Request header fields too large",
+            f"The request line and headers are larger than the limit of {self._head_limit} "
+            "bytes (MAX_REQUEST_HEADER_BYTES).",
+        )
+        self._refused = True  # nothing more is read on this connection
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse (a malformed head, a body
+        framed two ways), as a problem like every other error, not plain text."""
+        self._answer_and_close(
+            400,
+            b"Bad Request",
+            "malformed-request",
+            "Bad request",
+            "The request is not valid HTTP/1.1; the connection is closed.",
+        )
+
+    def _target(self) -> str:
+        """The path of the request being refused, as far as it was read."""
+        method_and_rest = self._first_bytes.split(b" ", 1)
+        target = method_and_rest[1].split(b" ", 1)[0] if len(method_and_rest) == 2 else b""
+        return target.split(b"?", 1)[0][:256].decode("latin-1")
+
+    def _answer_and_close(
+        self, status: int, reason: bytes, slug: str, title: str, detail: str
+    ) -> None:
+        correlation_id = str(uuid.uuid4())
         body = orjson.dumps(
             {
-                "type": _PROBLEM_TYPE,
-                "title": "Request header fields too large",
-                "status": 431,
-                "detail": f"The request line and headers are larger than the limit of "
-                f"{self._head_limit} bytes (MAX_REQUEST_HEADER_BYTES).",
-                "instance": target.decode("latin-1")[:256].split("?", 1)[0],
-                "correlation_id": str(uuid.uuid4()),
+                "type": f"{PROBLEM_TYPE_BASE}{slug}",
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "instance": self._target(),
+                "correlation_id": correlation_id,
             }
         )
-        head = (
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: application/problem+json\r\n"
-            b"x-content-type-options: nosniff\r\n"
-            b"content-length: %d\r\n"
-            b"connection: close\r\n\r\n" % len(body)
-        )
-        self.logger.warning("Refused a request whose head is over %d bytes.", self._head_limit)
+        head = b"HTTP/1.1 %d %b\r\n" % (status, reason)
+        head += b"content-type: application/problem+json\r\nx-content-type-options: nosniff\r\n"
+        head += b"x-correlation-id: %b\r\n" % correlation_id.encode()
+        head += b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
         self.transport.write(head + body)
         self.transport.close()
-        self._refused = True  # nothing more is read on this connection

@@ -19,6 +19,7 @@ from slo_engine.graph.model import (
 from slo_engine.infra.storable import (
     STRICT_BODY,
     TEXT_RULE,
+    WHOLE_NUMBER,
     StorableAwareTime,
     StorableJson,
 )
@@ -52,7 +53,7 @@ class EdgeAttributes(TypedDict, total=False):
     communication_mode: CommunicationMode | None
     criticality: DependencyCriticality | None
     protocol: Annotated[str, StringConstraints(max_length=64), TEXT_RULE] | None
-    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None
+    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000), WHOLE_NUMBER] | None
     retry_config: StorableJson | None
     confidence_score: (
         Annotated[

@@ -27,6 +27,12 @@ _RATE_PATTERN = re.compile(
 )
 
 
+# The form the HTTP API accepts for a key's own limit, declared in its OpenAPI document:
+# `600/minute`, `5/second`, a bare `60`. (`parse_rate` also reads spaces and capitals,
+# for the environment and the CLI.)
+RATE_PATTERN = r"^[1-9][0-9]{0,9}(/(second|minute|hour|day)s?)?$"
+
+
 class InvalidRateError(ValueError):
     pass
 
