@@ -727,13 +727,17 @@ def time_loop_stall(
         idle = health_latencies(probe, seconds / 2)
         stop = threading.Event()
         heavy_times: list[float] = []
+        failures: list[str] = []
 
         def ask_again() -> None:
             with httpx.Client(base_url=base_url, timeout=120, headers=headers) as client:
                 while not stop.is_set():
                     t0 = time.perf_counter()
-                    if client.get(heavy_path).status_code != 200:
-                        raise BenchError(f"GET {heavy_path} did not answer 200")
+                    response = client.get(heavy_path)
+                    if response.status_code != 200:
+                        failures.append(f"GET {heavy_path}: {response.status_code}")
+                        stop.set()
+                        return
                     heavy_times.append((time.perf_counter() - t0) * 1000)
 
         threads = [threading.Thread(target=ask_again, daemon=True) for _ in range(clients)]
@@ -744,6 +748,8 @@ def time_loop_stall(
         stop.set()
         for thread in threads:
             thread.join(timeout=120)
+    if failures:
+        raise BenchError(f"the heavy clients failed: {failures[0]}")
     return {
         "path": heavy_path,
         "clients": clients,
@@ -812,7 +818,7 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
             log(f"  starting the server on port {server.port}")
             server.start()
             result["rss_start_mb"] = server.memory_mb()
-            key = server.create_api_key("bench")
+            key = api_key = server.create_api_key("bench")
             with httpx.Client(
                 base_url=server.base_url,
                 timeout=args.request_timeout,
@@ -893,7 +899,7 @@ def run_one(engine: str, size: int, args: argparse.Namespace, limit: int) -> dic
                 log(f"  /health while {LOOP_STALL_CLIENTS} clients ask for {heaviest}'s impact")
                 stall = time_loop_stall(
                     server.base_url,
-                    key,
+                    api_key,
                     f"{API}/services/{heaviest}/impact?depth=10",
                     LOOP_STALL_CLIENTS,
                     args.loop_stall_seconds,

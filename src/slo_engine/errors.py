@@ -98,6 +98,10 @@ class DatabaseUnavailableError(UnavailableError):
         # The connection dropped before any commit was sent: running the same work
         # again on a fresh connection is safe (infra/db.py does, once).
         self.retry_safe = False
+        # Whether the database itself is away (not one statement past its timeout), and
+        # what failed, for the one log line of an outage.
+        self.database_down = True
+        self.cause = detail
 
 
 class AuthenticationError(SloEngineError):

@@ -142,6 +142,9 @@ def test_key_management_through_the_api(database_url: str, app_client: TestClien
         headers=admin,
     )
     assert created.status_code == 201, created.text
+    # The answer holds a secret: no cache may keep it, no browser may sniff it.
+    assert created.headers["Cache-Control"] == "no-store"
+    assert created.headers["X-Content-Type-Options"] == "nosniff"
     body = created.json()
     new_key = body["key"]
     assert new_key.startswith("slo_") and body["scopes"] == ["read"]

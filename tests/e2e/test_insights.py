@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from slo_engine.access.keys import Scope
+from slo_engine.insights import service as insights_service
 from tests.e2e.conftest import INGEST, edge, ingest, make_key, service_answer
 
 BOUTIQUE = Path(__file__).resolve().parents[3] / "shared" / "data" / "online-boutique.json"
@@ -238,3 +241,34 @@ def test_insights_need_the_read_scope(client: TestClient, database_url: str) -> 
         assert client.get(path, headers={"Authorization": ""}).status_code == 401
         denied = client.get(path, headers={"Authorization": f"Bearer {writer}"})
         assert denied.status_code == 403
+
+
+@pytest.mark.parametrize("what", ["impact", "availability"])
+def test_a_heavy_answer_does_not_hold_up_other_requests(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """The answer is computed in a worker thread: while one is still being computed,
+    the same server answers other requests (before, a blast radius reaching half of a
+    large graph held the event loop for its whole computation)."""
+    ingest(client, [("a", "b"), ("b", "c")])
+    entered, release = threading.Event(), threading.Event()
+    name = f"{what}_answer"
+    compute = getattr(insights_service, name)
+
+    def slow(*args: Any) -> bytes:
+        entered.set()
+        release.wait(10)
+        return compute(*args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(insights_service, name, slow)
+    with ThreadPoolExecutor(2) as pool:
+        heavy = pool.submit(client.get, f"/api/v1/services/b/{what}")
+        try:
+            assert entered.wait(10)
+            other = pool.submit(client.get, "/api/v1/services/a/dependencies")
+            # On the event loop, the heavy answer would hold this one up until released.
+            assert other.result(timeout=5).status_code == 200
+            assert not heavy.done()
+        finally:
+            release.set()
+        assert heavy.result(timeout=10).status_code == 200

@@ -92,9 +92,15 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
 
 def _refuse_if_limited(context: AppContext, client: str, presented: str | None) -> None:
     """A client whose failures are being limited is refused before any database work,
-    unless it presents a key this process already knows to be valid."""
-    seconds = context.failed_authentications.limited_for(client)
-    if seconds is None or context.authenticator.holds_valid(presented):
+    unless it presents a key this process already knows to be valid, or a key that may
+    exist and the address has not had one looked up in the last second (a valid key
+    behind the same address as a guesser gets through; access/failures.py)."""
+    failures = context.failed_authentications
+    seconds = failures.limited_for(client)
+    authenticator = context.authenticator
+    if seconds is None or authenticator.holds_valid(presented):
+        return
+    if authenticator.may_exist(presented) and failures.may_look_up(client):
         return
     AUTH_FAILURES.labels("limited_address", "limited").inc()
     raise RateLimitedError(

@@ -10,10 +10,12 @@ in Redis), with the policy `RATE_LIMIT_AUTH_FAILURES` (default 20/minute: a burs
 failures, then one every 3 seconds). Only failures spend tokens, so valid keys never do.
 
 When a bucket is empty the failure is answered 429 with Retry-After instead of 401, and
-the address is remembered in process until the bucket refills: while it is, a request
+the address is remembered in process until the bucket refills. While it is, a request
 from it is refused before any database read unless it presents a key this process has
-already found valid (`Authenticator.holds_valid`), so a legitimate client behind the
-same address goes on, and a flood of guesses costs one dict lookup each.
+already found valid (`Authenticator.holds_valid`), or a well-formed key whose id is not
+known to be unknown, at most one such lookup per second per address: a legitimate
+client behind the same address (a NAT, a proxy) gets through within a second, and a
+flood of guesses costs one dict lookup each, plus one key lookup a second.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from slo_engine.ratelimit.policy import RatePolicy
 # Addresses remembered as limited; beyond this the oldest are forgotten (they would
 # only cost a bucket lookup again).
 _REMEMBERED_ADDRESSES = 10_000
+# Key lookups a limited address may still make, one per this many seconds.
+LOOKUP_INTERVAL_SECONDS = 1.0
 
 
 class FailedAuthentications:
@@ -34,6 +38,7 @@ class FailedAuthentications:
         self._limiter = limiter
         self._policy = policy
         self._limited_until: dict[str, float] = {}  # address -> monotonic time
+        self._last_lookup: dict[str, float] = {}  # limited address -> monotonic time
 
     @property
     def policy(self) -> RatePolicy:
@@ -47,8 +52,20 @@ class FailedAuthentications:
         left = until - time.monotonic()
         if left <= 0:
             del self._limited_until[address]
+            self._last_lookup.pop(address, None)
             return None
         return max(1, round(left))
+
+    def may_look_up(self, address: str) -> bool:
+        """Whether a limited address may have one key looked up now (and counts it)."""
+        now = time.monotonic()
+        last = self._last_lookup.get(address)
+        if last is not None and now - last < LOOKUP_INTERVAL_SECONDS:
+            return False
+        if len(self._last_lookup) >= _REMEMBERED_ADDRESSES and address not in self._last_lookup:
+            del self._last_lookup[next(iter(self._last_lookup))]
+        self._last_lookup[address] = now
+        return True
 
     async def record(self, address: str, stored_key_id: str | None) -> Decision | None:
         """Count one failure; the refusing decision when a bucket is now empty (the

@@ -271,6 +271,12 @@ class Authenticator:
             and (key.expires_at is None or key.expires_at > datetime.now(UTC))
         )
 
+    def may_exist(self, presented: str | None) -> bool:
+        """Whether `presented` is a well-formed key whose id is not known to have no
+        row (no database read)."""
+        parsed = parse_key(presented.strip()) if presented is not None else None
+        return parsed is not None and parsed.key_id not in self._unknown
+
     def _note_use(self, key: ApiKey, now: datetime) -> None:
         # At most one write per key per LAST_USED_RESOLUTION and process, off the
         # request's path. (The cached row's `last_used_at` does not move, so the time

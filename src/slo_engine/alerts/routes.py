@@ -103,9 +103,11 @@ async def get_alert(
 )
 async def update_alert(
     alert_id: str,
+    # The access check first (dependencies resolve in this order): an unauthenticated
+    # request is a 401, and its body is never read.
+    principal: Annotated[Principal, Depends(write_access)],
     body: Annotated[AlertUpdate, Depends(json_body(AlertUpdate))],
     context: Annotated[AppContext, Depends(app_context)],
-    principal: Annotated[Principal, Depends(write_access)],
 ) -> AlertOut:
     """A resolved alert whose cycle is still in the graph is reopened by the next scan;
     acknowledge it to keep it quiet instead."""

@@ -32,7 +32,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from slo_engine.errors import DatabaseUnavailableError
-from slo_engine.infra.db_outage import DatabaseHealth, connection_lost, outage_cause
+from slo_engine.infra.db_outage import (
+    DatabaseHealth,
+    connection_lost,
+    means_database_down,
+    outage_cause,
+)
 from slo_engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -163,8 +168,13 @@ class Database:
             if not error.retry_safe:
                 raise
             logger.info("database connection lost before the commit; retrying once")
-        async with self.session_scope(read_only=read_only) as session:
-            return await work(session)
+        try:
+            async with self.session_scope(read_only=read_only) as session:
+                return await work(session)
+        except DatabaseUnavailableError as error:
+            if error.database_down:  # lost twice in a row: the database is away
+                self.health.failed(error.cause)
+            raise
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[AsyncConnection]:
@@ -193,8 +203,13 @@ class Database:
         except DatabaseUnavailableError as error:
             if not error.retry_safe:
                 raise
-        async with self.single_statement() as connection:
-            return await work(connection)
+        try:
+            async with self.single_statement() as connection:
+                return await work(connection)
+        except DatabaseUnavailableError as error:
+            if error.database_down:
+                self.health.failed(error.cause)
+            raise
 
     def _unavailable(
         self, error: Exception, *, committing: bool
@@ -206,7 +221,12 @@ class Database:
         cause = outage_cause(error)
         if cause is None:
             return None
-        self.health.failed(cause)
+        retry_safe = not committing and connection_lost(error)
+        database_down = means_database_down(error)
+        if not retry_safe and database_down:
+            # A dropped connection that will be retried is not an outage (yet): it is
+            # recorded only if the retry fails too (`_retried_once`).
+            self.health.failed(cause)
         detail = "The database is unavailable, so nothing was changed; try again shortly."
         if committing:
             detail = (
@@ -217,7 +237,9 @@ class Database:
         unavailable = DatabaseUnavailableError(
             detail, retry_after_seconds=RETRY_AFTER_SECONDS, outcome_unknown=committing
         )
-        unavailable.retry_safe = not committing and connection_lost(error)
+        unavailable.retry_safe = retry_safe
+        unavailable.database_down = database_down
+        unavailable.cause = cause
         return unavailable
 
     async def ping(self) -> None:

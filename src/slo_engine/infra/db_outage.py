@@ -8,7 +8,9 @@ traceback per request.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -70,9 +72,44 @@ def outage_cause(error: BaseException) -> str | None:
             phrase in str(link).lower() for phrase in _SQLITE_UNAVAILABLE
         ):
             return f"SQLite: {_first_line(link)}"
-        if isinstance(link, OSError | TimeoutError):  # refused, unreachable, timed out
+        if _network_failure(link):  # refused, reset, unreachable, timed out
             return f"{type(link).__name__}: {_first_line(link)}"
     return None
+
+
+# What a socket says when the other end is not there (Linux and BSD numbers alike via
+# errno): other OSErrors (a missing file, a permission) are bugs, not outages.
+_NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+
+
+def _network_failure(error: BaseException) -> bool:
+    return isinstance(error, ConnectionError | TimeoutError | socket.gaierror) or (
+        isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
+    )
+
+
+def means_database_down(error: BaseException) -> bool:
+    """Whether an outage error says the database itself is away, as opposed to one
+    statement that ran past DB_STATEMENT_TIMEOUT_SECONDS or waited past SQLite's busy
+    timeout: those are 503s too, but the database answers, so they are not logged as
+    an outage and do not mark it unavailable."""
+    for link in _chain(error):
+        if isinstance(link, asyncpg.exceptions.QueryCanceledError):
+            return False
+        if isinstance(link, sqlite3.OperationalError) and "locked" in str(link).lower():
+            return False
+    return True
 
 
 def connection_lost(error: BaseException) -> bool:

@@ -1,16 +1,24 @@
 """The HTTP/1.1 protocol `slo-cli serve` runs: uvicorn's httptools protocol with a bound
-on the request line and headers.
+on everything of a request that is not its body.
 
 uvicorn's httptools protocol has no such bound: a single request with a 200 MiB header
 was read whole (the parser accumulates a header value before handing it over) and
-answered. Here the bytes of a request's head are counted as they arrive, before the
-parser sees them; past `MAX_REQUEST_HEADER_BYTES` the server answers 431 (RFC 6585) with
-a problem body and closes the connection, having buffered at most the limit plus one
-read from the socket. Only the head is bounded; bodies have their own limit
-(`MAX_REQUEST_BODY_BYTES`, infra/body_limit.py).
+answered. Here the bytes of each request are counted as they arrive:
 
-The running app tells its server the bound through the lifespan state (app.py), so every
-worker process uses the value of its own settings.
+* while its head (request line and headers) is incomplete, a read that would take it
+  past `MAX_REQUEST_HEADER_BYTES` is not given to the parser: the server answers 431
+  (RFC 6585) with a problem body and closes the connection, having buffered at most the
+  limit plus one read from the socket (asyncio reads up to 256 KiB);
+* a complete head over the limit (it arrived in one read) is refused the same way
+  before the app sees the request;
+* after the head, what is not body (chunk framing, trailers, which the parser also
+  collects as headers) may not exceed the limit plus the body received so far: trailers
+  cannot grow without bound either, and a body in sensible chunks is never refused.
+
+Bodies have their own limit (`MAX_REQUEST_BODY_BYTES`, infra/body_limit.py). A request
+the parser cannot read is answered 400 with a problem body (uvicorn's own answer is
+plain text). The running app tells its server the bound through the lifespan state
+(app.py), so every worker process uses the value of its own settings.
 """
 
 from __future__ import annotations
@@ -26,7 +34,14 @@ from slo_engine.infra.http_errors import PROBLEM_TYPE_BASE
 # Where the lifespan state carries the bound (app.py puts it there).
 HEADER_LIMIT_STATE_KEY = "max_request_header_bytes"
 DEFAULT_MAX_REQUEST_HEADER_BYTES = 32 * 1024
-_HEAD_END = b"\r\n\r\n"
+# Bytes of a header line besides its name and value (": " and CRLF), and of the request
+# line besides its target ("GET " ... " HTTP/1.1" CRLF, generously), and the blank line.
+_HEADER_LINE_OVERHEAD = 4
+_REQUEST_LINE_OVERHEAD = 32
+
+
+class _HeadTooLargeError(Exception):
+    """Raised from a parser callback to stop a request whose head is over the bound."""
 
 
 class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
@@ -35,44 +50,49 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
         self._head_limit = int(
             self.app_state.get(HEADER_LIMIT_STATE_KEY, DEFAULT_MAX_REQUEST_HEADER_BYTES)
         )
-        self._reading_head = True
-        self._head_bytes = 0
-        self._tail = b""  # the last bytes seen, for a head end split across reads
-        self._first_bytes = b""  # the start of the head, to name the target in a refusal
+        self._in_head = True  # the current request's head is not complete yet
+        self._received = 0  # bytes of the current request received so far
+        self._body = 0  # of which body
+        self._first_bytes = b""  # the start of the request, to name its target
+        self._head_too_large = False
         self._refused = False
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._reading_head:
-            if not self._first_bytes:
-                self._first_bytes = data[:1024]
-            window = self._tail + data
-            end = window.find(_HEAD_END)
-            if end < 0:
-                seen = self._head_bytes + len(data)
-            else:
-                seen = self._head_bytes + end + len(_HEAD_END) - len(self._tail)
-            if seen > self._head_limit:
-                self._refuse_head()
-                return
-            self._head_bytes = seen
-            self._tail = window[-(len(_HEAD_END) - 1) :]
+        if not self._received:
+            self._first_bytes = data[:1024]
+        if self._in_head and self._received > self._head_limit:
+            # Everything received of this request is head, and already too much.
+            self._refuse_head()
+            return
+        self._received += len(data)
         super().data_received(data)
+        if not self._refused and not self._in_head:
+            non_body = self._received - self._body
+            if non_body > self._head_limit + self._body:
+                self._refuse_head()
 
     def on_headers_complete(self) -> None:
-        self._reading_head = False
+        self._in_head = False
+        head = len(self.url) + _REQUEST_LINE_OVERHEAD
+        head += sum(len(name) + len(value) + _HEADER_LINE_OVERHEAD for name, value in self.headers)
+        if head > self._head_limit:
+            self._head_too_large = True
+            raise _HeadTooLargeError  # the parser stops; uvicorn calls send_400_response
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body += len(body)
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         # The next request on this connection starts its own count. (Pipelined bytes
         # that came in the same read as this request's end are not counted: at most one
-        # read, as above.)
-        self._reading_head = True
-        self._head_bytes = 0
-        self._tail = b""
-        self._first_bytes = b""
+        # read.)
+        self._in_head = True
+        self._received = self._body = 0
 
     def _refuse_head(self) -> None:
         self.logger.warning("Refused a request whose head is over %d bytes.", self._head_limit)
@@ -88,7 +108,11 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse (a malformed head, a body
-        framed two ways), as a problem like every other error, not plain text."""
+        framed two ways), as a problem like every other error, not plain text; or the
+        431 of a head found too large once complete."""
+        if self._head_too_large:
+            self._refuse_head()
+            return
         self._answer_and_close(
             400,
             b"Bad Request",

@@ -122,22 +122,54 @@ class GraphCache:
     async def off_loop(self, work: Callable[[], T]) -> T:
         """`work()` (a read of a snapshot this cache handed out, and its encoding) in a
         worker thread, holding one of the `HEAVY_READS` slots; the snapshot is not
-        changed until it is done."""
-        async with self._heavy_slots:
+        changed until it is done.
+
+        The slot and the reader count are given back when the thread finishes, not when
+        the awaiting request does: a request cancelled meanwhile (a client gone, a
+        shutdown) leaves its thread reading, and the snapshot must wait for it still.
+        """
+        await self._heavy_slots.acquire()
+        try:
             # Writes first: a read starts only once no committed write waits, or a
             # steady stream of heavy reads would hold the snapshot back for good.
             while not self._settled.is_set():
                 await self._settled.wait()
-            self._off_loop_readers += 1
+        except BaseException:
+            self._heavy_slots.release()
+            raise
+        loop = asyncio.get_running_loop()
+        self._off_loop_readers += 1
+
+        def read() -> T:
             try:
-                return await asyncio.to_thread(work)
+                return work()
             finally:
-                self._off_loop_readers -= 1
-                if not self._off_loop_readers:
-                    deferred, self._deferred = self._deferred, []
-                    for write in deferred:
-                        self._apply(*write)
-                    self._settled.set()
+                loop.call_soon_threadsafe(self._read_done)
+
+        try:
+            pending = loop.run_in_executor(None, read)
+        except BaseException:  # the executor refused it: the thread never runs
+            self._read_done()
+            raise
+        return await pending
+
+    def _read_done(self) -> None:
+        """On the loop, when an off-loop read's thread has finished."""
+        self._off_loop_readers -= 1
+        self._heavy_slots.release()
+        if self._off_loop_readers:
+            return
+        deferred, self._deferred = self._deferred, []
+        try:
+            for write in deferred:
+                self._apply(*write)
+        except Exception:
+            # A snapshot a write was only half applied to must not be read: the next
+            # reader rebuilds it from the database.
+            logger.exception("applying a committed write failed; the snapshot is dropped")
+            self._snapshot = None
+        finally:
+            self._settled.set()  # nobody waits forever
 
     async def _wait_for_deferred(self, revision: int) -> None:
         """A reader or writer that needs `revision` while the write that brings the

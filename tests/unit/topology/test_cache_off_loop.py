@@ -103,3 +103,28 @@ async def test_at_most_heavy_reads_run_at_once() -> None:
 
     await asyncio.gather(*(cache.off_loop(work) for _ in range(HEAVY_READS * 3)))
     assert most == HEAVY_READS
+
+
+async def test_a_cancelled_request_still_holds_the_snapshot_until_its_thread_ends() -> None:
+    """A client that leaves (or a shutdown) cancels the awaiting request, not the thread
+    that reads the snapshot: the write still waits for that thread."""
+    cache = cache_at(1)
+    snapshot = cache.peek()
+    assert snapshot is not None
+    started, release = threading.Event(), threading.Event()
+
+    def heavy_read() -> int:
+        started.set()
+        release.wait(5)
+        return snapshot.revision
+
+    read = asyncio.create_task(cache.off_loop(heavy_read))
+    await asyncio.to_thread(started.wait, 5)
+    read.cancel()
+    await asyncio.sleep(0)
+    cache.apply_committed(2, [], [report("a", "c")])
+    assert snapshot.revision == 1  # the thread still reads: deferred
+    release.set()
+    await asyncio.wait_for(cache._settled.wait(), 5)
+    assert snapshot.revision == 2
+    assert read.cancelled()

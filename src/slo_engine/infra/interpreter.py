@@ -1,0 +1,48 @@
+"""Interpreter settings for a process that holds a large graph in memory and computes
+heavy answers in worker threads: the cyclic garbage collector's thresholds, and how
+often threads hand the interpreter over.
+
+Garbage collector: CPython's cyclic collector runs a young collection every 700 net
+allocations and a full one (a walk over every tracked object) every 100 young ones, once enough new
+objects have survived. A 250,000-edge snapshot is millions of long-lived tracked
+objects, and one large ingestion allocates hundreds of thousands more (parsed edges,
+reports, rows), so with the defaults a full ingestion of the benchmark graph ran about
+20 full collections costing 4.5 of its 18 seconds (measured in process with
+`gc.callbacks`; see docs/performance.md). Raising the young threshold makes
+collections proportionally rarer; the snapshot itself holds no reference cycles and
+is freed by reference counting, so nothing is kept longer than one young period.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+# Young-generation threshold: net allocations between young collections.
+YOUNG_THRESHOLD = 50_000
+# Young collections per middle one, middle ones per full one (CPython's defaults).
+MIDDLE_THRESHOLD = 20
+OLD_THRESHOLD = 10
+
+
+def tune_garbage_collector() -> None:
+    """Make cyclic collections rarer. Idempotent; affects the whole process."""
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)
+
+
+# Seconds a thread may hold the interpreter while another waits for it (CPython's
+# default: 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.001
+
+
+def shorten_thread_switches() -> None:
+    """Hand the interpreter over every millisecond instead of every five.
+
+    A blast radius reaching half of a 250,000-edge graph is ~0.5 s of Python in a worker
+    thread (topology/cache.py `off_loop`). The event loop needs the interpreter back for
+    every step of every other request, and waited up to the whole interval each time:
+    with two such answers under way /health took p50 23-37 ms, p99 136-207 ms; with 1 ms,
+    p50 8.7 ms, p99 60 ms, and the heavy answers as many per second (measured on the
+    benchmark's 50,000-service graph, docs/reliability.md). Affects the whole process.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
