@@ -33,9 +33,32 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def start_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+# Limits no functional test reaches.
+UNLIMITED = "1000000/minute"
+
+
+def served_env(database_url: str, **more: str) -> dict[str, str]:
+    """The environment of a `slo-cli serve` under test: its database, limits out of the
+    way (failed authentications included: fuzzers and corpora send many on purpose), no
+    scheduled jobs, and no draining at the end."""
+    return {
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT_QUERY": UNLIMITED,
+        "RATE_LIMIT_INGESTION": UNLIMITED,
+        "RATE_LIMIT_AUTH_FAILURES": UNLIMITED,
+        "SCHEDULER_ENABLED": "false",
+        "SHUTDOWN_DRAIN_SECONDS": "0",
+        **more,
+    }
+
+
+def start_api(
+    env: dict[str, str], log_path: Path, *, ready_path: str = "/api/v1/health/ready"
+) -> tuple[subprocess.Popen[bytes], str]:
     """`slo-cli serve` on a free port of 127.0.0.1 with `env` added to ours; returns the
-    process and its base URL once it is ready. The caller stops it."""
+    process and its base URL once `ready_path` answers 200 (readiness by default; pass
+    /api/v1/health for a server that must start while its database is down). The
+    caller stops it."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -55,9 +78,9 @@ def start_api(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[byt
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(
-            lambda: httpx.get(f"{url}/api/v1/health/ready", timeout=1).status_code == 200,
+            lambda: httpx.get(f"{url}{ready_path}", timeout=1).status_code == 200,
             30,
-            f"slo-cli serve on {url} (log: {log_path})",
+            f"slo-cli serve on {url}{ready_path} (log: {log_path})",
         )
     except BaseException:
         process.kill()

@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -22,9 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
-import httpx
 
-from tests.local_servers import free_port, wait_until
+from tests.local_servers import free_port
 
 T = TypeVar("T")
 
@@ -254,40 +252,6 @@ def create_cluster() -> DrillCluster:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return cluster
-
-
-def start_api_live(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`slo-cli serve` like `tests.local_servers.start_api`, but returned once it is
-    *alive* (GET /api/v1/health is 200): readiness needs the database, and a drill that
-    starts the server while the database is down must not wait for it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "slo_engine.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env={**os.environ, **env},
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200,
-            30,
-            f"slo-cli serve to be alive on {url} (log: {log_path})",
-        )
-    except BaseException:
-        process.kill()
-        process.wait()
-        raise
-    return process, url
 
 
 def stop_api(process: subprocess.Popen[bytes]) -> None:

@@ -46,8 +46,9 @@ from sqlalchemy.engine import make_url
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
+from tests.conftest import _pg_execute
 from tests.e2e.conftest import INGEST, JSON_CONTENT, ingest, make_key, settings_for
-from tests.local_servers import start_api
+from tests.local_servers import served_env, start_api
 from tests.stored_graph import StoredGraph
 
 PROBLEM = "application/problem+json"
@@ -59,7 +60,6 @@ ALERTS = "/api/v1/circular-dependencies"
 GRAPH = "/api/v1/graph"
 BODY_LIMIT = 64 * 1024  # what settings_for configures
 HEADER_LIMIT = 32 * 1024  # MAX_REQUEST_HEADER_BYTES by default
-UNLIMITED = "1000000/minute"
 _URLSPLIT_DROPS = str.maketrans("", "", "\t\r\n")
 
 
@@ -78,18 +78,8 @@ class Corpus:
     admin_key: str
 
 
-def _pg_execute(dsn: str, *statements: str) -> None:
-    async def run() -> None:
-        import asyncpg
-
-        connection = await asyncpg.connect(dsn, timeout=10)
-        try:
-            for statement in statements:
-                await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
+def _pg_run(dsn: str, *statements: str) -> None:
+    asyncio.run(_pg_execute(dsn, *statements))
 
 
 def _execute(database_url: str, statement: str) -> None:
@@ -99,9 +89,7 @@ def _execute(database_url: str, statement: str) -> None:
         with closing(sqlite3.connect(url.database)) as connection, connection:
             connection.execute(statement)
     else:
-        _pg_execute(
-            url.set(drivername="postgresql").render_as_string(hide_password=False), statement
-        )
+        _pg_run(url.set(drivername="postgresql").render_as_string(hide_password=False), statement)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -126,8 +114,8 @@ def corpus(
                 hide_password=False
             )
             name = f"slo_corpus_{uuid.uuid4().hex[:12]}"
-            _pg_execute(admin_dsn, f'CREATE DATABASE "{name}"')
-            stack.callback(_pg_execute, admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _pg_run(admin_dsn, f'CREATE DATABASE "{name}"')
+            stack.callback(_pg_run, admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             url = session_url.set(database=name).render_as_string(hide_password=False)
             upgrade_database(url)
             never = "9999-12-31T00:00:00+00:00"
@@ -394,14 +382,7 @@ def test_edge_times_survive_a_restart_of_a_real_server(database_url: str, tmp_pa
     """Ingest the edge instants through a real server, stop it, start a new one on the
     same database: everything reads back, and the database still takes writes."""
     key = make_key(database_url, "restart-admin", Scope.ADMIN)
-    env = {
-        "DATABASE_URL": database_url,
-        "RATE_LIMIT_QUERY": UNLIMITED,
-        "RATE_LIMIT_INGESTION": UNLIMITED,
-        "RATE_LIMIT_AUTH_FAILURES": UNLIMITED,
-        "SCHEDULER_ENABLED": "false",
-        "SHUTDOWN_DRAIN_SECONDS": "0",
-    }
+    env = served_env(database_url)
     auth = {"Authorization": f"Bearer {key}"}
     tags = {sent: case_id(f"rs-{sent}") for sent in EDGE_TIMES}
     expiry = "9999-12-31T23:59:59+14:00"
@@ -1352,14 +1333,7 @@ def test_json_content_types_are_accepted(
 @pytest.fixture(scope="module")
 def served(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `slo-cli serve` on the corpus' database (it only reads it here)."""
-    env = {
-        "DATABASE_URL": corpus.url,
-        "RATE_LIMIT_QUERY": UNLIMITED,
-        "RATE_LIMIT_INGESTION": UNLIMITED,
-        "RATE_LIMIT_AUTH_FAILURES": UNLIMITED,
-        "SCHEDULER_ENABLED": "false",
-        "SHUTDOWN_DRAIN_SECONDS": "0",
-    }
+    env = served_env(corpus.url)
     log = tmp_path_factory.mktemp("served") / f"{corpus.engine}.log"
     process, url = start_api(env, log)
     try:

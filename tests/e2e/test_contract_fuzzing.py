@@ -37,9 +37,9 @@ import httpx
 import pytest
 
 from slo_engine.access.keys import Scope
-from tests.e2e.conftest import INGEST, UNLIMITED, make_key
+from tests.e2e.conftest import INGEST, make_key
 from tests.e2e.schemathesis_hooks import DECOY_KEY_NAME, PROTECTED_PREFIX
-from tests.local_servers import start_api
+from tests.local_servers import served_env, start_api
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "schemathesis.toml"
@@ -147,17 +147,7 @@ def fuzz_target(database_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[S
     }
     seeding_key = make_key(database_url, SEEDING_KEY_NAME, Scope.WRITE)
     make_key(database_url, DECOY_KEY_NAME, Scope.READ)
-    env = {
-        "DATABASE_URL": database_url,
-        "RATE_LIMIT_QUERY": UNLIMITED,
-        "RATE_LIMIT_INGESTION": UNLIMITED,
-        # The ignored_auth check sends requests without and with wrong credentials, and
-        # the server answers 429 to an address after 20 failed authentications a minute.
-        "RATE_LIMIT_AUTH_FAILURES": UNLIMITED,
-        "SCHEDULER_ENABLED": "false",
-        # Stop at once at the end (no 5 s of draining for a load balancer).
-        "SHUTDOWN_DRAIN_SECONDS": "0",
-    }
+    env = served_env(database_url)
     process, url = start_api(env, tmp_path / "server.log")
     try:
         seed(url, seeding_key)

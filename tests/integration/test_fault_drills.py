@@ -40,13 +40,12 @@ from slo_engine.access.keys import Scope
 from slo_engine.infra.migrate import upgrade_database
 from tests.conftest import POSTGRES_ENV, server_off
 from tests.e2e.conftest import make_key
-from tests.local_servers import start_api
+from tests.local_servers import served_env, start_api
 from tests.postgres_cluster import (
     WRITE_IN_PROGRESS,
     DrillCluster,
     create_cluster,
     run_sync,
-    start_api_live,
     stop_api,
 )
 
@@ -55,7 +54,6 @@ pytestmark = pytest.mark.postgres
 INGEST = "/api/v1/services/dependencies"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER = "5"  # infra/db.py RETRY_AFTER_SECONDS
-UNLIMITED = "1000000/minute"
 WENT_AWAY = "database unavailable"
 CAME_BACK = "database answers again"
 RETRIED = "database connection lost before the commit; retrying once"
@@ -89,14 +87,7 @@ class Drill:
     key: dict[str, str]
 
     def server_env(self) -> dict[str, str]:
-        return {
-            "DATABASE_URL": self.url,
-            "RATE_LIMIT_QUERY": UNLIMITED,
-            "RATE_LIMIT_INGESTION": UNLIMITED,
-            "SCHEDULER_ENABLED": "false",
-            "LOG_JSON": "true",
-            "SHUTDOWN_DRAIN_SECONDS": "0",
-        }
+        return served_env(self.url, LOG_JSON="true")
 
     def stored_edges(self) -> int:
         """Rows of service_dependencies, read straight from the database."""
@@ -121,8 +112,9 @@ def drill(cluster: DrillCluster) -> Iterator[Drill]:
 @contextmanager
 def serving(env: dict[str, str], log_path: Path, *, until_ready: bool = True) -> Iterator[str]:
     """`slo-cli serve` on the drill database: its base URL once ready (or only alive)."""
-    start = start_api if until_ready else start_api_live
-    process, url = start(env, log_path)
+    process, url = start_api(
+        env, log_path, ready_path="/api/v1/health/ready" if until_ready else "/api/v1/health"
+    )
     try:
         yield url
     finally:

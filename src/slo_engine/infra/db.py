@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -42,6 +42,7 @@ from slo_engine.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 
 _AFTER_COMMIT_KEY = "slo_engine.after_commit"
 # What a 503 for an unavailable database asks clients to wait before trying again.
@@ -140,10 +141,7 @@ class Database:
                     await _rolled_back(session)
                     raise
         except Exception as error:
-            unavailable = self._unavailable(error, committing=committing)
-            if unavailable is None:
-                raise
-            raise unavailable from error
+            self._raise_translated(error, committing=committing)
         self.health.answered()
         for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
             callback()
@@ -151,30 +149,12 @@ class Database:
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` in one transaction (`session_scope`), run again once on a fresh
         connection when its connection dropped before the commit was sent."""
-        return await self._retried_once(work, read_only=False)
+        return await _retried_once(self, self.session_scope, work)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` that only reads, in one transaction that is rolled back at the end,
         run again once on a fresh connection when its connection dropped."""
-        return await self._retried_once(work, read_only=True)
-
-    async def _retried_once(
-        self, work: Callable[[AsyncSession], Awaitable[T]], *, read_only: bool
-    ) -> T:
-        try:
-            async with self.session_scope(read_only=read_only) as session:
-                return await work(session)
-        except DatabaseUnavailableError as error:
-            if not error.retry_safe:
-                raise
-            logger.info("database connection lost before the commit; retrying once")
-        try:
-            async with self.session_scope(read_only=read_only) as session:
-                return await work(session)
-        except DatabaseUnavailableError as error:
-            if error.database_down:  # lost twice in a row: the database is away
-                self.health.failed(error.cause)
-            raise
+        return await _retried_once(self, lambda: self.session_scope(read_only=True), work)
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[AsyncConnection]:
@@ -188,28 +168,20 @@ class Database:
                 committing = True
                 await connection.commit()
         except Exception as error:
-            unavailable = self._unavailable(error, committing=committing)
-            if unavailable is None:
-                raise
-            raise unavailable from error
+            self._raise_translated(error, committing=committing)
         self.health.answered()
 
     async def statement(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`work` on a `single_statement` connection, run again once on a fresh one when
         the connection dropped under it."""
-        try:
-            async with self.single_statement() as connection:
-                return await work(connection)
-        except DatabaseUnavailableError as error:
-            if not error.retry_safe:
-                raise
-        try:
-            async with self.single_statement() as connection:
-                return await work(connection)
-        except DatabaseUnavailableError as error:
-            if error.database_down:
-                self.health.failed(error.cause)
-            raise
+        return await _retried_once(self, self.single_statement, work)
+
+    def _raise_translated(self, error: Exception, *, committing: bool) -> NoReturn:
+        """Raise `error`, or the `DatabaseUnavailableError` it means."""
+        unavailable = self._unavailable(error, committing=committing)
+        if unavailable is None:
+            raise error
+        raise unavailable from error
 
     def _unavailable(
         self, error: Exception, *, committing: bool
@@ -248,6 +220,30 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _retried_once(
+    database: Database,
+    opened: Callable[[], AbstractAsyncContextManager[R]],
+    work: Callable[[R], Awaitable[T]],
+) -> T:
+    """`work` on what `opened()` gives (a session, a connection), once more on a fresh
+    one when the first one's connection dropped before any commit was sent. Failing
+    twice in a row is an outage, recorded as one."""
+    try:
+        async with opened() as resource:
+            return await work(resource)
+    except DatabaseUnavailableError as error:
+        if not error.retry_safe:
+            raise
+        logger.info("database connection lost before the commit; retrying once")
+    try:
+        async with opened() as resource:
+            return await work(resource)
+    except DatabaseUnavailableError as error:
+        if error.database_down:
+            database.health.failed(error.cause)
+        raise
 
 
 async def _rolled_back(session: AsyncSession) -> None:
