@@ -197,7 +197,7 @@ async def _locally(
     from slo_engine.infra.db import Database
     from slo_engine.settings import Settings
     from slo_engine.topology.cache import GraphCache
-    from slo_engine.topology.service import query_subgraph
+    from slo_engine.topology.service import current_snapshot, query_subgraph
 
     database = Database.from_settings(Settings())
     cache = GraphCache()
@@ -206,7 +206,7 @@ async def _locally(
             if service_id is not None:
                 body = await query_subgraph(session, cache, service_id, **subgraph)
             else:
-                snapshot = await service.current_snapshot(session, cache, None)
+                snapshot = await current_snapshot(session, cache, None)
                 copy = await service.graph_copy(snapshot)
     except NotFoundError as error:
         raise _fail(error.detail) from error

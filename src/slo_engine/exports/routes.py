@@ -19,6 +19,7 @@ from slo_engine.exports.schemas import GraphPageOut
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.topology.service import current_snapshot
 
 router = APIRouter(tags=["exports"])
 
@@ -105,7 +106,7 @@ async def get_graph(
         )
     known_revision = getattr(request.state, "graph_revision", None)
     snapshot = await context.database.read(
-        lambda session: service.current_snapshot(session, context.graph_cache, known_revision)
+        lambda session: current_snapshot(session, context.graph_cache, known_revision)
     )
     if is_json:
         body = service.graph_page(

@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairState
 from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
-from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.service import edge_document, encoded_edge, node_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -147,12 +144,6 @@ def _after(cursor: str | None) -> str | None:
     if not isinstance(after, str):
         raise not_issued()
     return after
-
-
-async def current_snapshot(
-    session: AsyncSession, cache: GraphCache, known_revision: int | None
-) -> GraphSnapshot:
-    return await cache.current(CatalogRepository(session), known_revision)
 
 
 def graph_page(

@@ -67,8 +67,9 @@ class FragmentCache(Generic[K]):
         entries = self._entries
         if len(entries) >= self._capacity and key not in entries:
             # Dicts iterate in insertion order: the first half are the oldest.
+            # `pop`, not `del`: a heavy read in a worker thread may be evicting too.
             for old in list(itertools.islice(entries, max(1, self._capacity // 2))):
-                del entries[old]
+                entries.pop(old, None)
         entries[key] = fragment
 
     def discard(self, key: K) -> None:

@@ -59,19 +59,18 @@ async def get_dependencies(
     # Before any work: a request we cannot answer in an acceptable format is a 406.
     choice = negotiate(export_format, request.headers.get("accept"))
     started = time.perf_counter()
-    body = await context.database.read(
-        lambda session: service.query_subgraph(
-            session,
-            context.graph_cache,
-            service_id,
-            direction=direction,
-            depth=depth,
-            include_stale=include_stale,
-            max_nodes=max_nodes,
-            known_revision=getattr(request.state, "graph_revision", None),
-            answers=context.answers,
+    shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
+    known_revision = getattr(request.state, "graph_revision", None)
+    body = await service.cached_subgraph(context.answers, known_revision, service_id, shape)
+    if body is None:
+        # The snapshot on a pooled connection given back before the answer is computed:
+        # a heavy one may wait for a worker thread, and must not hold a connection.
+        snapshot = await context.database.read(
+            lambda session: service.current_snapshot(session, context.graph_cache, known_revision)
         )
-    )
+        body = await service.subgraph_of(
+            context.graph_cache, snapshot, service_id, shape, context.answers
+        )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     if choice.export_format is ExportFormat.JSON:
         # The cached bytes as they are: the JSON path costs no more than before exports.
