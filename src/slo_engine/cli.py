@@ -107,7 +107,7 @@ def ingest(
     api_key: ApiKeyOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Nodes or edges per request.")] = 10_000,
 ) -> None:
-    """Ingest a file in the ingest format (see ../shared/data). Large files go in batches,
+    """Ingest a file in the ingest format (see examples/). Large files go in batches,
     each one transaction, with a progress bar."""
     try:
         document = orjson.loads(file.read_bytes())

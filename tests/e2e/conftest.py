@@ -20,6 +20,10 @@ from slo_engine.settings import Settings
 from tests.local_servers import start_api
 
 INGEST = "/api/v1/services/dependencies"
+# Real published topologies in the ingest format (examples/README.md).
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BOUTIQUE = EXAMPLES / "online-boutique.json"
+SOCK_SHOP = EXAMPLES / "sock-shop.json"
 # What every JSON body is sent with (others are a 415).
 JSON_CONTENT = {"Content-Type": "application/json"}
 

@@ -4,16 +4,13 @@ real server process."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from slo_engine.cli import app
-from tests.e2e.conftest import run
+from tests.e2e.conftest import BOUTIQUE, run
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-BOUTIQUE = SHARED_DATA / "online-boutique.json"
 runner = CliRunner()
 
 

@@ -29,11 +29,9 @@ import pytest
 from playwright.sync_api import Route
 
 from slo_engine.access.keys import Scope
-from tests.e2e.conftest import make_key
+from tests.e2e.conftest import BOUTIQUE, make_key
 from tests.local_servers import start_api
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-BOUTIQUE = SHARED_DATA / "online-boutique.json"
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "explorer.png"
 VIEWPORT = {"width": 1400, "height": 900}
 

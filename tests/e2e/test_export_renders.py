@@ -1,7 +1,7 @@
 """The DOT and Mermaid exports render in their own tools: Graphviz's `dot -Tsvg`, and
 Mermaid itself in a real browser (Chromium through Playwright).
 
-Real topologies (../shared/data, ingested through the API) must come out with exactly
+Real topologies (examples/, ingested through the API) must come out with exactly
 their services and edges, and hostile display names and teams must render as the very
 text they are. Mermaid is installed at test time, outside git, by `make test`
 (`npm install --prefix .test-tools mermaid@11`); in CI a missing tool fails, elsewhere
@@ -30,12 +30,17 @@ from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
-from tests.e2e.conftest import INGEST, JSON_CONTENT, ingest, query, settings_for
+from tests.e2e.conftest import (
+    BOUTIQUE,
+    INGEST,
+    JSON_CONTENT,
+    SOCK_SHOP,
+    ingest,
+    query,
+    settings_for,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPOSITORY.parent / "shared" / "data"
-BOUTIQUE = SHARED_DATA / "online-boutique.json"
-SOCK_SHOP = SHARED_DATA / "sock-shop.json"
 TOPOLOGIES = [BOUTIQUE, SOCK_SHOP]
 MERMAID_JS = REPOSITORY / ".test-tools" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 SVG = "{http://www.w3.org/2000/svg}"

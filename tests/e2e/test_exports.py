@@ -19,10 +19,8 @@ from typer.testing import CliRunner
 
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import INGEST, JSON_CONTENT, ingest, query, run, settings_for
+from tests.e2e.conftest import BOUTIQUE, INGEST, JSON_CONTENT, ingest, query, run, settings_for
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-BOUTIQUE = SHARED_DATA / "online-boutique.json"
 GRAPH = "/api/v1/graph"
 DEPENDENCIES = "/api/v1/services/{}/dependencies"
 PROBLEM = "application/problem+json"

@@ -1,5 +1,5 @@
 """GET /services/{id}/impact and /availability on a real published topology (Google's
-Online Boutique, ../shared/data), on every database engine. The figures are the worked
+Online Boutique, examples/), on every database engine. The figures are the worked
 examples of docs/insights.md."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,7 @@ from fastapi.testclient import TestClient
 
 from slo_engine.access.keys import Scope
 from slo_engine.insights import service as insights_service
-from tests.e2e.conftest import INGEST, edge, ingest, make_key, service_answer
-
-BOUTIQUE = Path(__file__).resolve().parents[3] / "shared" / "data" / "online-boutique.json"
+from tests.e2e.conftest import BOUTIQUE, INGEST, edge, ingest, make_key, service_answer
 
 
 @pytest.fixture

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.e2e.conftest import INGEST, edge, edge_pairs, ingest, node_depths, query
-
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.e2e.conftest import BOUTIQUE, INGEST, edge, edge_pairs, ingest, node_depths, query
 
 
 def test_chain_depth_limits_nodes_and_edges(client: TestClient) -> None:
@@ -148,7 +145,7 @@ def test_bad_query_parameters_are_400(client: TestClient, params: dict[str, obje
 
 
 def test_online_boutique_frontend(client: TestClient) -> None:
-    document = json.loads((SHARED_DATA / "online-boutique.json").read_text())
+    document = json.loads(BOUTIQUE.read_text())
     response = client.post(INGEST, json=document)
     assert response.status_code == 200, response.text
     assert response.json()["circular_dependencies_detected"] == []

@@ -1,4 +1,4 @@
-"""HTTP shapes of the ingest endpoint (the ingest format of `../shared/data/`)."""
+"""HTTP shapes of the ingest endpoint (the ingest format of `examples/*.json`)."""
 
 from __future__ import annotations
 
