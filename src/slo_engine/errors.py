@@ -91,17 +91,23 @@ class DatabaseUnavailableError(UnavailableError):
     title = "Database unavailable"
 
     def __init__(
-        self, detail: str, *, retry_after_seconds: int, outcome_unknown: bool = False
+        self,
+        detail: str,
+        *,
+        retry_after_seconds: int,
+        cause: str,
+        outcome_unknown: bool = False,
+        retry_safe: bool = False,
+        database_down: bool = True,
     ) -> None:
         super().__init__(detail, retry_after_seconds=retry_after_seconds)
+        self.cause = cause  # what failed, for the one log line of an outage
         self.outcome_unknown = outcome_unknown
         # The connection dropped before any commit was sent: running the same work
         # again on a fresh connection is safe (infra/db.py does, once).
-        self.retry_safe = False
-        # Whether the database itself is away (not one statement past its timeout), and
-        # what failed, for the one log line of an outage.
-        self.database_down = True
-        self.cause = detail
+        self.retry_safe = retry_safe
+        # The database itself is away (not one statement past its timeout).
+        self.database_down = database_down
 
 
 class AuthenticationError(SloEngineError):

@@ -32,12 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from slo_engine.errors import DatabaseUnavailableError
-from slo_engine.infra.db_outage import (
-    DatabaseHealth,
-    connection_lost,
-    means_database_down,
-    outage_cause,
-)
+from slo_engine.infra.db_outage import DatabaseHealth, outage_of
 from slo_engine.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -190,15 +185,14 @@ class Database:
         or None when it is not an outage."""
         if isinstance(error, DatabaseUnavailableError):
             return None  # already translated by an inner unit of work: raised as it is
-        cause = outage_cause(error)
-        if cause is None:
+        outage = outage_of(error)
+        if outage is None:
             return None
-        retry_safe = not committing and connection_lost(error)
-        database_down = means_database_down(error)
-        if not retry_safe and database_down:
+        retry_safe = not committing and outage.connection_lost
+        if not retry_safe and outage.database_down:
             # A dropped connection that will be retried is not an outage (yet): it is
             # recorded only if the retry fails too (`_retried_once`).
-            self.health.failed(cause)
+            self.health.failed(outage.cause)
         detail = "The database is unavailable, so nothing was changed; try again shortly."
         if committing:
             detail = (
@@ -206,13 +200,14 @@ class Database:
                 "committed: it may or may not have been stored. Writes here are "
                 "idempotent; send it again shortly."
             )
-        unavailable = DatabaseUnavailableError(
-            detail, retry_after_seconds=RETRY_AFTER_SECONDS, outcome_unknown=committing
+        return DatabaseUnavailableError(
+            detail,
+            retry_after_seconds=RETRY_AFTER_SECONDS,
+            cause=outage.cause,
+            outcome_unknown=committing,
+            retry_safe=retry_safe,
+            database_down=outage.database_down,
         )
-        unavailable.retry_safe = retry_safe
-        unavailable.database_down = database_down
-        unavailable.cause = cause
-        return unavailable
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -58,22 +59,57 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
-def outage_cause(error: BaseException) -> str | None:
-    """What about `error` says the database is unavailable, or None when it does not
-    (a constraint, a bug: those are not outages and keep their own handling)."""
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """What an error says about the database, when it says it is unavailable."""
+
+    cause: str  # for the one log line of an outage
+    # The session's connection ended under it (terminated, dropped): one retry on a
+    # fresh connection may succeed, where a refused connect would not.
+    connection_lost: bool
+    # The database itself is away, as opposed to one statement that ran past
+    # DB_STATEMENT_TIMEOUT_SECONDS or waited past SQLite's busy timeout: those are 503s
+    # too, but the database answers, so they are no outage to log.
+    database_down: bool
+
+
+def outage_of(error: BaseException) -> Outage | None:
+    """The outage `error` reports, or None when it reports none (a constraint, a bug:
+    those keep their own handling). One walk along the error's chain."""
+    cause: str | None = None
+    lost = False
+    down = True
     for link in _chain(error):
-        if isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated:
-            return f"the connection was lost ({_first_line(link.orig)})"
-        if isinstance(link, sa_exc.TimeoutError):
-            return "no database connection was free in time (the pool is exhausted)"
-        if isinstance(link, _POSTGRES_UNAVAILABLE):
-            return f"{type(link).__name__}: {_first_line(link)}"
-        if isinstance(link, sqlite3.OperationalError) and any(
-            phrase in str(link).lower() for phrase in _SQLITE_UNAVAILABLE
+        link_cause = _cause(link)
+        if link_cause is None:
+            continue
+        cause = cause or link_cause
+        lost = (
+            lost
+            or (isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated)
+            or isinstance(link, _POSTGRES_CONNECTION_LOST)
+        )
+        if isinstance(link, asyncpg.exceptions.QueryCanceledError) or (
+            isinstance(link, sqlite3.OperationalError) and "locked" in str(link).lower()
         ):
-            return f"SQLite: {_first_line(link)}"
-        if _network_failure(link):  # refused, reset, unreachable, timed out
-            return f"{type(link).__name__}: {_first_line(link)}"
+            down = False
+    return None if cause is None else Outage(cause, lost, down)
+
+
+def _cause(link: BaseException) -> str | None:
+    """What this one error says about the database, if it says it is unavailable."""
+    if isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated:
+        return f"the connection was lost ({_first_line(link.orig)})"
+    if isinstance(link, sa_exc.TimeoutError):
+        return "no database connection was free in time (the pool is exhausted)"
+    if isinstance(link, _POSTGRES_UNAVAILABLE):
+        return f"{type(link).__name__}: {_first_line(link)}"
+    if isinstance(link, sqlite3.OperationalError) and any(
+        phrase in str(link).lower() for phrase in _SQLITE_UNAVAILABLE
+    ):
+        return f"SQLite: {_first_line(link)}"
+    if _network_failure(link):  # refused, reset, unreachable, timed out
+        return f"{type(link).__name__}: {_first_line(link)}"
     return None
 
 
@@ -99,29 +135,6 @@ def _network_failure(error: BaseException) -> bool:
     )
 
 
-def means_database_down(error: BaseException) -> bool:
-    """Whether an outage error says the database itself is away, as opposed to one
-    statement that ran past DB_STATEMENT_TIMEOUT_SECONDS or waited past SQLite's busy
-    timeout: those are 503s too, but the database answers, so they are not logged as
-    an outage and do not mark it unavailable."""
-    for link in _chain(error):
-        if isinstance(link, asyncpg.exceptions.QueryCanceledError):
-            return False
-        if isinstance(link, sqlite3.OperationalError) and "locked" in str(link).lower():
-            return False
-    return True
-
-
-def connection_lost(error: BaseException) -> bool:
-    """The session's connection ended under it (terminated, dropped): one retry on a
-    fresh connection may succeed, where a refused connect would not."""
-    return any(
-        (isinstance(link, sa_exc.DBAPIError) and link.connection_invalidated)
-        or isinstance(link, _POSTGRES_CONNECTION_LOST)
-        for link in _chain(error)
-    )
-
-
 def _first_line(error: BaseException | None) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
@@ -132,7 +145,6 @@ class DatabaseHealth:
 
     def __init__(self) -> None:
         self._down_since: float | None = None
-        self.outages = 0  # how many times it went away (tests, metrics)
 
     @property
     def available(self) -> bool:
@@ -141,7 +153,6 @@ class DatabaseHealth:
     def failed(self, cause: str) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
-            self.outages += 1
             logger.error(
                 "database unavailable: %s; requests that need it answer 503 with "
                 "Retry-After until it answers again",

@@ -248,9 +248,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No endpoint answers {request.url.path}."
     if exc.status_code == 405:
-        allowed = allowed_methods(request) or [
-            m.strip() for m in headers.get("Allow", "").split(",") if m.strip()
-        ]
+        allowed = allowed_methods(request)  # never empty: some route matched the path
         headers["Allow"] = ", ".join(allowed)
         detail = (
             f"{request.method} is not allowed here; this resource answers {', '.join(allowed)}."

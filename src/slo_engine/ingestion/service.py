@@ -26,7 +26,7 @@ from slo_engine.graph.snapshot import (
     observed_report,
 )
 from slo_engine.infra.db import after_commit
-from slo_engine.infra.db_outage import outage_cause
+from slo_engine.infra.db_outage import outage_of
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
 from slo_engine.observability.metrics import (
     INGESTED_EDGES,
@@ -222,7 +222,7 @@ async def _record_cycles(
         async with session.begin_nested():
             detected = await reconcile_alerts(session, components, adjacency, now)
     except Exception as error:
-        if outage_cause(error) is not None:
+        if outage_of(error) is not None:
             # The database went away, not cycle detection: nothing of this ingestion can
             # be kept, and the unit of work decides what the client gets (a retry, a 503).
             raise

@@ -42,14 +42,15 @@ def impact(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Blast radius: who is down or degraded if SERVICE_ID fails, and why."""
-    from slo_engine.insights.service import impact_of, snapshot_with
+    from slo_engine.insights.service import impact_of
+    from slo_engine.topology.service import current_snapshot, service_in
 
     async def locally(session: AsyncSession, cache: GraphCache, _: Settings) -> bytes:
-        snapshot, failed = await snapshot_with(session, cache, service_id, None)
+        snapshot = await current_snapshot(session, cache, None)
         return await impact_of(
             cache,
             snapshot,
-            failed,
+            service_in(snapshot, service_id),
             depth=depth,
             include_stale=include_stale,
             max_affected=max_affected,
@@ -101,14 +102,15 @@ def availability(
 ) -> None:
     """Availability ceiling: the best SERVICE_ID can deliver given what it cannot work
     without, with the arithmetic and the dependencies that cost it most."""
-    from slo_engine.insights.service import availability_of, snapshot_with
+    from slo_engine.insights.service import availability_of
+    from slo_engine.topology.service import current_snapshot, service_in
 
     async def locally(session: AsyncSession, cache: GraphCache, settings: Settings) -> bytes:
-        snapshot, root = await snapshot_with(session, cache, service_id, None)
+        snapshot = await current_snapshot(session, cache, None)
         return await availability_of(
             cache,
             snapshot,
-            root,
+            service_in(snapshot, service_id),
             include_stale=include_stale,
             default_target=settings.default_slo_target,
         )

@@ -15,6 +15,7 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
+from slo_engine.topology.service import current_snapshot, service_in
 
 router = APIRouter(tags=["insights"])
 
@@ -27,12 +28,14 @@ IncludeStale = Annotated[
 async def _snapshot_with(
     request: Request, context: AppContext, service_id: str
 ) -> tuple[GraphSnapshot, Service]:
+    """The snapshot at the request's revision, read on a pooled connection that is
+    given back before the answer is computed (a heavy one may wait for a worker
+    thread), and the service asked about (404 if none)."""
     known_revision = getattr(request.state, "graph_revision", None)
-    return await context.database.read(
-        lambda session: service.snapshot_with(
-            session, context.graph_cache, service_id, known_revision
-        )
+    snapshot = await context.database.read(
+        lambda session: current_snapshot(session, context.graph_cache, known_revision)
     )
+    return snapshot, service_in(snapshot, service_id)
 
 
 @router.get(

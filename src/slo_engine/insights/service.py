@@ -11,10 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.availability import (
     Ceiling,
     Target,
@@ -28,20 +25,6 @@ from slo_engine.topology.cache import GraphCache
 from slo_engine.topology.service import service_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
-
-
-async def snapshot_with(
-    session: AsyncSession, cache: GraphCache, service_id: str, known_revision: int | None
-) -> tuple[GraphSnapshot, Service]:
-    """The snapshot at the request's revision and the service asked about (404 if none).
-    The answers are computed after the session is given back (`impact_of`,
-    `availability_of`): a heavy one may wait for a worker thread, and must not hold a
-    database connection meanwhile."""
-    snapshot = await cache.current(CatalogRepository(session), known_revision)
-    service = snapshot.services.get(service_id)
-    if service is None:
-        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
-    return snapshot, service
 
 
 def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str], bool]:

@@ -130,6 +130,14 @@ async def current_snapshot(
     return await cache.current(CatalogRepository(session), known_revision)
 
 
+def service_in(snapshot: GraphSnapshot, service_id: str) -> Service:
+    """The service asked about, or a 404."""
+    found = snapshot.services.get(service_id)
+    if found is None:
+        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
+    return found
+
+
 async def cached_subgraph(
     answers: AnswerCache | None, known_revision: int | None, service_id: str, shape: SubgraphShape
 ) -> bytes | None:
@@ -150,8 +158,7 @@ async def subgraph_of(
 ) -> bytes:
     """The JSON answer of GET /services/{service_id}/dependencies (see design.md), from
     `snapshot`, remembered in the answer cache under the snapshot's revision."""
-    if service_id not in snapshot.services:
-        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
+    service_in(snapshot, service_id)  # 404 before any work
 
     def compute() -> bytes:
         return subgraph_answer(snapshot, service_id, shape)
