@@ -8,7 +8,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 # Installed at test time into .test-tools/ (git-ignored): third-party code is never committed.
 MERMAID := .test-tools/node_modules/mermaid/package.json
 
-.PHONY: run test lint unit integration e2e bench clean
+.PHONY: run test lint unit integration e2e bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ e2e: $(STAMP_DEV) $(MERMAID)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run.py
+
+# The server under concurrent load (bench/load.py), driven by wrk from Debian.
+# Options through BENCH_LOAD_ARGS, e.g. make bench-load BENCH_LOAD_ARGS=--quick
+bench-load: $(STAMP_DEV)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-tools slo_engine.db slo_engine.db-*

@@ -465,7 +465,8 @@ class Server:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             log("the server did not stop on SIGINT within 20 s; killing it")
-            self.process.kill()
+            # Its whole process group (its own session): uvicorn's workers too.
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
 

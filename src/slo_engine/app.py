@@ -21,7 +21,6 @@ from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
-from slo_engine.catalog.repository import graph_epoch
 from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.scheduler import JobRunner, JobScheduler
@@ -55,7 +54,8 @@ from slo_engine.ratelimit.policy import parse_rate
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
 from slo_engine.topology.answer_cache import AnswerCache, MemoryAnswerCache, RedisAnswerCache
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.change_feed import change_feed
+from slo_engine.topology.live import LiveGraph
 from slo_engine.topology.routes import router as topology_router
 
 API_PREFIX = "/api/v1"
@@ -116,15 +116,16 @@ def create_app(
         instrument_engine(database.engine, provider)
         redis = redis_client(settings)
         authenticator = Authenticator(database)
-        cache = GraphCache()
+        live_graph = LiveGraph(database)
+        feed = change_feed(settings, live_graph)
         discovery = build_discovery(settings)
-        jobs = JobRunner(database, build_jobs(settings, database, cache, discovery))
+        jobs = JobRunner(database, build_jobs(settings, database, live_graph, discovery))
         scheduler = JobScheduler(jobs)
         limiter = rate_limiter(settings, redis)
         app.state.context = AppContext(
             settings=settings,
             database=database,
-            graph_cache=cache,
+            live_graph=live_graph,
             authenticator=authenticator,
             failed_authentications=FailedAuthentications(
                 limiter, parse_rate(settings.rate_limit_auth_failures)
@@ -139,10 +140,12 @@ def create_app(
         )
         app.state.context.drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
+        # The graph is loaded before the first request (one attempt: a database that is
+        # down at start is retried by the feed, and reads answer 503 until it loads).
+        await feed.start()
         answers = app.state.context.answers
         if isinstance(answers, RedisAnswerCache):
-            async with database.session_scope() as session:
-                answers.epoch = await graph_epoch(session)
+            answers.epoch = lambda: live_graph.epoch
         if settings.scheduler_enabled:
             scheduler.start()
         try:
@@ -151,6 +154,7 @@ def create_app(
             yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
             scheduler.shutdown()
+            await feed.stop()
             await discovery.aclose()
             await authenticator.close()
             if redis is not None:

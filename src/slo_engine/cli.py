@@ -173,10 +173,10 @@ def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str 
 async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, Any]]:
     from slo_engine.infra.db import Database
     from slo_engine.ingestion.service import ingest as ingest_request
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
 
     database = Database.from_settings(Settings())
-    cache = GraphCache()
+    cache = LiveGraph()
     results = []
     try:
         for request in requests:

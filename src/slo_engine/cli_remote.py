@@ -20,7 +20,7 @@ from slo_engine.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
 
 UrlOption = Annotated[
     str | None,
@@ -44,7 +44,7 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
 
 
 # A use case answering from the database: (session, a fresh graph cache, settings) -> JSON.
-LocalAnswer = Callable[["AsyncSession", "GraphCache", Settings], Awaitable[bytes]]
+LocalAnswer = Callable[["AsyncSession", "LiveGraph", Settings], Awaitable[bytes]]
 errors = Console(stderr=True)
 
 
@@ -76,12 +76,12 @@ def fetch(
 
 async def _locally(local: LocalAnswer) -> bytes:
     from slo_engine.infra.db import Database
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
 
     settings = Settings()
     database = Database.from_settings(settings)
     try:
         async with database.session_scope() as session:
-            return await local(session, GraphCache(), settings)
+            return await local(session, LiveGraph(), settings)
     finally:
         await database.dispose()

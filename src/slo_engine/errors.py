@@ -83,6 +83,13 @@ class BusyError(UnavailableError):
     """This process is already doing as much of this kind of work as it allows."""
 
 
+class RevisionNotAppliedError(UnavailableError):
+    """A read asked for a graph revision (`min_revision`) this process has not applied
+    within the bounded wait: the write is committed, the replica is catching up."""
+
+    title = "Graph revision not applied yet"
+
+
 class DatabaseUnavailableError(UnavailableError):
     """The database did not answer: unreachable, refusing connections, dropped the
     connection, or did not answer in time. Nothing of the request was stored, except

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=30.0, gt=0)
     # Connecting, and waiting for a pooled connection, are given up after this (503).
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The live graph's periodic check against the database, besides PostgreSQL's
+    # notifications and SQLite's local check: the most a lost notification delays a
+    # change reaching this process (topology/change_feed.py).
+    live_graph_backstop_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How long a read with `min_revision` waits for this process to apply that revision
+    # before a 503 (read-your-writes across replicas).
+    min_revision_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     redis_url: str | None = None
     redis_cache_ttl: int = Field(default=300, ge=1)
     # Subgraph answer cache: off, memory (per process) or redis (shared; needs REDIS_URL).

@@ -74,6 +74,15 @@ def client(database_url: str, admin_key: str) -> Iterator[TestClient]:
         yield test_client
 
 
+def caught_up(client: TestClient) -> None:
+    """Bring the app's live graph up to the database now (a key or a row written by
+    another process, as the CLI would) instead of waiting for its change feed, which
+    would do the same within LIVE_GRAPH_BACKSTOP_SECONDS."""
+    portal = client.portal
+    assert portal is not None, "use the TestClient as a context manager"
+    portal.call(client.app.state.context.live_graph.refresh)  # type: ignore[attr-defined]
+
+
 def edge(source: str, target: str, **attributes: Any) -> dict[str, Any]:
     return {"source": source, "target": target, "attributes": attributes}
 

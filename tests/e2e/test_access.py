@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from slo_engine.access.keys import Scope
 from slo_engine.access.tables import api_keys
 from slo_engine.app import API_PREFIX, create_app
-from tests.e2e.conftest import ingest, make_key, settings_for
+from tests.e2e.conftest import caught_up, ingest, make_key, settings_for
 
 HEALTH = (f"{API_PREFIX}/health", f"{API_PREFIX}/health/ready")
 ALERT_ID = "00000000-0000-0000-0000-000000000000"
@@ -285,6 +285,7 @@ def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
     database_url: str, app_client: TestClient
 ) -> None:
     key = {"X-API-Key": make_key(database_url, "cached", Scope.ADMIN)}
+    caught_up(app_client)
     authenticator = app_client.app.state.context.authenticator  # type: ignore[attr-defined]
     for _ in range(10):
         assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
@@ -298,5 +299,6 @@ def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
 
     # Any key change (here a new key, made as the CLI would) empties every cache.
     make_key(database_url, "another", Scope.READ)
+    caught_up(app_client)  # as the change feed does within LIVE_GRAPH_BACKSTOP_SECONDS
     assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
     assert authenticator.lookups == 3

@@ -15,7 +15,7 @@ from slo_engine.access import failures as failures_module
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.observability.metrics import AUTH_FAILURES
-from tests.e2e.conftest import make_key, settings_for
+from tests.e2e.conftest import caught_up, make_key, settings_for
 
 SERVICES = "/api/v1/services"
 LIMIT = 5
@@ -41,6 +41,7 @@ def test_an_address_that_keeps_failing_gets_429_and_valid_keys_still_pass(
     guarded: TestClient, database_url: str
 ) -> None:
     valid = make_key(database_url, "good", Scope.READ)
+    caught_up(guarded)  # the key change reached the app: its key cache is current
     assert guarded.get(SERVICES, headers=bearer(valid)).status_code == 200  # known valid now
     limited_before = failures("invalid", "limited")
     unread_before = failures("limited_address", "limited")

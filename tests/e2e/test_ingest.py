@@ -64,7 +64,11 @@ def test_ingesting_the_same_request_twice_is_idempotent(client: TestClient) -> N
     first = client.post(INGEST, json=body)
     second = client.post(INGEST, json=body)
     assert first.status_code == second.status_code == 200
-    assert first.json() == second.json()
+    first_answer, second_answer = first.json(), second.json()
+    # Each write commits its own graph revision, answered in the body and the header.
+    assert second_answer.pop("revision") == first_answer.pop("revision") + 1
+    assert second.headers["X-Graph-Revision"] == str(first.json()["revision"] + 1)
+    assert first_answer == second_answer
     answer = query(client, "a")
     assert edge_pairs(answer) == {("a", "b"), ("b", "c")}
     assert len(answer["edges"]) == 2
@@ -198,6 +202,7 @@ def test_confidence_defaults_to_the_source_base_and_can_be_given(client: TestCli
 
 def test_empty_request_changes_nothing(client: TestClient) -> None:
     result = ingest(client, [])
+    assert isinstance(result.pop("revision"), int)
     assert result == {
         "nodes_upserted": 0,
         "edges_upserted": 0,

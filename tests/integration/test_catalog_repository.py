@@ -42,6 +42,7 @@ async def test_revision_counts_writes(database: Database) -> None:
 async def test_declared_services_keep_what_a_later_entry_omits(database: Database) -> None:
     async with database.session_scope() as session:
         repository = CatalogRepository(session)
+        await repository.bump_revision()  # a graph write bumps the revision first
         await repository.insert_missing_services(["api"], T0)
         await repository.upsert_declared_services(
             [ServiceDeclaration("api", "API", "core", ServiceCriticality.HIGH, {"tier": 1})], T0
@@ -63,6 +64,7 @@ async def test_declared_services_keep_what_a_later_entry_omits(database: Databas
 async def test_insert_missing_services_leaves_existing_ones(database: Database) -> None:
     async with database.session_scope() as session:
         repository = CatalogRepository(session)
+        await repository.bump_revision()  # a graph write bumps the revision first
         await repository.upsert_declared_services([ServiceDeclaration("known", team="t")], T0)
         await repository.insert_missing_services(["known", "new"], T0)
     async with database.session_scope() as session:
@@ -78,12 +80,15 @@ async def test_report_upsert_keeps_latest_observation_and_clears_staleness(
 ) -> None:
     async with database.session_scope() as session:
         repository = CatalogRepository(session)
+        await repository.bump_revision()  # a graph write bumps the revision first
         await repository.insert_missing_services(["a", "b"], T0)
         await repository.upsert_reports([_report("a", "b", T0, request_rate=1.0)], T0)
         await session.execute(update(service_dependencies).values(is_stale=True))
     async with database.session_scope() as session:
         earlier = T0 - timedelta(days=1)
-        await CatalogRepository(session).upsert_reports(
+        repository = CatalogRepository(session)
+        await repository.bump_revision()
+        await repository.upsert_reports(
             [_report("a", "b", earlier, request_rate=2.0, retry_config={"max": 3})], T0
         )
     async with database.session_scope() as session:
@@ -105,6 +110,7 @@ async def test_bulk_upsert_of_thousands_of_rows_round_trips(database: Database) 
     unique = list({(r.source, r.target): r for r in reports}.values())
     async with database.session_scope() as session:
         repository = CatalogRepository(session)
+        await repository.bump_revision()  # a graph write bumps the revision first
         await repository.insert_missing_services(names, T0)
         await repository.upsert_reports(unique, T0)
     async with database.session_scope() as session:
@@ -123,6 +129,7 @@ async def test_bulk_writes_are_inside_the_callers_transaction(database: Database
     try:
         async with database.session_scope() as session:
             repository = CatalogRepository(session)
+            await repository.bump_revision()  # a graph write bumps the revision first
             await repository.insert_missing_services(["a", "b"], T0)
             await repository.upsert_reports([_report("a", "b", T0)], T0)
             raise AbortError

@@ -24,7 +24,7 @@ from slo_engine.discovery.sources.otel import OtelServiceGraphSource
 from slo_engine.errors import SourceError
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 
 class FakePrometheus(BaseHTTPRequestHandler):
@@ -95,7 +95,7 @@ async def _run(database: Database, url: str) -> None:
     async with httpx.AsyncClient(timeout=0.5) as client:
         getter = JsonGetter(client, max_bytes=1_000_000, retries=1, base_delay=0.01)
         source = OtelServiceGraphSource(PrometheusClient(url, getter), 15)
-        await service.run_source(database, GraphCache(), source, datetime.now(UTC))
+        await service.run_source(database, LiveGraph(), source, datetime.now(UTC))
 
 
 async def _status(database: Database) -> SourceStatus:

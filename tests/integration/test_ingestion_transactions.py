@@ -20,7 +20,7 @@ from slo_engine.infra.db import Database
 from slo_engine.ingestion import service as ingestion_service
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 from slo_engine.topology.service import query_subgraph
 
 
@@ -46,14 +46,14 @@ async def _counts(database: Database) -> tuple[int, int, int, int]:
 
 
 async def _ingest(
-    database: Database, cache: GraphCache, request: IngestionRequest
+    database: Database, cache: LiveGraph, request: IngestionRequest
 ) -> list[list[str]]:
     async with database.session_scope() as session:
         result = await ingestion_service.ingest(session, cache, request)
     return [c.cycle_path for c in result.circular_dependencies_detected]
 
 
-async def _downstream(database: Database, cache: GraphCache, root: str) -> bytes:
+async def _downstream(database: Database, cache: LiveGraph, root: str) -> bytes:
     async with database.session_scope() as session:
         return await query_subgraph(
             session,
@@ -69,7 +69,7 @@ async def _downstream(database: Database, cache: GraphCache, root: str) -> bytes
 async def test_a_failure_mid_ingestion_stores_nothing(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = GraphCache()
+    cache = LiveGraph()
     await _ingest(database, cache, _request(("a", "b")))
     before = await _counts(database)
 
@@ -94,7 +94,7 @@ async def test_failed_cycle_detection_keeps_the_graph_and_warns(
     monkeypatch.setattr(ingestion_service, "reconcile_alerts", explode)
     async with database.session_scope() as session:
         result = await ingestion_service.ingest(
-            session, GraphCache(), _request(("a", "b"), ("b", "a"))
+            session, LiveGraph(), _request(("a", "b"), ("b", "a"))
         )
     assert result.edges_upserted == 2
     assert any("cycle detection failed" in w for w in result.warnings)
@@ -105,7 +105,7 @@ async def test_failed_cycle_detection_keeps_the_graph_and_warns(
 async def test_replicas_see_each_others_writes(database_url: str) -> None:
     replica_a = Database.from_settings(Settings(database_url=database_url))
     replica_b = Database.from_settings(Settings(database_url=database_url))
-    cache_a, cache_b = GraphCache(), GraphCache()
+    cache_a, cache_b = LiveGraph(), LiveGraph()
     try:
         await _ingest(replica_a, cache_a, _request(("a", "b")))
         assert b'"b"' in await _downstream(replica_b, cache_b, "a")
@@ -126,8 +126,8 @@ async def test_concurrent_writers_never_miss_a_cycle(database_url: str) -> None:
         for round_number in range(5):
             a, b = f"r{round_number}-a", f"r{round_number}-b"
             found = await asyncio.gather(
-                _ingest(replicas[0], GraphCache(), _request((a, b))),
-                _ingest(replicas[1], GraphCache(), _request((b, a))),
+                _ingest(replicas[0], LiveGraph(), _request((a, b))),
+                _ingest(replicas[1], LiveGraph(), _request((b, a))),
             )
             assert sorted(len(cycles) for cycles in found) == [0, 1], found
         assert (await _counts(replicas[0]))[2] == 5
@@ -143,7 +143,7 @@ _CRASHING_WRITER = textwrap.dedent(
     from slo_engine.ingestion.service import ingest
     from slo_engine.ingestion.schemas import ingestion_request
     from slo_engine.settings import Settings
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
 
     async def main():
         database = Database.from_settings(Settings(database_url=sys.argv[1]))
@@ -152,7 +152,7 @@ _CRASHING_WRITER = textwrap.dedent(
             "edges": [{"source": f"c{i}", "target": f"c{i + 1}"} for i in range(5000)],
         })
         async with database.session_scope() as session:
-            await ingest(session, GraphCache(), request)
+            await ingest(session, LiveGraph(), request)
             print("written, not committed", flush=True)
             time.sleep(60)  # killed here, inside the transaction
 
@@ -164,7 +164,7 @@ _CRASHING_WRITER = textwrap.dedent(
 async def test_a_process_killed_mid_transaction_leaves_the_graph_as_it_was(
     database: Database, database_url: str
 ) -> None:
-    await _ingest(database, GraphCache(), _request(("keep", "me")))
+    await _ingest(database, LiveGraph(), _request(("keep", "me")))
     before = await _counts(database)
     await database.dispose()  # no pooled SQLite connection may hide the crash
     writer = await asyncio.create_subprocess_exec(
@@ -187,5 +187,5 @@ async def test_a_process_killed_mid_transaction_leaves_the_graph_as_it_was(
             await writer.wait()
     assert await _counts(database) == before
     # And the database still takes writes (no lock left behind).
-    await _ingest(database, GraphCache(), _request(("keep", "going")))
+    await _ingest(database, LiveGraph(), _request(("keep", "going")))
     assert (await _counts(database))[1] == 2

@@ -18,7 +18,7 @@ from slo_engine.discovery.sources.mesh import ServiceMeshSource
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 
 async def _discover(url: str, kind: str) -> Discovered:
@@ -112,9 +112,7 @@ def test_a_scheduled_run_stores_the_edges_and_records_success(
             )
             source = OtelServiceGraphSource(prometheus, 15)
             try:
-                outcome = await service.run_source(
-                    database, GraphCache(), source, datetime.now(UTC)
-                )
+                outcome = await service.run_source(database, LiveGraph(), source, datetime.now(UTC))
                 async with database.session_scope() as session:
                     statuses = await DiscoveryRepository(session).statuses()
             finally:

@@ -14,7 +14,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 NAMES = [f"svc-{i}" for i in range(12)]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -67,7 +67,7 @@ def _view(snapshot: GraphSnapshot) -> tuple[Any, ...]:
 
 async def test_applied_writes_equal_a_rebuild(database: Database) -> None:
     rng = random.Random(20261126)
-    cache = GraphCache()
+    cache = LiveGraph()
     for _ in range(40):
         async with database.session_scope() as session:
             await ingest(session, cache, _random_request(rng))

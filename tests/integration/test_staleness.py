@@ -13,7 +13,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import ingestion_request
 from slo_engine.ingestion.service import ingest
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 from tests.integration.test_snapshot_follows_database import _view
 
 WEEK = timedelta(hours=168)
@@ -21,7 +21,7 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
 
 
 async def _ingest(
-    database: Database, cache: GraphCache, source: str, at: datetime, edges: list[tuple[str, str]]
+    database: Database, cache: LiveGraph, source: str, at: datetime, edges: list[tuple[str, str]]
 ) -> Any:
     request = ingestion_request(
         {
@@ -50,7 +50,7 @@ async def _rebuilt(database: Database) -> GraphSnapshot:
 async def test_observed_edges_go_stale_declared_ones_do_not_and_cycles_follow(
     database: Database,
 ) -> None:
-    cache = GraphCache()
+    cache = LiveGraph()
     created = await _ingest(
         database, cache, "otel_service_graph", T0, [("a", "b"), ("b", "c"), ("c", "a")]
     )
@@ -111,7 +111,7 @@ async def test_observed_edges_go_stale_declared_ones_do_not_and_cycles_follow(
 
 
 async def test_the_cycle_scan_job_reconciles_alerts_with_the_graph(database: Database) -> None:
-    cache = GraphCache()
+    cache = LiveGraph()
     await _ingest(database, cache, "manual", T0, [("a", "b"), ("b", "a"), ("c", "c")])
     assert await scan_cycles(database, cache, datetime.now(UTC)) == 2
     async with database.session_scope() as session:

@@ -1,7 +1,9 @@
 """The multi-replica model, shown with two real API processes sharing one PostgreSQL and
-one Redis: writes through one are read through the other at once, rate limits are
-shared, and stopping one loses nothing. (One run per job interval across replicas is
-shown by tests/integration/test_scheduler.py.)"""
+one Redis: a write through one is read through the other on the first read that passes
+the write's revision (`min_revision`), rate limits are shared, and stopping one loses
+nothing. (One run per job interval across replicas is shown by
+tests/integration/test_scheduler.py; the live graph across replicas, on both engines, by
+tests/integration/test_live_graph_replicas.py.)"""
 
 from __future__ import annotations
 
@@ -56,14 +58,22 @@ def test_two_replicas_share_writes_limits_and_survive_a_stop(
 ) -> None:
     (a, b), (process_a, _), key = replicas
 
-    # A write through A is read through B at once: B's snapshot follows the revision.
+    # A write through A is read through B on the first read that passes the write's
+    # revision: B waits until its live graph has applied it.
     wrote = httpx.post(
         f"{a}{INGEST}",
         headers=key,
         json={"source": "manual", "edges": [{"source": "checkout", "target": "payments"}]},
     )
     assert wrote.status_code == 200
-    seen = httpx.get(f"{b}/api/v1/services/checkout/dependencies", headers=key)
+    revision = wrote.json()["revision"]
+    seen = httpx.get(
+        f"{b}/api/v1/services/checkout/dependencies",
+        params={"min_revision": revision},
+        headers=key,
+    )
+    assert seen.status_code == 200, seen.text
+    assert int(seen.headers["X-Graph-Revision"]) >= revision
     assert [n["service_id"] for n in seen.json()["nodes"]] == ["payments"]
 
     # The query bucket (5 per hour) is one bucket for both replicas (Redis).

@@ -17,7 +17,6 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from slo_engine.access.keys import Scope, grants
 from slo_engine.access.service import ANONYMOUS, Principal
-from slo_engine.catalog.repository import read_revisions
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
@@ -53,12 +52,12 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
         client = request.client.host if request.client else "unknown"
         if context.settings.auth_enabled:
             _refuse_if_limited(context, client, presented)
-        # The request's one freshness read: the access revision validates the key cache,
-        # the graph revision tells the snapshot whether it is current (topology/).
-        revisions = await context.database.statement(read_revisions)
-        request.state.graph_revision = revisions.graph
         if context.settings.auth_enabled:
-            principal = await _authenticated(context, client, presented, revisions.access)
+            # The key cache is valid for the access revision the live graph has applied
+            # (kept current beside the requests: topology/change_feed.py), so a known
+            # key costs no database work.
+            access_revision = context.live_graph.access_revision
+            principal = await _authenticated(context, client, presented, access_revision)
             if not grants(principal.scopes, scope):
                 held = ", ".join(sorted(principal.scopes)) or "none"
                 raise PermissionDeniedError(

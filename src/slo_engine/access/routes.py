@@ -41,6 +41,7 @@ async def create_api_key(
             expires_at=body.expires_at,
             rate_limit_ingestion=body.rate_limit_ingestion,
             rate_limit_query=body.rate_limit_query,
+            on_committed=context.live_graph.note_access_revision,
         )
     )
     return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
@@ -62,7 +63,7 @@ async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) ->
     "/api-keys/{name}",
     dependencies=[Depends(admin_write_access)],
     response_model=ApiKeyOut,
-    summary="Revoke an API key (effective at once on every replica)",
+    summary="Revoke an API key (at once on this replica, within a second on the others)",
     responses=problem_responses(400, 401, 403, 404, 429, 500),
 )
 async def revoke_api_key(
@@ -70,5 +71,9 @@ async def revoke_api_key(
     context: Annotated[AppContext, Depends(app_context)],
 ) -> ApiKeyOut:
     """The key stays listed, with `revoked_at`, for the audit trail."""
-    key = await context.database.transaction(lambda session: service.revoke_key(session, name))
+    key = await context.database.transaction(
+        lambda session: service.revoke_key(
+            session, name, on_committed=context.live_graph.note_access_revision
+        )
+    )
     return ApiKeyOut.of(key)

@@ -1,12 +1,12 @@
 """API-key use cases: create, list, revoke, and the per-request authentication.
 
 Every key change (here, whether through the API or the CLI) bumps the access revision
-in its transaction. Each request reads that revision together with the graph revision
-in one primary-key read (access/dependencies.py), and each process caches the key rows
-it has looked up for as long as the revision stays the same. So a revocation made on
-any replica, or by the CLI, takes effect on the very next request everywhere, while a
-request whose key is cached costs no database work beyond the read it needed anyway
-(measured in `make bench`; see docs/performance.md).
+in its transaction and notifies the other processes (catalog/repository.py). Each
+process caches the key rows it has looked up for as long as the access revision its
+live graph has applied stays the same (topology/live.py), so a request whose key is
+cached costs no database work at all. A revocation takes effect at once on the process
+that made it, and on every other within LIVE_GRAPH_BACKSTOP_SECONDS (at once when the
+notification arrives; the bound holds even if it is lost).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +30,7 @@ from slo_engine.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from slo_engine.infra.db import Database
+from slo_engine.infra.db import Database, after_commit
 from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,10 @@ async def create_key(
     expires_at: datetime | None = None,
     rate_limit_ingestion: str | None = None,
     rate_limit_query: str | None = None,
+    on_committed: Callable[[int], None] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key; returns it with its plaintext, which exists nowhere else."""
+    """Store a new key; returns it with its plaintext, which exists nowhere else.
+    `on_committed(access_revision)` runs once the change has committed."""
     if not re.match(KEY_NAME_PATTERN, name):
         raise InvalidInputError(
             f"{name!r} is not a key name: 1-128 of A-Z a-z 0-9 . _ : @ -, starting with a "
@@ -114,7 +116,7 @@ async def create_key(
                 errors=[{"pointer": "/expires_at", "detail": "must be in the future"}],
             )
     new = generate_key()
-    await bump_access_revision(session)
+    _on_commit(session, await bump_access_revision(session), on_committed)
     key = await ApiKeyRepository(session).create(
         name=name,
         key_id=new.key_id,
@@ -132,12 +134,22 @@ async def list_keys(session: AsyncSession) -> list[ApiKey]:
     return await ApiKeyRepository(session).list()
 
 
-async def revoke_key(session: AsyncSession, name: str) -> ApiKey:
-    """Revoke the key named `name` (idempotent: revoking twice keeps the first time)."""
+def _on_commit(
+    session: AsyncSession, access_revision: int, on_committed: Callable[[int], None] | None
+) -> None:
+    if on_committed is not None:
+        after_commit(session, lambda: on_committed(access_revision))
+
+
+async def revoke_key(
+    session: AsyncSession, name: str, on_committed: Callable[[int], None] | None = None
+) -> ApiKey:
+    """Revoke the key named `name` (idempotent: revoking twice keeps the first time).
+    `on_committed(access_revision)` runs once the change has committed."""
     keys = ApiKeyRepository(session)
     if await keys.get(name) is None:
         raise ApiKeyNotFoundError(f"No API key is named '{name}'.")
-    await bump_access_revision(session)
+    _on_commit(session, await bump_access_revision(session), on_committed)
     await keys.revoke(name, datetime.now(UTC))
     revoked = await keys.get(name)
     assert revoked is not None

@@ -42,6 +42,7 @@ _SERVICE_COLUMNS = (
     "discovered",
     "created_at",
     "updated_at",
+    "revision",
 )
 _REPORT_COLUMNS = (
     "id",
@@ -62,6 +63,7 @@ _REPORT_COLUMNS = (
     "is_stale",
     "created_at",
     "updated_at",
+    "revision",
 )
 # Columns a report seen again takes from the new report.
 _REPORT_REPLACED = (
@@ -75,6 +77,7 @@ _REPORT_REPLACED = (
     "error_rate",
     "latency_p95_ms",
     "updated_at",
+    "revision",
 )
 
 
@@ -91,9 +94,15 @@ class ServiceRow(NamedTuple):
 
 
 class BulkWriter(Protocol):
-    async def upsert_declared_services(self, rows: Sequence[ServiceRow]) -> None: ...
-    async def insert_missing_services(self, rows: Sequence[ServiceRow]) -> None: ...
-    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None: ...
+    """Every method takes the graph revision of the write: each row it inserts or
+    updates records it (`revision` column), which is how another process's live graph
+    finds what changed."""
+
+    async def upsert_declared_services(self, rows: Sequence[ServiceRow], revision: int) -> None: ...
+    async def insert_missing_services(self, rows: Sequence[ServiceRow], revision: int) -> None: ...
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], now: datetime, revision: int
+    ) -> None: ...
 
 
 def _json(value: dict[str, Any] | None) -> str | None:
@@ -138,7 +147,8 @@ def _declared_update_sql(table: str, replace_metadata: bool) -> str:
         f"display_name = COALESCE(excluded.display_name, {table}.display_name), "
         f"team = COALESCE(excluded.team, {table}.team), "
         f"criticality = COALESCE(excluded.criticality, {table}.criticality), "
-        f"{metadata}discovered = false, updated_at = excluded.updated_at"
+        f"{metadata}discovered = false, updated_at = excluded.updated_at, "
+        "revision = excluded.revision"
     )
 
 
@@ -189,15 +199,15 @@ class PostgresBulkWriter:
     def _service_records(self, rows: Sequence[ServiceRow]) -> list[tuple[Any, ...]]:
         return [(*row[:5], _json(row.metadata) or "{}", *row[6:]) for row in rows]
 
-    def _service_select(self) -> str:
+    def _service_select(self, revision: int) -> str:
         columns = ", ".join(_SERVICE_COLUMNS)
         return (
             f"INSERT INTO services ({columns}) SELECT id, service_id, display_name, team, "
-            "criticality, metadata::json, discovered, created_at, updated_at "
+            f"criticality, metadata::json, discovered, created_at, updated_at, {int(revision)} "
             "FROM _staged_services ORDER BY service_id "
         )
 
-    async def upsert_declared_services(self, rows: Sequence[ServiceRow]) -> None:
+    async def upsert_declared_services(self, rows: Sequence[ServiceRow], revision: int) -> None:
         for replace_metadata in (True, False):
             batch = [r for r in rows if (r.metadata is not None) == replace_metadata]
             if batch:
@@ -205,21 +215,23 @@ class PostgresBulkWriter:
                     self._SERVICE_STAGING,
                     "_staged_services",
                     self._service_records(batch),
-                    self._service_select()
+                    self._service_select(revision)
                     + "ON CONFLICT (service_id) DO UPDATE SET "
                     + _declared_update_sql("services", replace_metadata),
                 )
 
-    async def insert_missing_services(self, rows: Sequence[ServiceRow]) -> None:
+    async def insert_missing_services(self, rows: Sequence[ServiceRow], revision: int) -> None:
         if rows:
             await self._copy_then_insert(
                 self._SERVICE_STAGING,
                 "_staged_services",
                 self._service_records(rows),
-                self._service_select() + "ON CONFLICT (service_id) DO NOTHING",
+                self._service_select(revision) + "ON CONFLICT (service_id) DO NOTHING",
             )
 
-    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], now: datetime, revision: int
+    ) -> None:
         if not reports:
             return
         staging_ddl = (
@@ -245,7 +257,7 @@ class PostgresBulkWriter:
             "SELECT gen_random_uuid(), source_service_id, target_service_id, discovery_source, "
             "communication_mode, criticality, protocol, timeout_ms, retry_config::json, "
             "confidence_score, request_rate, error_rate, latency_p95_ms, "
-            "observed_at, observed_at, false, now, now FROM _staged_reports "
+            f"observed_at, observed_at, false, now, now, {int(revision)} FROM _staged_reports "
             # A stable order keeps concurrent writers from deadlocking on row locks.
             "ORDER BY source_service_id, target_service_id "
             f"ON CONFLICT {_REPORT_CONFLICT} DO UPDATE SET {_REPORT_UPDATE_SQL}"
@@ -274,7 +286,7 @@ class SqliteBulkWriter:
         connection = await self._session.connection()
         await connection.exec_driver_sql(sql, records)
 
-    def _service_records(self, rows: Sequence[ServiceRow]) -> list[tuple[Any, ...]]:
+    def _service_records(self, rows: Sequence[ServiceRow], revision: int) -> list[tuple[Any, ...]]:
         return [
             (
                 row.id.hex,
@@ -286,6 +298,7 @@ class SqliteBulkWriter:
                 1 if row.discovered else 0,
                 _sqlite_time(row.created_at),
                 _sqlite_time(row.updated_at),
+                revision,
             )
             for row in rows
         ]
@@ -295,7 +308,7 @@ class SqliteBulkWriter:
         marks = ", ".join("?" for _ in _SERVICE_COLUMNS)
         return f"INSERT INTO services ({columns}) VALUES ({marks}) "
 
-    async def upsert_declared_services(self, rows: Sequence[ServiceRow]) -> None:
+    async def upsert_declared_services(self, rows: Sequence[ServiceRow], revision: int) -> None:
         for replace_metadata in (True, False):
             batch = [r for r in rows if (r.metadata is not None) == replace_metadata]
             if batch:
@@ -303,17 +316,19 @@ class SqliteBulkWriter:
                     self._service_insert()
                     + "ON CONFLICT (service_id) DO UPDATE SET "
                     + _declared_update_sql("services", replace_metadata),
-                    self._service_records(batch),
+                    self._service_records(batch, revision),
                 )
 
-    async def insert_missing_services(self, rows: Sequence[ServiceRow]) -> None:
+    async def insert_missing_services(self, rows: Sequence[ServiceRow], revision: int) -> None:
         if rows:
             await self._executemany(
                 self._service_insert() + "ON CONFLICT (service_id) DO NOTHING",
-                self._service_records(rows),
+                self._service_records(rows, revision),
             )
 
-    async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
+    async def upsert_reports(
+        self, reports: Sequence[DependencyReport], now: datetime, revision: int
+    ) -> None:
         if not reports:
             return
         columns = ", ".join(_REPORT_COLUMNS)
@@ -342,6 +357,7 @@ class SqliteBulkWriter:
                     0,
                     written_at,
                     written_at,
+                    revision,
                 )
             )
         await self._executemany(sql, records)

@@ -6,13 +6,15 @@ per row. Rows are converted to domain objects before they leave.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
@@ -64,13 +66,13 @@ def _service_from_row(row: AnyRow) -> Service:
     )
 
 
-def _report_from_row(row: AnyRow, names: Mapping[uuid.UUID, str]) -> DependencyReport:
+def _report_from_row(row: AnyRow, source: str, target: str) -> DependencyReport:
     m = row._mapping
     mode = m["communication_mode"]
     criticality = m["criticality"]
     return DependencyReport(
-        source=names[m["source_service_id"]],
-        target=names[m["target_service_id"]],
+        source=source,
+        target=target,
         discovery_source=DiscoverySource(m["discovery_source"]),
         last_observed_at=m["last_observed_at"],
         communication_mode=CommunicationMode(mode) if mode else None,
@@ -100,8 +102,12 @@ _SERVICE_COLUMNS = (
 _REPORT_COLUMNS = tuple(
     c
     for c in service_dependencies.c
-    if c.name not in ("id", "first_observed_at", "created_at", "updated_at")
+    if c.name not in ("id", "first_observed_at", "created_at", "updated_at", "revision")
 )
+# Rows converted between two yields to the event loop while the whole graph is loaded
+# (a process's start and recovery): 250,000 reports are about a second of Python, which
+# must not stall the requests served meanwhile from the previous snapshot.
+_LOAD_PARTITION = 5_000
 
 
 class Revisions(NamedTuple):
@@ -109,15 +115,28 @@ class Revisions(NamedTuple):
     access: int
 
 
-async def read_revisions(connection: AsyncConnection) -> Revisions:
-    """Both revision counters in one primary-key read (the per-request freshness check)."""
-    result = await connection.execute(
-        select(graph_state.c.id, graph_state.c.revision).where(
-            graph_state.c.id.in_((GRAPH_REVISION_ROW, ACCESS_REVISION_ROW))
-        )
+_READ_REVISIONS = select(graph_state.c.id, graph_state.c.revision).where(
+    graph_state.c.id.in_((GRAPH_REVISION_ROW, ACCESS_REVISION_ROW))
+)
+# The same read as text, for a driver connection of its own (the change feed's).
+READ_REVISIONS_SQL = str(
+    _READ_REVISIONS.compile(
+        dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"literal_binds": True},
     )
-    by_row = {row.id: int(row.revision) for row in result}
+)
+
+
+def revisions_of(rows: Iterable[tuple[int, int]]) -> Revisions:
+    """The counters from the (id, revision) rows of `READ_REVISIONS_SQL`."""
+    by_row = {int(row_id): int(revision) for row_id, revision in rows}
     return Revisions(by_row[GRAPH_REVISION_ROW], by_row[ACCESS_REVISION_ROW])
+
+
+async def read_revisions(connection: AsyncConnection | AsyncSession) -> Revisions:
+    """Both revision counters in one primary-key read (the live graph's freshness check)."""
+    result = await connection.execute(_READ_REVISIONS)
+    return revisions_of((row.id, row.revision) for row in result)
 
 
 async def graph_epoch(session: AsyncSession) -> str:
@@ -126,19 +145,43 @@ async def graph_epoch(session: AsyncSession) -> str:
     return str(result.scalar_one())
 
 
-async def bump_access_revision(session: AsyncSession) -> None:
-    """Called in the transaction of every API-key change."""
-    await session.execute(
+# The PostgreSQL channel every committing write notifies (topology/live.py listens).
+CHANGES_CHANNEL = "slo_engine_changes"
+
+
+async def notify_change(session: AsyncSession, kind: str, revision: int) -> None:
+    """Tell every process listening that `kind` ("graph", "access") reached `revision`.
+
+    PostgreSQL delivers a NOTIFY when (and only if) the transaction commits; SQLite has
+    no such thing, and its processes notice a commit by `PRAGMA data_version` instead.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, f"{kind}:{int(revision)}")))
+
+
+async def bump_access_revision(session: AsyncSession) -> int:
+    """Called in the transaction of every API-key change; returns the new revision."""
+    result = await session.execute(
         update(graph_state)
         .where(graph_state.c.id == ACCESS_REVISION_ROW)
         .values(revision=graph_state.c.revision + 1)
+        .returning(graph_state.c.revision)
     )
+    revision = int(result.scalar_one())
+    await notify_change(session, "access", revision)
+    return revision
 
 
 class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._bulk = bulk_writer(session)
+        self._revision: int | None = None  # the revision this transaction writes
+
+    def _writing_revision(self) -> int:
+        if self._revision is None:
+            raise RuntimeError("a graph write must bump the revision first (bump_revision)")
+        return self._revision
 
     # --- graph revision -------------------------------------------------------------
 
@@ -150,7 +193,9 @@ class CatalogRepository:
             .values(revision=graph_state.c.revision + 1)
             .returning(graph_state.c.revision)
         )
-        return int(result.scalar_one())
+        self._revision = int(result.scalar_one())
+        await notify_change(self._session, "graph", self._revision)
+        return self._revision
 
     async def lock_graph(self) -> int:
         """Take the graph write lock without changing the revision (for jobs that read
@@ -173,7 +218,7 @@ class CatalogRepository:
             .where(service_dependencies.c.is_stale.is_(False))
             .where(service_dependencies.c.discovery_source.in_(list(discovery_sources)))
             .where(service_dependencies.c.last_observed_at < observed_before)
-            .values(is_stale=True, updated_at=now)
+            .values(is_stale=True, updated_at=now, revision=self._writing_revision())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -203,7 +248,8 @@ class CatalogRepository:
                     now,
                 )
                 for d in declarations
-            ]
+            ],
+            self._writing_revision(),
         )
 
     async def insert_missing_services(self, service_ids: Sequence[str], now: datetime) -> None:
@@ -212,7 +258,8 @@ class CatalogRepository:
             [
                 ServiceRow(service_uuid(name), name, None, None, None, {}, True, now, now)
                 for name in service_ids
-            ]
+            ],
+            self._writing_revision(),
         )
 
     async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
@@ -221,18 +268,60 @@ class CatalogRepository:
         A report seen again takes the new attributes and figures, is no longer stale,
         and keeps the later of the two `last_observed_at`. Both services must exist.
         """
-        await self._bulk.upsert_reports(reports, now)
+        await self._bulk.upsert_reports(reports, now, self._writing_revision())
 
     # --- reads ----------------------------------------------------------------------
 
     async def load_graph(self) -> tuple[list[Service], list[DependencyReport]]:
-        """Every service and every stored report (for the in-memory snapshot)."""
-        service_rows = (await self._session.execute(select(*_SERVICE_COLUMNS))).all()
-        names = {row.id: row.service_id for row in service_rows}
-        report_rows = await self._session.execute(select(*_REPORT_COLUMNS))
+        """Every service and every stored report (for the in-memory snapshot), read in
+        partitions that give the event loop back in between. Consistent only inside a
+        snapshot transaction (`Database.consistent_read`)."""
+        loaded: list[Service] = []
+        names: dict[uuid.UUID, str] = {}
+        rows = await self._session.stream(
+            select(*_SERVICE_COLUMNS).execution_options(yield_per=_LOAD_PARTITION)
+        )
+        async for partition in rows.partitions():
+            for row in partition:
+                names[row.id] = row.service_id
+                loaded.append(_service_from_row(row))
+            await asyncio.sleep(0)
+        reports: list[DependencyReport] = []
+        rows = await self._session.stream(
+            select(*_REPORT_COLUMNS).execution_options(yield_per=_LOAD_PARTITION)
+        )
+        async for partition in rows.partitions():
+            reports.extend(
+                _report_from_row(row, names[row.source_service_id], names[row.target_service_id])
+                for row in partition
+            )
+            await asyncio.sleep(0)
+        return loaded, reports
+
+    async def changes_since(self, revision: int) -> tuple[list[Service], list[DependencyReport]]:
+        """The services and reports written after graph revision `revision` (each as it
+        is now). Applied in order over a snapshot at `revision`, they bring it to the
+        current revision: rows are only inserted or updated, never deleted. Consistent
+        only inside a snapshot transaction (`Database.consistent_read`). O(changed rows),
+        by the revision indexes."""
+        changed_services = await self._session.execute(
+            select(*_SERVICE_COLUMNS).where(services.c.revision > revision)
+        )
+        source, target = services.alias("source"), services.alias("target")
+        deps = service_dependencies
+        changed_reports = await self._session.execute(
+            select(
+                *_REPORT_COLUMNS,
+                source.c.service_id.label("source_name"),
+                target.c.service_id.label("target_name"),
+            )
+            .join(source, source.c.id == deps.c.source_service_id)
+            .join(target, target.c.id == deps.c.target_service_id)
+            .where(deps.c.revision > revision)
+        )
         return (
-            [_service_from_row(row) for row in service_rows],
-            [_report_from_row(row, names) for row in report_rows],
+            [_service_from_row(row) for row in changed_services],
+            [_report_from_row(row, row.source_name, row.target_name) for row in changed_reports],
         )
 
     async def only_stale_edges(self, service_ids: Sequence[str]) -> set[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
@@ -15,6 +15,8 @@ from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
+from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["services"])
 
@@ -63,13 +65,15 @@ async def list_services(
     dependencies=[Depends(read_access)],
     response_model=ServiceOut,
     summary="One service",
-    responses=problem_responses(400, 401, 403, 404, 429, 500),
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_service(
-    context: Annotated[AppContext, Depends(app_context)],
+    read: Annotated[GraphRead, Depends(graph_read)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
+    response: Response,
 ) -> ServiceOut:
-    found, stale_only = await context.database.read(
-        lambda session: service.get_service(session, service_id)
-    )
-    return ServiceOut.of(found, stale_only)
+    """The service as the live graph holds it."""
+    snapshot = read.snapshot
+    found = service_in(snapshot, service_id)
+    response.headers.update(read.headers(snapshot.revision))
+    return ServiceOut.of(found, snapshot.only_stale_edges(service_id))

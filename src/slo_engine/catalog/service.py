@@ -1,22 +1,13 @@
-"""Use cases of the catalog read side: one service, a filtered page of services."""
+"""Use cases of the catalog read side: a filtered page of services (one service is
+answered from the live graph: catalog/routes.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository, ServiceFilter
-from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.model import Service
 from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
-
-
-async def get_service(session: AsyncSession, service_id: str) -> tuple[Service, bool]:
-    """The service, and whether it is seen only through stale edges."""
-    repository = CatalogRepository(session)
-    service = await repository.get_service(service_id)
-    if service is None:
-        raise ServiceNotFoundError(f"No service has service_id '{service_id}'.")
-    return service, bool(await repository.only_stale_edges([service_id]))
 
 
 async def list_services(

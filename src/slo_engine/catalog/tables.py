@@ -31,6 +31,9 @@ services = Table(
     Column("discovered", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The graph revision that last wrote the row: what another process's live graph
+    # reads to catch up with a write (topology/live.py).
+    Column("revision", BigInteger, nullable=False, server_default="0", index=True),
 )
 
 service_dependencies = Table(
@@ -64,6 +67,7 @@ service_dependencies = Table(
     Column("is_stale", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("revision", BigInteger, nullable=False, server_default="0", index=True),
     # Also the downstream index: its leading column is the caller.
     UniqueConstraint(
         "source_service_id",

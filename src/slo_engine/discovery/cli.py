@@ -16,7 +16,7 @@ from slo_engine.discovery.wiring import build_discovery, build_jobs
 from slo_engine.errors import SloEngineError
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 errors = Console(stderr=True)
@@ -86,7 +86,7 @@ async def _discover(settings: Settings, name: str, dry_run: bool) -> str:
     database = Database.from_settings(settings)
     try:
         run = await service.run_source(
-            database, GraphCache(), source, datetime.now(UTC), dry_run=dry_run
+            database, LiveGraph(), source, datetime.now(UTC), dry_run=dry_run
         )
     finally:
         await discovery.aclose()
@@ -109,7 +109,7 @@ def list_jobs() -> None:
     settings = Settings()
     discovery = build_discovery(settings)
     database = Database.from_settings(settings)  # not connected: the jobs are not run
-    for job in build_jobs(settings, database, GraphCache(), discovery):
+    for job in build_jobs(settings, database, LiveGraph(), discovery):
         typer.echo(f"{job.name}\tevery {job.interval_seconds // 60} min")
     asyncio.run(_close(discovery, database))
 
@@ -128,7 +128,7 @@ def run_job(name: Annotated[str, typer.Argument(help="A name from `slo-cli jobs 
         database = Database.from_settings(settings)
         discovery = build_discovery(settings)
         try:
-            runner = JobRunner(database, build_jobs(settings, database, GraphCache(), discovery))
+            runner = JobRunner(database, build_jobs(settings, database, LiveGraph(), discovery))
             if name not in runner.jobs:
                 raise SloEngineError(f"no job named {name!r}: {', '.join(runner.jobs)}")
             return await runner.run_now(name)

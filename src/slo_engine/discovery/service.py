@@ -22,7 +22,7 @@ from slo_engine.graph.model import DependencyReport, DiscoverySource
 from slo_engine.graph.snapshot import expired
 from slo_engine.infra.db import Database, after_commit
 from slo_engine.ingestion.service import IngestionResult, ingest
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class SourceRun:
 
 
 async def run_source(
-    database: Database, cache: GraphCache, source: Source, now: datetime, *, dry_run: bool = False
+    database: Database, cache: LiveGraph, source: Source, now: datetime, *, dry_run: bool = False
 ) -> SourceRun:
     """Ask `source` for what it sees and ingest it; record the outcome either way."""
     try:
@@ -86,7 +86,7 @@ class StaleOutcome:
 
 
 async def mark_stale_edges(
-    database: Database, cache: GraphCache, threshold: timedelta, now: datetime
+    database: Database, cache: LiveGraph, threshold: timedelta, now: datetime
 ) -> StaleOutcome:
     """Flag observed edges not seen for `threshold` as stale (never delete them), then
     resolve the cycle alerts whose cycles only stale edges still close.
@@ -133,7 +133,7 @@ async def mark_stale_edges(
     return StaleOutcome(count, cycles_checked=True)
 
 
-async def scan_cycles(database: Database, cache: GraphCache, now: datetime) -> int:
+async def scan_cycles(database: Database, cache: LiveGraph, now: datetime) -> int:
     """A full cycle scan of the fresh graph, reconciling every alert; returns the number
     of cyclic components. Ingestion already scans when it adds edges: this catches up
     after anything else (a failed scan, a manual database change)."""

@@ -18,7 +18,7 @@ from slo_engine.discovery.sources.mesh import ServiceMeshSource
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 SOURCE_NAMES = ("otel", "mesh", "jaeger", "backstage")
 
@@ -87,7 +87,7 @@ def build_discovery(settings: Settings, only: str | None = None) -> Discovery:
 
 
 def build_jobs(
-    settings: Settings, database: Database, cache: GraphCache, discovery: Discovery
+    settings: Settings, database: Database, cache: LiveGraph, discovery: Discovery
 ) -> list[Job]:
     jobs: list[Job] = []
     for name, source in discovery.sources.items():

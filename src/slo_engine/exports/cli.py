@@ -196,17 +196,17 @@ async def _locally(
     from slo_engine.exports import service
     from slo_engine.infra.db import Database
     from slo_engine.settings import Settings
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
     from slo_engine.topology.service import current_snapshot, query_subgraph
 
     database = Database.from_settings(Settings())
-    cache = GraphCache()
+    cache = LiveGraph()
     try:
         async with database.session_scope() as session:
             if service_id is not None:
                 body = await query_subgraph(session, cache, service_id, **subgraph)
             else:
-                snapshot = await current_snapshot(session, cache, None)
+                snapshot = await current_snapshot(session, cache)
                 copy = await service.graph_copy(snapshot)
     except NotFoundError as error:
         raise _fail(error.detail) from error

@@ -19,7 +19,7 @@ from slo_engine.exports.schemas import GraphPageOut
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.topology.service import current_snapshot
+from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
 
 router = APIRouter(tags=["exports"])
 
@@ -29,7 +29,6 @@ DEFAULT_PAGE = 1000
 # ~550 ms for 10,000; a cap of 2,000 bounds how long one request holds every other one
 # (docs/exports.md has the figures and how they were measured).
 MAX_PAGE = 2000
-REVISION_HEADER = "X-Graph-Revision"
 # Streamed text is sent in pieces of about this size: one per node or edge would cost a
 # send (and a chunk header) each.
 STREAM_CHUNK_BYTES = 64 * 1024
@@ -60,12 +59,14 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
     summary="The whole dependency graph",
     responses={
         200: {"content": openapi_content(), "description": "A JSON page or a whole export"},
+        **NOT_MODIFIED,
         **problem_responses(400, 401, 403, 406, 429, 500, 503),
     },
 )
 async def get_graph(
     request: Request,
     context: Annotated[AppContext, Depends(app_context)],
+    read: Annotated[GraphRead, Depends(graph_read)],
     export_format: Annotated[
         ExportFormat | None,
         Query(alias="format", description="Wins over Accept; see docs/exports.md."),
@@ -104,15 +105,13 @@ async def get_graph(
                 if value is not None
             ],
         )
-    known_revision = getattr(request.state, "graph_revision", None)
-    snapshot = await context.database.read(
-        lambda session: current_snapshot(session, context.graph_cache, known_revision)
-    )
+    snapshot = read.snapshot
     if is_json:
+        revision = snapshot.revision  # a page is built on the loop: no change meanwhile
         body = service.graph_page(
             snapshot, include_stale=include_stale, cursor=cursor, limit=limit or DEFAULT_PAGE
         )
-        headers = {REVISION_HEADER: str(snapshot.revision), "Vary": "Accept"}
+        headers = {**read.headers(revision), "Vary": "Accept"}
         return Response(body, media_type=choice.media_type, headers=headers)
     slots = context.export_streams
     if slots.locked():
@@ -132,7 +131,7 @@ async def get_graph(
         stream_chunks(chunks),
         release=slots.release,
         media_type=choice.media_type,
-        headers={REVISION_HEADER: str(copy.revision), "Vary": "Accept"},
+        headers={**read.headers(copy.revision), "Vary": "Accept"},
     )
 
 

@@ -17,14 +17,14 @@ from slo_engine.ratelimit.limiter import RateLimiter
 from slo_engine.ratelimit.policy import RateClass, RatePolicy
 from slo_engine.settings import Settings
 from slo_engine.topology.answer_cache import AnswerCache
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 
 @dataclass(slots=True)
 class AppContext:
     settings: Settings
     database: Database
-    graph_cache: GraphCache
+    live_graph: LiveGraph
     authenticator: Authenticator
     failed_authentications: FailedAuthentications
     rate_limiter: RateLimiter

@@ -151,6 +151,23 @@ class Database:
         run again once on a fresh connection when its connection dropped."""
         return await _retried_once(self, lambda: self.session_scope(read_only=True), work)
 
+    async def consistent_read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`read`, every statement of it seeing one and the same committed state: on
+        PostgreSQL a read-only REPEATABLE READ transaction (READ COMMITTED gives each
+        statement its own view); SQLite's transactions in WAL mode already do."""
+
+        async def on_one_snapshot(session: AsyncSession) -> T:
+            if self.dialect == "postgresql":
+                await session.connection(
+                    execution_options={
+                        "isolation_level": "REPEATABLE READ",
+                        "postgresql_readonly": True,
+                    }
+                )
+            return await work(session)
+
+        return await self.read(on_one_snapshot)
+
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[AsyncConnection]:
         """A connection for one statement that needs no transaction of its own (a

@@ -16,6 +16,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_engine import errors
+from slo_engine.infra.conditional import NotModified, not_modified_response
 from slo_engine.infra.correlation import CORRELATION_HEADER, correlation_id_of
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (errors.NotAcceptableError, 406, "not-acceptable"),
     (errors.DatabaseUnavailableError, 503, "database-unavailable"),
+    (errors.RevisionNotAppliedError, 503, "revision-not-applied"),
     (errors.UnavailableError, 503, "unavailable"),
     (errors.AuthenticationError, 401, "unauthorized"),
     (errors.PermissionDeniedError, 403, "forbidden"),
@@ -306,3 +308,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.SloEngineError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(NotModified, not_modified_response)  # not an error: a 304

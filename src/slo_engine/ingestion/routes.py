@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from slo_engine.access.dependencies import write_access
 from slo_engine.infra.context import AppContext, app_context
@@ -12,6 +12,7 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 from slo_engine.ingestion import service
 from slo_engine.ingestion.schemas import DetectedCycleOut, IngestionRequest, IngestionResponse
+from slo_engine.topology.reads import REVISION_HEADER
 
 router = APIRouter(tags=["ingestion"])
 
@@ -27,6 +28,7 @@ router = APIRouter(tags=["ingestion"])
 async def ingest_dependencies(
     body: Annotated[IngestionRequest, Depends(json_body(IngestionRequest))],
     context: Annotated[AppContext, Depends(app_context)],
+    response: Response,
 ) -> IngestionResponse:
     """Upsert the nodes and edges in one transaction: all of it lands or none of it.
 
@@ -34,11 +36,13 @@ async def ingest_dependencies(
     updates it. Services named only in edges are created as `discovered`.
     """
     result = await context.database.transaction(
-        lambda session: service.ingest(session, context.graph_cache, body)
+        lambda session: service.ingest(session, context.live_graph, body)
     )
+    response.headers[REVISION_HEADER] = str(result.revision)
     return IngestionResponse(
         nodes_upserted=result.nodes_upserted,
         edges_upserted=result.edges_upserted,
+        revision=result.revision,
         circular_dependencies_detected=[
             DetectedCycleOut(alert_id=c.alert_id, cycle_path=c.cycle_path)
             for c in result.circular_dependencies_detected

@@ -104,5 +104,9 @@ class IngestionResponse(BaseModel):
         description="Distinct services in the request, declared or named by an edge."
     )
     edges_upserted: int = Field(description="Distinct edges written for this discovery source.")
+    revision: int = Field(
+        description="The graph revision this write committed (also `X-Graph-Revision`): "
+        "pass it as `min_revision` to read it back through any replica."
+    )
     circular_dependencies_detected: list[DetectedCycleOut]
     warnings: list[str]

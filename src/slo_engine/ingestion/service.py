@@ -34,7 +34,7 @@ from slo_engine.observability.metrics import (
     INGESTION_DURATION,
     INGESTION_FAILURES,
 )
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ MAX_WARNINGS = 100
 class IngestionResult:
     nodes_upserted: int = 0
     edges_upserted: int = 0
+    revision: int = 0  # the graph revision this write committed
     circular_dependencies_detected: list[DetectedCycle] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -120,7 +121,7 @@ def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDec
 
 
 async def ingest(
-    session: AsyncSession, cache: GraphCache, request: IngestionRequest
+    session: AsyncSession, cache: LiveGraph, request: IngestionRequest
 ) -> IngestionResult:
     """Upsert the request's services and edges, then detect the cycles it created.
 
@@ -137,7 +138,7 @@ async def ingest(
 
 
 async def _ingest(
-    session: AsyncSession, cache: GraphCache, request: IngestionRequest, started: float
+    session: AsyncSession, cache: LiveGraph, request: IngestionRequest, started: float
 ) -> IngestionResult:
     result = IngestionResult()
     now = datetime.now(UTC)
@@ -147,6 +148,7 @@ async def _ingest(
 
     repository = CatalogRepository(session)
     revision = await repository.bump_revision()  # serialises graph writers from here on
+    result.revision = revision
     # Exactly the graph as committed before this write: the write lock is ours.
     base = await cache.for_write(repository, revision - 1)
 

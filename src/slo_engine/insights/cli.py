@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from slo_engine.settings import Settings
-    from slo_engine.topology.cache import GraphCache
+    from slo_engine.topology.live import LiveGraph
 
 console = Console()
 
@@ -45,9 +45,9 @@ def impact(
     from slo_engine.insights.service import impact_of
     from slo_engine.topology.service import current_snapshot, service_in
 
-    async def locally(session: AsyncSession, cache: GraphCache, _: Settings) -> bytes:
-        snapshot = await current_snapshot(session, cache, None)
-        return await impact_of(
+    async def locally(session: AsyncSession, cache: LiveGraph, _: Settings) -> bytes:
+        snapshot = await current_snapshot(session, cache)
+        _revision, answer = await impact_of(
             cache,
             snapshot,
             service_in(snapshot, service_id),
@@ -55,6 +55,7 @@ def impact(
             include_stale=include_stale,
             max_affected=max_affected,
         )
+        return answer
 
     answer = fetch(
         f"/services/{service_id}/impact",
@@ -105,15 +106,16 @@ def availability(
     from slo_engine.insights.service import availability_of
     from slo_engine.topology.service import current_snapshot, service_in
 
-    async def locally(session: AsyncSession, cache: GraphCache, settings: Settings) -> bytes:
-        snapshot = await current_snapshot(session, cache, None)
-        return await availability_of(
+    async def locally(session: AsyncSession, cache: LiveGraph, settings: Settings) -> bytes:
+        snapshot = await current_snapshot(session, cache)
+        _revision, answer = await availability_of(
             cache,
             snapshot,
             service_in(snapshot, service_id),
             include_stale=include_stale,
             default_target=settings.default_slo_target,
         )
+        return answer
 
     answer = fetch(
         f"/services/{service_id}/availability",

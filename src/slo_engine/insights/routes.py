@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
-from slo_engine.graph.model import SERVICE_ID_PATTERN, Service
-from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.graph.model import SERVICE_ID_PATTERN
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
+from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
-from slo_engine.topology.service import current_snapshot, service_in
+from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["insights"])
 
@@ -25,29 +25,16 @@ IncludeStale = Annotated[
 ]
 
 
-async def _snapshot_with(
-    request: Request, context: AppContext, service_id: str
-) -> tuple[GraphSnapshot, Service]:
-    """The snapshot at the request's revision, read on a pooled connection that is
-    given back before the answer is computed (a heavy one may wait for a worker
-    thread), and the service asked about (404 if none)."""
-    known_revision = getattr(request.state, "graph_revision", None)
-    snapshot = await context.database.read(
-        lambda session: current_snapshot(session, context.graph_cache, known_revision)
-    )
-    return snapshot, service_in(snapshot, service_id)
-
-
 @router.get(
     "/services/{service_id}/impact",
     dependencies=[Depends(read_access)],
     response_model=ImpactOut,
     summary="Blast radius: who is hurt if this service fails",
-    responses=problem_responses(400, 401, 403, 404, 429, 500),
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_impact(
-    request: Request,
     context: Annotated[AppContext, Depends(app_context)],
+    read: Annotated[GraphRead, Depends(graph_read)],
     service_id: ServiceIdPath,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = MAX_DEPTH,
     include_stale: IncludeStale = False,
@@ -64,16 +51,15 @@ async def get_impact(
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
     they need a degraded service). Each with one shortest path that explains it; totals
     by team and by service criticality. Rules and a worked example: docs/insights.md."""
-    snapshot, failed = await _snapshot_with(request, context, service_id)
-    body = await service.impact_of(
-        context.graph_cache,
-        snapshot,
-        failed,
+    revision, body = await service.impact_of(
+        context.live_graph,
+        read.snapshot,
+        service_in(read.snapshot, service_id),
         depth=depth,
         include_stale=include_stale,
         max_affected=max_affected,
     )
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=read.headers(revision))
 
 
 @router.get(
@@ -81,11 +67,11 @@ async def get_impact(
     dependencies=[Depends(read_access)],
     response_model=AvailabilityOut,
     summary="Availability ceiling: the best this service can deliver",
-    responses=problem_responses(400, 401, 403, 404, 429, 500),
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_availability(
-    request: Request,
     context: Annotated[AppContext, Depends(app_context)],
+    read: Annotated[GraphRead, Depends(graph_read)],
     service_id: ServiceIdPath,
     include_stale: IncludeStale = False,
     max_terms: Annotated[
@@ -102,13 +88,12 @@ async def get_availability(
     work without (each target from metadata `slo_target` or DEFAULT_SLO_TARGET, or the
     observed success ratio where lower), the arithmetic, the dependencies ranked by what
     they cost, and the figure if soft dependencies were hard. Cycles are one unit."""
-    snapshot, root = await _snapshot_with(request, context, service_id)
-    body = await service.availability_of(
-        context.graph_cache,
-        snapshot,
-        root,
+    revision, body = await service.availability_of(
+        context.live_graph,
+        read.snapshot,
+        service_in(read.snapshot, service_id),
         include_stale=include_stale,
         default_target=context.settings.default_slo_target,
         max_terms=max_terms,
     )
-    return Response(body, media_type="application/json")
+    return Response(body, media_type="application/json", headers=read.headers(revision))

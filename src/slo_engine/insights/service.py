@@ -21,7 +21,7 @@ from slo_engine.graph.availability import (
 from slo_engine.graph.impact import Impact, blast_radius, cannot_work_without
 from slo_engine.graph.model import CommunicationMode, Service
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 from slo_engine.topology.service import service_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -39,22 +39,25 @@ def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str],
 
 
 async def impact_of(
-    cache: GraphCache,
+    cache: LiveGraph,
     snapshot: GraphSnapshot,
     failed: Service,
     *,
     depth: int,
     include_stale: bool,
     max_affected: int = 10_000,
-) -> bytes:
+) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py),
-    computed off the event loop (`GraphCache.off_loop`).
+    computed off the event loop (`LiveGraph.off_loop`).
 
     The list stops after `max_affected` services (the worst hit first); the totals
-    always count everyone.
+    always count everyone. With the revision it was computed at.
     """
     return await cache.off_loop(
-        lambda: impact_answer(snapshot, failed, depth, include_stale, max_affected)
+        lambda: (
+            snapshot.revision,
+            impact_answer(snapshot, failed, depth, include_stale, max_affected),
+        )
     )
 
 
@@ -131,19 +134,23 @@ def _totals(counts: Counter[tuple[str | None, Impact]], name: str) -> list[dict[
 
 
 async def availability_of(
-    cache: GraphCache,
+    cache: LiveGraph,
     snapshot: GraphSnapshot,
     root: Service,
     *,
     include_stale: bool,
     default_target: float,
     max_terms: int = 10_000,
-) -> bytes:
+) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py),
-    computed off the event loop (`GraphCache.off_loop`). The lists of terms, units and
-    limiting units stop after `max_terms` each; the figures always count everything."""
+    computed off the event loop (`LiveGraph.off_loop`). The lists of terms, units and
+    limiting units stop after `max_terms` each; the figures always count everything.
+    With the revision it was computed at."""
     return await cache.off_loop(
-        lambda: availability_answer(snapshot, root, include_stale, default_target, max_terms)
+        lambda: (
+            snapshot.revision,
+            availability_answer(snapshot, root, include_stale, default_target, max_terms),
+        )
     )
 
 

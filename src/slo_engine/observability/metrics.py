@@ -71,6 +71,13 @@ SNAPSHOT_LOOKUPS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+LIVE_GRAPH_UPDATES = Counter(
+    _PREFIX + "live_graph_updates_total",
+    "Changes brought into the live graph from the database: catch_up (the rows written "
+    "since the applied revision) or reload (the whole graph: start, reconnect).",
+    ["kind"],
+    registry=REGISTRY,
+)
 ANSWER_CACHE_LOOKUPS = Counter(
     _PREFIX + "answer_cache_lookups_total",
     "Subgraph answers looked up in the query cache (QUERY_CACHE): hit or miss.",

@@ -30,7 +30,7 @@ router = APIRouter(tags=["observability"])
 
 async def refresh_state_gauges(context: AppContext) -> None:
     """Set the gauges that describe state: cheap reads, once per scrape."""
-    snapshot = context.graph_cache.peek()
+    snapshot = context.live_graph.peek()
     if snapshot is not None:
         fresh = sum(len(targets) for targets in snapshot.downstream_fresh.values())
         GRAPH_SERVICES.set(len(snapshot.services))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -66,16 +67,22 @@ class MemoryAnswerCache:
 class RedisAnswerCache:
     """Answers shared by the replicas, under the graph's epoch (`graph_identity`): two
     databases sharing one Redis, or one emptied and restarted at revision 0, never
-    read each other's answers. The epoch is read when the app starts."""
+    read each other's answers. The epoch is the live graph's, read with the graph."""
 
-    def __init__(self, client: Redis, ttl_seconds: int, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        ttl_seconds: int,
+        timeout_seconds: float,
+        epoch: Callable[[], str] = lambda: "unknown",
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._timeout = timeout_seconds
-        self.epoch = "unknown"
+        self.epoch = epoch
 
     def _key(self, key: str) -> str:
-        return f"{KEY_PREFIX}{self.epoch}:{key}"
+        return f"{KEY_PREFIX}{self.epoch()}:{key}"
 
     async def get(self, key: str) -> bytes | None:
         try:

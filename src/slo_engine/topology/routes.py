@@ -18,6 +18,7 @@ from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
+from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.topology.schemas import SubgraphOut
 
 router = APIRouter(tags=["topology"])
@@ -36,12 +37,14 @@ _VARY = {"Vary": "Accept"}
     summary="The subgraph around a service",
     responses={
         200: {"content": openapi_content(), "description": "The subgraph"},
-        **problem_responses(400, 401, 403, 404, 406, 429, 500),
+        **NOT_MODIFIED,
+        **problem_responses(400, 401, 403, 404, 406, 429, 500, 503),
     },
 )
 async def get_dependencies(
     request: Request,
     context: Annotated[AppContext, Depends(app_context)],
+    read: Annotated[GraphRead, Depends(graph_read)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
     direction: Annotated[Direction, Query()] = Direction.DOWNSTREAM,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 3,
@@ -60,26 +63,22 @@ async def get_dependencies(
     choice = negotiate(export_format, request.headers.get("accept"))
     started = time.perf_counter()
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
-    known_revision = getattr(request.state, "graph_revision", None)
-    body = await service.cached_subgraph(context.answers, known_revision, service_id, shape)
+    revision = read.snapshot.revision
+    body = await service.cached_subgraph(context.answers, revision, service_id, shape)
     if body is None:
-        # The snapshot on a pooled connection given back before the answer is computed:
-        # a heavy one may wait for a worker thread, and must not hold a connection.
-        snapshot = await context.database.read(
-            lambda session: service.current_snapshot(session, context.graph_cache, known_revision)
-        )
-        body = await service.subgraph_of(
-            context.graph_cache, snapshot, service_id, shape, context.answers
+        revision, body = await service.subgraph_of(
+            context.live_graph, read.snapshot, service_id, shape, context.answers
         )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
+    headers = {**_VARY, **read.headers(revision)}
     if choice.export_format is ExportFormat.JSON:
         # The cached bytes as they are: the JSON path costs no more than before exports.
-        return Response(body, media_type="application/json", headers=_VARY)
+        return Response(body, media_type="application/json", headers=headers)
     # Other formats are drawn from the JSON answer, so they hold exactly its nodes and
     # edges (and share its answer cache). In a worker thread: the answer is this
     # request's own data, and drawing 100,000 nodes would otherwise stall the loop.
     text = await asyncio.to_thread(_render, choice.export_format, body)
-    return Response(text, media_type=choice.media_type, headers=_VARY)
+    return Response(text, media_type=choice.media_type, headers=headers)
 
 
 def _render(export_format: ExportFormat, body: bytes) -> str:

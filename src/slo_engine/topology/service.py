@@ -20,7 +20,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.graph.traversal import subgraph
 from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
 from slo_engine.topology.answer_cache import AnswerCache, answer_key
-from slo_engine.topology.cache import GraphCache
+from slo_engine.topology.live import LiveGraph
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
@@ -122,12 +122,10 @@ class SubgraphShape:
         )
 
 
-async def current_snapshot(
-    session: AsyncSession, cache: GraphCache, known_revision: int | None
-) -> GraphSnapshot:
-    """The snapshot at the request's revision (read on the request's session; the
-    answer is then computed without it)."""
-    return await cache.current(CatalogRepository(session), known_revision)
+async def current_snapshot(session: AsyncSession, live: LiveGraph) -> GraphSnapshot:
+    """The snapshot at the database's current revision, as `session` reads it (one-off
+    processes: the CLI; the API reads its live graph, which needs no database)."""
+    return await live.current(CatalogRepository(session))
 
 
 def service_in(snapshot: GraphSnapshot, service_id: str) -> Service:
@@ -139,59 +137,56 @@ def service_in(snapshot: GraphSnapshot, service_id: str) -> Service:
 
 
 async def cached_subgraph(
-    answers: AnswerCache | None, known_revision: int | None, service_id: str, shape: SubgraphShape
+    answers: AnswerCache | None, revision: int, service_id: str, shape: SubgraphShape
 ) -> bytes | None:
     """The answer cached for this revision, if the answer cache (QUERY_CACHE) has it."""
-    if answers is None or known_revision is None:
+    if answers is None:
         return None
-    cached = await answers.get(shape.key(known_revision, service_id))
+    cached = await answers.get(shape.key(revision, service_id))
     ANSWER_CACHE_LOOKUPS.labels("miss" if cached is None else "hit").inc()
     return cached
 
 
 async def subgraph_of(
-    cache: GraphCache,
+    cache: LiveGraph,
     snapshot: GraphSnapshot,
     service_id: str,
     shape: SubgraphShape,
     answers: AnswerCache | None = None,
-) -> bytes:
+) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/dependencies (see design.md), from
-    `snapshot`, remembered in the answer cache under the snapshot's revision."""
+    `snapshot`, and the revision it was computed at (the live snapshot moves between
+    awaits, never during a computation); remembered in the answer cache under it."""
     service_in(snapshot, service_id)  # 404 before any work
 
-    def compute() -> bytes:
-        return subgraph_answer(snapshot, service_id, shape)
+    def compute() -> tuple[int, bytes]:
+        return snapshot.revision, subgraph_answer(snapshot, service_id, shape)
 
     if shape.depth > HEAVY_DEPTH and shape.max_nodes > HEAVY_NODES:
-        answer = await cache.off_loop(compute)
+        revision, answer = await cache.off_loop(compute)
     else:
-        answer = compute()
+        revision, answer = compute()
     if answers is not None:
-        await answers.put(shape.key(snapshot.revision, service_id), answer)
-    return answer
+        await answers.put(shape.key(revision, service_id), answer)
+    return revision, answer
 
 
 async def query_subgraph(
     session: AsyncSession,
-    cache: GraphCache,
+    cache: LiveGraph,
     service_id: str,
     *,
     direction: Direction,
     depth: int,
     include_stale: bool,
     max_nodes: int,
-    known_revision: int | None = None,
-    answers: AnswerCache | None = None,
 ) -> bytes:
-    """The subgraph answer on the caller's session (the CLI; the API reads the snapshot
-    and gives its session back before computing: topology/routes.py)."""
+    """The subgraph answer on the caller's session (the CLI; the API answers from its
+    live graph: topology/routes.py)."""
     shape = SubgraphShape(direction, depth, include_stale, max_nodes)
-    cached = await cached_subgraph(answers, known_revision, service_id, shape)
-    if cached is not None:
-        return cached
-    snapshot = await current_snapshot(session, cache, known_revision)
-    return await subgraph_of(cache, snapshot, service_id, shape, answers)
+    snapshot = await current_snapshot(session, cache)
+    _, answer = await subgraph_of(cache, snapshot, service_id, shape)
+    return answer
 
 
 def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphShape) -> bytes:

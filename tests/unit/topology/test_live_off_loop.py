@@ -1,16 +1,15 @@
 """Heavy reads run off the event loop on a snapshot that no write changes under them
-(topology/cache.py `GraphCache.off_loop`)."""
+(topology/live.py `LiveGraph.off_loop`)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from datetime import UTC, datetime
-from typing import Any
 
 from slo_engine.graph.model import DependencyReport, DiscoverySource, Service
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.topology.cache import HEAVY_READS, GraphCache
+from slo_engine.topology.live import HEAVY_READS, LiveGraph
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -19,18 +18,8 @@ def report(source: str, target: str) -> DependencyReport:
     return DependencyReport(source, target, DiscoverySource.MANUAL, AT)
 
 
-class NoDatabase:
-    """A repository that must not be used: the snapshot is current or waits."""
-
-    async def current_revision(self) -> int:
-        raise AssertionError("read the database")
-
-    async def load_graph(self) -> Any:
-        raise AssertionError("rebuilt the graph from the database")
-
-
-def cache_at(revision: int) -> GraphCache:
-    cache = GraphCache()
+def cache_at(revision: int) -> LiveGraph:
+    cache = LiveGraph()
     cache._snapshot = GraphSnapshot.build(revision, [Service("a")], [report("a", "b")])
     return cache
 
@@ -52,14 +41,16 @@ async def test_a_write_waits_for_the_heavy_read_and_readers_of_it_wait_too() -> 
     cache.apply_committed(2, [], [report("a", "c")])
     assert snapshot.revision == 1  # deferred while the read runs
 
-    # A reader that needs revision 2 waits for it instead of rebuilding the graph.
-    waiting = asyncio.create_task(cache.current(NoDatabase(), known_revision=2))  # type: ignore[arg-type]
+    # A reader that needs revision 2 (min_revision) waits for it; the graph has no
+    # database here, so nothing but the deferred write can bring it there.
+    waiting = asyncio.create_task(cache.wait_for(2, 5))
     await asyncio.sleep(0.05)
     assert not waiting.done()
 
     release.set()
     assert await read == ["b"]
-    current = await asyncio.wait_for(waiting, 5)
+    await asyncio.wait_for(waiting, 5)
+    current = cache.snapshot
     assert current is snapshot and current.revision == 2
     assert sorted(current.downstream_all["a"]) == ["b", "c"]
 

@@ -1,0 +1,416 @@
+"""The process's live graph: the snapshot, the graph and access revisions it has
+applied, and whether they are confirmed current.
+
+A read request never waits on the database: it takes the snapshot as it is (`snapshot`)
+and the access revision the key cache is valid for (`access_revision`). What keeps them
+current runs beside the requests (topology/change_feed.py): PostgreSQL notifications and
+a periodic backstop read, or SQLite's `PRAGMA data_version`, each of which calls
+`refresh`. A refresh reads both revisions (one statement) and, when the graph moved,
+only the rows written since the applied revision (`changes_since`, by the rows'
+`revision` column), on one database snapshot, and applies them. The whole graph is read
+only when the process starts and after the change feed reconnects (`reload`), and then
+in the background while the previous snapshot goes on answering.
+
+Writes made by this process apply the exact rows they stored right after their commit
+(`apply_committed`), so a client that wrote here reads its write on its next request;
+a client that wrote elsewhere passes the revision its write returned (`wait_for`).
+
+CPU-heavy answers are computed off the event loop (`off_loop`), in a worker thread, at
+most `HEAVY_READS` at once per process. While such a read runs, the snapshot it reads is
+not changed under it: changes are applied when the last of them is done (a reader that
+needs that revision waits for it; a reloaded snapshot is a new object and never needs
+to wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.catalog.repository import CatalogRepository, Revisions, graph_epoch, read_revisions
+from slo_engine.errors import BadRequestError, DatabaseUnavailableError, RevisionNotAppliedError
+from slo_engine.graph.model import DependencyReport, Service
+from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
+from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
+
+logger = logging.getLogger(__name__)
+
+_CONSISTENT_READ_ATTEMPTS = 5
+# Heavy reads computed at once per process: each holds a worker thread, and with the GIL
+# more of them would only take turns with the event loop (docs/reliability.md).
+HEAVY_READS = 2
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """Rows to upsert into a snapshot at a revision in [base, revision) to bring it to
+    `revision`: one write's rows (base = revision - 1), or every row written since
+    `base` (a catch-up)."""
+
+    base: int
+    revision: int
+    services: Sequence[Service]
+    reports: Sequence[DependencyReport]
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """What a read answer says about the revision it was computed at."""
+
+    revision: int
+    confirmed: bool  # the change feed is connected and the last check succeeded
+
+
+class LiveGraph:
+    def __init__(self, database: Database | None = None) -> None:
+        self._database = database
+        self._snapshot: GraphSnapshot | None = None
+        self._lock = asyncio.Lock()  # one loader or catch-up at a time
+        self.reloads = 0
+        self.epoch = "unknown"  # the graph's identity (catalog/tables.py graph_identity)
+        self.access_revision = -1
+        self._confirmed = False
+        self._refreshing: asyncio.Task[None] | None = None
+        self._refresh_again = False
+        self._moved = asyncio.Event()  # set, and replaced, whenever the revision moves
+        self._heavy_slots = asyncio.Semaphore(HEAVY_READS)
+        self._off_loop_readers = 0
+        self._deferred: list[_Change] = []  # changes waiting for the off-loop readers
+        self._settled = asyncio.Event()  # set while no change waits
+        self._settled.set()
+
+    # --- the read side: no I/O ------------------------------------------------------
+
+    @property
+    def snapshot(self) -> GraphSnapshot:
+        """The snapshot at the last applied revision; a 503 before the first load."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise DatabaseUnavailableError(
+                "The graph has not been loaded from the database yet; try again shortly.",
+                retry_after_seconds=RETRY_AFTER_SECONDS,
+                cause="graph not loaded",
+            )
+        SNAPSHOT_LOOKUPS.labels("hit").inc()
+        return snapshot
+
+    @property
+    def revision(self) -> int:
+        return -1 if self._snapshot is None else self._snapshot.revision
+
+    def freshness(self) -> Freshness:
+        return Freshness(self.revision, self._confirmed and self._snapshot is not None)
+
+    def peek(self) -> GraphSnapshot | None:
+        """The snapshot held now, if any (for metrics)."""
+        return self._snapshot
+
+    async def wait_for(self, revision: int, wait_seconds: float) -> None:
+        """Return once the applied graph revision is at least `revision`, refreshing at
+        once rather than waiting for the change feed; a 503 after `wait_seconds`
+        (read-your-writes for a client that wrote through another process)."""
+        if self.revision >= revision:
+            return
+        if self._database is not None:
+            # Behind: one read of the database's revision tells a revision that will
+            # come (wait for it) from one that was never committed (the client's error).
+            committed = (await self._database.statement(read_revisions)).graph
+            if committed < revision:
+                raise BadRequestError(
+                    f"Graph revision {revision} has not been committed; the latest is "
+                    f"{committed}. Pass the revision a write answered.",
+                    errors=[{"pointer": "/query/min_revision", "detail": "not committed"}],
+                )
+        self.request_refresh()
+        try:
+            async with asyncio.timeout(wait_seconds):
+                while self.revision < revision:
+                    await self._moved.wait()
+        except TimeoutError:
+            raise RevisionNotAppliedError(
+                f"This replica has applied graph revision {self.revision}, not yet "
+                f"{revision}; try again shortly.",
+                retry_after_seconds=1,
+            ) from None
+
+    # --- keeping it current (called by the change feed) -----------------------------
+
+    def confirm(self, confirmed: bool) -> None:
+        """Whether the change feed can vouch for the applied revisions right now."""
+        if confirmed != self._confirmed:
+            logger.log(
+                logging.INFO if confirmed else logging.WARNING,
+                "live graph freshness %s at revision %d",
+                "confirmed" if confirmed else "unconfirmed (answering from the last applied)",
+                self.revision,
+            )
+        self._confirmed = confirmed
+
+    def noticed(self, kind: str, revision: int) -> None:
+        """A notification: `kind` reached `revision` in the database."""
+        behind = self.revision if kind == "graph" else self.access_revision
+        if revision > behind:
+            self.request_refresh()
+
+    def invalidate(self) -> None:
+        """What a write committed is not known row by row: catch up from the database
+        (or, without one, load it all on next use)."""
+        if self._database is None:
+            self._snapshot = None
+        else:
+            self.request_refresh()
+
+    def note_access_revision(self, revision: int) -> None:
+        """A key change this process committed: its own requests see it at once."""
+        self.access_revision = max(self.access_revision, revision)
+
+    def request_refresh(self) -> None:
+        """Refresh soon, once however many ask while one is under way."""
+        if self._database is None:
+            return  # a one-off process's graph (the CLI) is loaded on use instead
+        if self._refreshing is not None and not self._refreshing.done():
+            self._refresh_again = True
+            return
+        self._refreshing = asyncio.get_running_loop().create_task(self._refresh_until_quiet())
+
+    async def _refresh_until_quiet(self) -> None:
+        while True:
+            self._refresh_again = False
+            try:
+                await self.refresh()
+            except DatabaseUnavailableError:
+                self.confirm(False)  # the feed retries; requests go on meanwhile
+                return
+            except Exception:
+                logger.exception("refreshing the live graph failed")
+                self.confirm(False)
+                return
+            if not self._refresh_again:
+                return
+
+    async def refresh(self, revisions: Revisions | None = None) -> None:
+        """Catch up with the database: the access revision, and the graph rows written
+        since the applied revision. `revisions`: already read (the backstop)."""
+        assert self._database is not None, "a live graph without a database cannot refresh"
+        if revisions is None:
+            revisions = await self._database.statement(read_revisions)
+        self.note_access_revision(revisions.access)
+        if self._snapshot is None:
+            await self.reload()
+            return
+        # (A revision behind ours is a read that began before this process applied its
+        # own write: nothing to do. A database restored to an earlier state is caught by
+        # the change feed's reconnect, which reloads everything.)
+        if revisions.graph <= self.revision:
+            return
+        async with self._lock:
+            base = self.revision
+            if base >= revisions.graph:
+                return
+
+            async def read_changes(session: AsyncSession) -> tuple[Revisions, _Change]:
+                now = await read_revisions(session)
+                services, reports = await CatalogRepository(session).changes_since(base)
+                return now, _Change(base, now.graph, services, reports)
+
+            now, change = await self._database.consistent_read(read_changes)
+            self.note_access_revision(now.access)
+            LIVE_GRAPH_UPDATES.labels("catch_up").inc()
+            await self._apply_when_settled(change)
+
+    async def reload(self) -> None:
+        """Read the whole graph on one database snapshot and swap it in (the process's
+        start, or the change feed's reconnect: notifications may have been lost). The
+        previous snapshot answers meanwhile."""
+        assert self._database is not None, "a live graph without a database cannot reload"
+
+        async def read_all(session: AsyncSession) -> tuple[Revisions, str, GraphSnapshot]:
+            revisions = await read_revisions(session)
+            epoch = await graph_epoch(session)
+            services, reports = await CatalogRepository(session).load_graph()
+            snapshot = await asyncio.to_thread(
+                GraphSnapshot.build, revisions.graph, services, reports
+            )
+            return revisions, epoch, snapshot
+
+        async with self._lock:
+            started = time.perf_counter()
+            revisions, epoch, snapshot = await self._database.consistent_read(read_all)
+            self.epoch = epoch
+            self.note_access_revision(revisions.access)
+            self._replace(snapshot)
+            LIVE_GRAPH_UPDATES.labels("reload").inc()
+            logger.info(
+                "live graph loaded at revision %d: %d services, %d edge pairs in %.2f s",
+                snapshot.revision,
+                len(snapshot.services),
+                len(snapshot.pairs),
+                time.perf_counter() - started,
+            )
+
+    # --- the write side (under the graph write lock) --------------------------------
+
+    async def current(self, repository: CatalogRepository) -> GraphSnapshot:
+        """The snapshot at the database's revision as `repository`'s session sees it,
+        loaded if it is behind (one-off processes: the CLI)."""
+        revision = await repository.current_revision()
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.revision == revision:
+            SNAPSHOT_LOOKUPS.labels("hit").inc()
+            return snapshot
+        async with self._lock:
+            SNAPSHOT_LOOKUPS.labels("miss").inc()
+            return await self._load_pulling(repository)
+
+    async def for_write(self, repository: CatalogRepository, revision: int) -> GraphSnapshot:
+        """The snapshot at `revision`, for a writer that holds the graph write lock.
+
+        The writer's transaction has bumped the revision to `revision + 1` (or only
+        locked it) and written nothing else yet, and no other writer can commit, so the
+        rows its session reads are exactly revision `revision`: a snapshot behind it
+        catches up with the rows written since.
+        """
+        await self._wait_for_deferred(revision)
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.revision == revision:
+                return snapshot
+            if snapshot is not None and snapshot.revision < revision:
+                services, reports = await repository.changes_since(snapshot.revision)
+                LIVE_GRAPH_UPDATES.labels("catch_up").inc()
+                await self._apply_when_settled(
+                    _Change(snapshot.revision, revision, services, reports)
+                )
+                if self._snapshot is snapshot and snapshot.revision == revision:
+                    return snapshot
+            services, reports = await repository.load_graph()
+            snapshot = await asyncio.to_thread(GraphSnapshot.build, revision, services, reports)
+            self._replace(snapshot)
+            return snapshot
+
+    def apply_committed(
+        self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
+    ) -> None:
+        """Apply the rows a committed write stored at `revision` (later, if off-loop
+        reads are running: they must not see the snapshot change under them)."""
+        self._apply_or_defer(_Change(revision - 1, revision, services, reports))
+
+    # --- off-loop reads -------------------------------------------------------------
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        """`work()` (a read of a snapshot this graph handed out, and its encoding) in a
+        worker thread, holding one of the `HEAVY_READS` slots; the snapshot is not
+        changed until it is done.
+
+        The slot and the reader count are given back when the thread finishes, not when
+        the awaiting request does: a request cancelled meanwhile (a client gone, a
+        shutdown) leaves its thread reading, and the snapshot must wait for it still.
+        """
+        await self._heavy_slots.acquire()
+        try:
+            # Changes first: a read starts only once no change waits, or a steady
+            # stream of heavy reads would hold the snapshot back for good.
+            while not self._settled.is_set():
+                await self._settled.wait()
+        except BaseException:
+            self._heavy_slots.release()
+            raise
+        loop = asyncio.get_running_loop()
+        self._off_loop_readers += 1
+
+        def read() -> T:
+            try:
+                return work()
+            finally:
+                loop.call_soon_threadsafe(self._read_done)
+
+        try:
+            pending = loop.run_in_executor(None, read)
+        except BaseException:  # the executor refused it: the thread never runs
+            self._read_done()
+            raise
+        return await pending
+
+    def _read_done(self) -> None:
+        """On the loop, when an off-loop read's thread has finished."""
+        self._off_loop_readers -= 1
+        self._heavy_slots.release()
+        if self._off_loop_readers:
+            return
+        deferred, self._deferred = self._deferred, []
+        try:
+            for change in deferred:
+                self._apply(change)
+        except Exception:
+            # A snapshot a change was only half applied to must not be read: it is
+            # reloaded from the database.
+            logger.exception("applying a committed change failed; the graph is reloaded")
+            self._snapshot = None
+            if self._database is not None:
+                self.request_refresh()
+        finally:
+            self._settled.set()  # nobody waits forever
+
+    async def _wait_for_deferred(self, revision: int) -> None:
+        """A reader or writer that needs `revision` while the change that brings the
+        snapshot there waits for off-loop readers waits too (at most as long as the
+        longest heavy read), instead of reading the graph again."""
+        while self._deferred and self._deferred[-1].revision >= revision:
+            await self._settled.wait()
+
+    def _apply_or_defer(self, change: _Change) -> None:
+        if self._off_loop_readers:
+            self._deferred.append(change)
+            self._settled.clear()
+            return
+        self._apply(change)
+
+    async def _apply_when_settled(self, change: _Change) -> None:
+        self._apply_or_defer(change)
+        await self._wait_for_deferred(change.revision)
+
+    def _apply(self, change: _Change) -> None:
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.revision >= change.revision:
+            return  # nothing to apply to, or already there (a catch-up got here first)
+        if snapshot.revision < change.base:
+            # Rows of the revisions in between are missing: catch up from the database.
+            if self._database is not None:
+                self.request_refresh()
+            else:
+                self._snapshot = None
+            return
+        snapshot.apply(change.revision, change.services, change.reports)
+        self._revision_moved()
+
+    def _replace(self, snapshot: GraphSnapshot) -> None:
+        self._snapshot = snapshot
+        self.reloads += 1
+        self._revision_moved()
+
+    def _revision_moved(self) -> None:
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()  # wakes every `wait_for`, which checks the revision again
+
+    async def _load_pulling(self, repository: CatalogRepository) -> GraphSnapshot:
+        # Read the revision before and after the rows: equal means no write committed in
+        # between (PostgreSQL's READ COMMITTED gives each statement its own view).
+        for _ in range(_CONSISTENT_READ_ATTEMPTS):
+            before = await repository.current_revision()
+            services, reports = await repository.load_graph()
+            after = await repository.current_revision()
+            if before == after:
+                break
+        else:
+            logger.warning("graph kept changing while it was loaded; using the last read")
+        snapshot = await asyncio.to_thread(GraphSnapshot.build, before, services, reports)
+        self._replace(snapshot)
+        return snapshot

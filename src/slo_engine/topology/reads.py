@@ -1,0 +1,102 @@
+"""What every read answered from the live graph shares: read-your-writes, the revision
+and freshness headers, and conditional requests.
+
+* `min_revision` (query parameter): answer from graph revision `min_revision` or later.
+  Every write answers the revision it committed (`X-Graph-Revision`, and `revision` in
+  the ingestion body); a client that reads through another replica passes it on and the
+  read waits, at most `MIN_REVISION_WAIT_SECONDS`, for this process to apply it, or gets
+  a 503 problem with `Retry-After` (a revision never committed is a 400). A query parameter rather than a header: it shows in
+  the OpenAPI of every read, typed clients get it as an argument, and links carry it.
+* `X-Graph-Revision` names the revision the answer was computed at, and
+  `X-Graph-Freshness` is `confirmed` while the process's change feed vouches for it, or
+  `unconfirmed` (the database is unreachable: the answer is the last applied revision).
+* `ETag` is weak: `W/"<graph epoch>.<revision>.<request digest>"`, the digest over the
+  path, the query and `Accept`. Two replicas at one revision give the same tag (their
+  bytes may list neighbours in another order, hence weak). `If-None-Match` with the
+  current tag is a 304 before any work, after the access check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.infra.conditional import NotModified, etag_matches
+from slo_engine.infra.context import AppContext, app_context
+from slo_engine.topology.live import LiveGraph
+
+REVISION_HEADER = "X-Graph-Revision"
+FRESHNESS_HEADER = "X-Graph-Freshness"
+MIN_REVISION_DESCRIPTION = (
+    "Answer from this graph revision or a later one (read-your-writes): pass the "
+    "revision a write answered (`X-Graph-Revision`). The read waits for this replica to "
+    "apply it, at most MIN_REVISION_WAIT_SECONDS, or answers 503 with Retry-After; a "
+    "revision never committed is a 400."
+)
+
+# For route declarations: the 304 of a conditional read.
+NOT_MODIFIED: dict[int | str, dict[str, str]] = {
+    304: {"description": "Not modified: the answer with If-None-Match's ETag is current"}
+}
+
+
+def revision_headers(live: LiveGraph, revision: int) -> dict[str, str]:
+    """`X-Graph-Revision` and `X-Graph-Freshness` of an answer computed at `revision`."""
+    freshness = live.freshness()
+    return {
+        REVISION_HEADER: str(revision),
+        FRESHNESS_HEADER: "confirmed" if freshness.confirmed else "unconfirmed",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class GraphRead:
+    """A read request's view of the live graph."""
+
+    live: LiveGraph
+    snapshot: GraphSnapshot
+    request_digest: str
+
+    def etag(self, revision: int) -> str:
+        return f'W/"{self.live.epoch}.{revision}.{self.request_digest}"'
+
+    def headers(self, revision: int) -> dict[str, str]:
+        """The answer's headers, for an answer computed at `revision` (read from the
+        snapshot when the answer was computed: the live snapshot moves between awaits)."""
+        return {**revision_headers(self.live, revision), "ETag": self.etag(revision)}
+
+
+def _request_digest(request: Request) -> str:
+    scope = request.scope
+    material = b"\n".join(
+        (
+            scope["path"].encode("utf-8", "surrogateescape"),
+            scope.get("query_string", b""),
+            request.headers.get("accept", "").encode("latin-1", "replace"),
+        )
+    )
+    return hashlib.blake2b(material, digest_size=8).hexdigest()
+
+
+async def graph_read(
+    request: Request,
+    context: Annotated[AppContext, Depends(app_context)],
+    min_revision: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description=MIN_REVISION_DESCRIPTION)
+    ] = None,
+) -> GraphRead:
+    """FastAPI dependency of the graph reads (declare it after the access check)."""
+    live = context.live_graph
+    if min_revision is not None:
+        await live.wait_for(min_revision, context.settings.min_revision_wait_seconds)
+    read = GraphRead(live, live.snapshot, _request_digest(request))
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        revision = read.snapshot.revision
+        if etag_matches(if_none_match, read.etag(revision)):
+            raise NotModified(read.headers(revision))
+    return read
