@@ -21,8 +21,8 @@ def hits() -> float:
 
 
 def nodes(client: TestClient, min_revision: int | None = None) -> list[str]:
-    params = {} if min_revision is None else {"min_revision": min_revision}
-    response = client.get(QUERY, params=params)
+    query = QUERY if min_revision is None else f"{QUERY}&min_revision={min_revision}"
+    response = client.get(query)
     assert response.status_code == 200, response.text
     return [n["service_id"] for n in response.json()["nodes"]]
 

@@ -147,9 +147,12 @@ async def revoke_key(
     """Revoke the key named `name` (idempotent: revoking twice keeps the first time).
     `on_committed(access_revision)` runs once the change has committed."""
     keys = ApiKeyRepository(session)
+    # The write first: on SQLite a transaction that read before another connection
+    # committed (a key's last-used stamp) cannot start writing ("database is locked",
+    # without waiting); one that writes first waits its turn. Rolled back if no key.
+    _on_commit(session, await bump_access_revision(session), on_committed)
     if await keys.get(name) is None:
         raise ApiKeyNotFoundError(f"No API key is named '{name}'.")
-    _on_commit(session, await bump_access_revision(session), on_committed)
     await keys.revoke(name, datetime.now(UTC))
     revoked = await keys.get(name)
     assert revoked is not None

@@ -5,8 +5,9 @@ and freshness headers, and conditional requests.
   Every write answers the revision it committed (`X-Graph-Revision`, and `revision` in
   the ingestion body); a client that reads through another replica passes it on and the
   read waits, at most `MIN_REVISION_WAIT_SECONDS`, for this process to apply it, or gets
-  a 503 problem with `Retry-After` (a revision never committed is a 400). A query parameter rather than a header: it shows in
-  the OpenAPI of every read, typed clients get it as an argument, and links carry it.
+  a 503 problem with `Retry-After` (a revision never committed is a 400). A query
+  parameter rather than a header: it shows in the OpenAPI of every read, typed clients
+  get it as an argument, and links carry it.
 * `X-Graph-Revision` names the revision the answer was computed at, and
   `X-Graph-Freshness` is `confirmed` while the process's change feed vouches for it, or
   `unconfirmed` (the database is unreachable: the answer is the last applied revision).
