@@ -87,3 +87,17 @@ def start_api(
         process.wait()
         raise
     return process, url
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """`slo-cli ARGS` with `env` added to ours; its output, insisting on success."""
+    done = subprocess.run(
+        [sys.executable, "-m", "slo_engine.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from playwright.sync_api import Route
 
 from slo_engine.access.keys import Scope
 from tests.e2e.conftest import BOUTIQUE, make_key
-from tests.local_servers import start_api
+from tests.local_servers import run_cli, start_api
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "explorer.png"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -161,19 +159,6 @@ class Explorer:
         return self.api(f"/services/{service_id}/dependencies", **params)
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "slo_engine.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
     """A server on a seeded database, with an admin, a read-only and a throttled key."""
@@ -185,7 +170,7 @@ def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
         "RATE_LIMIT_QUERY": "100000/minute",
         "RATE_LIMIT_INGESTION": "100000/minute",
     }
-    _cli(env, "db", "upgrade")
+    run_cli(env, "db", "upgrade")
     # In a worker thread: the session's Playwright already runs an event loop here.
     with ThreadPoolExecutor(1) as worker:
         admin = worker.submit(make_key, database_url, "explorer-admin", Scope.ADMIN).result()
@@ -193,7 +178,7 @@ def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
         slow = worker.submit(
             make_key, database_url, "explorer-slow", Scope.READ, rate_limit_query="1/minute"
         ).result()
-    _cli(env, "ingest", str(BOUTIQUE))
+    run_cli(env, "ingest", str(BOUTIQUE))
     for name, document in (
         ("fresh", EXTRA_FRESH),
         ("cycle", EXTRA_CYCLE),
@@ -204,8 +189,8 @@ def explorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
     ):
         path = tmp / f"{name}.json"
         path.write_text(json.dumps(document))
-        _cli(env, "ingest", str(path))
-    flagged = _cli(env, "jobs", "run", "mark-stale")
+        run_cli(env, "ingest", str(path))
+    flagged = run_cli(env, "jobs", "run", "mark-stale")
     assert "1 edge" in flagged, flagged
     process, url = start_api(env, tmp / "server.log")
     try:

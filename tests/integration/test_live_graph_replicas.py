@@ -19,10 +19,8 @@ polled for with a generous bound):
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,7 +38,7 @@ from sqlalchemy.engine import make_url
 from slo_engine.access.keys import Scope
 from tests.conftest import _admin_dsn, _pg_execute
 from tests.e2e.conftest import make_key
-from tests.local_servers import served_env, start_api, wait_until
+from tests.local_servers import run_cli, served_env, start_api, wait_until
 
 INGEST = "/api/v1/services/dependencies"
 FEED_APPLICATION = "slo-engine change feed"
@@ -69,26 +67,13 @@ class SharedDatabase:
         return database
 
 
-def _slo_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "slo_engine.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done.stdout
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SharedDatabase]:
     """A fresh database of each engine, migrated by `slo-cli db upgrade`: a new SQLite
     file, or a new PostgreSQL database on the test server (dropped afterwards)."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-        _slo_cli({"DATABASE_URL": url}, "db", "upgrade")
+        run_cli({"DATABASE_URL": url}, "db", "upgrade")
         yield SharedDatabase("sqlite", url)
         return
     # The session's database names the server (and fails, in CI, when there is none).
@@ -98,7 +83,7 @@ def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        _slo_cli({"DATABASE_URL": url}, "db", "upgrade")
+        run_cli({"DATABASE_URL": url}, "db", "upgrade")
         yield SharedDatabase("postgresql", url)
     finally:
         asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -62,28 +62,24 @@ def change_feed(settings: Settings, live: LiveGraph) -> ChangeFeed:
     return SqliteChangeFeed(path, live, backstop_seconds=settings.live_graph_backstop_seconds)
 
 
-class _FeedTask:
-    """The feed's task, its first attempt (which `start` waits for), and its backoff."""
+class _Feed:
+    """One task that follows the database (`_follow`, until it fails) and, after a
+    failure, marks the live graph unconfirmed and tries again with a bounded backoff.
+    `start` waits for the first attempt only: a database that is down at start does not
+    keep the server from starting (reads answer 503 until the graph is loaded)."""
 
-    def __init__(self, name: str) -> None:
-        self._name = name
+    def __init__(self, live: LiveGraph) -> None:
+        self._live = live
         self._task: asyncio.Task[None] | None = None
         self._first_attempt = asyncio.Event()
         self._retry_in = _RETRY_FIRST_SECONDS
+        self._logged_failure = False
 
-    async def start_with(self, run: Any) -> None:
-        self._task = asyncio.get_running_loop().create_task(run(), name=self._name)
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name="live-graph-change-feed"
+        )
         await self._first_attempt.wait()
-
-    def attempted(self, succeeded: bool) -> None:
-        self._first_attempt.set()
-        if succeeded:
-            self._retry_in = _RETRY_FIRST_SECONDS
-
-    async def back_off(self) -> None:
-        self._first_attempt.set()
-        await asyncio.sleep(self._retry_in)
-        self._retry_in = min(self._retry_in * 2, _RETRY_MAX_SECONDS)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -91,23 +87,17 @@ class _FeedTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def _follow(self) -> None:
+        raise NotImplementedError
 
-class PostgresChangeFeed:
-    def __init__(
-        self, dsn: str, live: LiveGraph, *, backstop_seconds: float, connect_timeout: float
-    ) -> None:
-        self._dsn = dsn
-        self._live = live
-        self._backstop = backstop_seconds
-        self._connect_timeout = connect_timeout
-        self._task = _FeedTask("live-graph-change-feed")
-        self._logged_failure = False
-
-    async def start(self) -> None:
-        await self._task.start_with(self._run)
-
-    async def stop(self) -> None:
-        await self._task.stop()
+    def _following(self) -> None:
+        """The graph is loaded and followed: confirmed, and the backoff starts over."""
+        self._live.confirm(True)
+        self._first_attempt.set()
+        self._retry_in = _RETRY_FIRST_SECONDS
+        if self._logged_failure:
+            logger.info("live graph change feed: following the database again")
+            self._logged_failure = False
 
     async def _run(self) -> None:
         while True:
@@ -120,7 +110,19 @@ class PostgresChangeFeed:
                 if not self._logged_failure:  # once per outage, not once per retry
                     logger.warning("live graph change feed: %s; retrying", error)
                     self._logged_failure = True
-            await self._task.back_off()
+            self._first_attempt.set()
+            await asyncio.sleep(self._retry_in)
+            self._retry_in = min(self._retry_in * 2, _RETRY_MAX_SECONDS)
+
+
+class PostgresChangeFeed(_Feed):
+    def __init__(
+        self, dsn: str, live: LiveGraph, *, backstop_seconds: float, connect_timeout: float
+    ) -> None:
+        super().__init__(live)
+        self._dsn = dsn
+        self._backstop = backstop_seconds
+        self._connect_timeout = connect_timeout
 
     async def _follow(self) -> None:
         connection = await asyncpg.connect(
@@ -134,11 +136,7 @@ class PostgresChangeFeed:
             await connection.add_listener(CHANGES_CHANNEL, self._notified)
             # Listening from here on; whatever committed before is read now.
             await self._live.reload()
-            self._live.confirm(True)
-            self._task.attempted(succeeded=True)
-            if self._logged_failure:
-                logger.info("live graph change feed: connected again")
-                self._logged_failure = False
+            self._following()
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), self._backstop)
@@ -161,32 +159,11 @@ class PostgresChangeFeed:
             logger.warning("live graph change feed: unexpected notification %r", payload)
 
 
-class SqliteChangeFeed:
+class SqliteChangeFeed(_Feed):
     def __init__(self, path: str | None, live: LiveGraph, *, backstop_seconds: float) -> None:
+        super().__init__(live)
         self._path = path
-        self._live = live
         self._backstop = backstop_seconds
-        self._task = _FeedTask("live-graph-change-feed")
-        self._logged_failure = False
-
-    async def start(self) -> None:
-        await self._task.start_with(self._run)
-
-    async def stop(self) -> None:
-        await self._task.stop()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self._live.confirm(False)
-                if not self._logged_failure:
-                    logger.warning("live graph change feed: %s; retrying", error)
-                    self._logged_failure = True
-            await self._task.back_off()
 
     def _version_reader(self) -> sqlite3.Connection | None:
         if self._path is None:  # an in-memory database: one process, nothing to watch
@@ -200,9 +177,7 @@ class SqliteChangeFeed:
         try:
             version = None if reader is None else _data_version(reader)
             await self._live.reload()
-            self._live.confirm(True)
-            self._task.attempted(succeeded=True)
-            self._logged_failure = False
+            self._following()
             backstop_at = time.monotonic() + self._backstop
             while True:
                 await asyncio.sleep(SQLITE_POLL_SECONDS if reader is not None else self._backstop)
