@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
 from slo_engine.catalog.identity import service_uuid
+from slo_engine.catalog.interning import Interner
 from slo_engine.catalog.tables import (
     ACCESS_REVISION_ROW,
     GRAPH_REVISION_ROW,
@@ -52,38 +53,43 @@ class ServiceFilter:
     search: str | None = None
 
 
-def _service_from_row(row: AnyRow) -> Service:
+def _service_from_row(row: AnyRow, shared: Interner | None = None) -> Service:
     m = row._mapping
+    shared = shared or Interner()
+    created_at, updated_at = m["created_at"], m["updated_at"]
     return Service(
         service_id=m["service_id"],
         display_name=m["display_name"],
-        team=m["team"],
+        team=shared.text(m["team"]),
         criticality=ServiceCriticality(m["criticality"]) if m["criticality"] else None,
         metadata=m["metadata"] or {},
         discovered=m["discovered"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
+        created_at=created_at if created_at is None else shared.time(created_at),
+        updated_at=updated_at if updated_at is None else shared.time(updated_at),
     )
 
 
-def _report_from_row(row: AnyRow, source: str, target: str) -> DependencyReport:
+def _report_from_row(
+    row: AnyRow, source: str, target: str, shared: Interner | None = None
+) -> DependencyReport:
     m = row._mapping
+    shared = shared or Interner()
     mode = m["communication_mode"]
     criticality = m["criticality"]
     return DependencyReport(
         source=source,
         target=target,
         discovery_source=DiscoverySource(m["discovery_source"]),
-        last_observed_at=m["last_observed_at"],
+        last_observed_at=shared.time(m["last_observed_at"]),
         communication_mode=CommunicationMode(mode) if mode else None,
         criticality=DependencyCriticality(criticality) if criticality else None,
-        protocol=m["protocol"],
+        protocol=shared.text(m["protocol"]),
         timeout_ms=m["timeout_ms"],
         retry_config=m["retry_config"],
-        confidence_score=m["confidence_score"],
-        request_rate=m["request_rate"],
-        error_rate=m["error_rate"],
-        latency_p95_ms=m["latency_p95_ms"],
+        confidence_score=shared.number(m["confidence_score"]),  # type: ignore[arg-type]
+        request_rate=shared.number(m["request_rate"]),
+        error_rate=shared.number(m["error_rate"]),
+        latency_p95_ms=shared.number(m["latency_p95_ms"]),
         is_stale=m["is_stale"],
     )
 
@@ -278,13 +284,14 @@ class CatalogRepository:
         snapshot transaction (`Database.consistent_read`)."""
         loaded: list[Service] = []
         names: dict[uuid.UUID, str] = {}
+        shared = Interner()
         rows = await self._session.stream(
             select(*_SERVICE_COLUMNS).execution_options(yield_per=_LOAD_PARTITION)
         )
         async for partition in rows.partitions():
             for row in partition:
                 names[row.id] = row.service_id
-                loaded.append(_service_from_row(row))
+                loaded.append(_service_from_row(row, shared))
             await asyncio.sleep(0)
         reports: list[DependencyReport] = []
         rows = await self._session.stream(
@@ -292,7 +299,9 @@ class CatalogRepository:
         )
         async for partition in rows.partitions():
             reports.extend(
-                _report_from_row(row, names[row.source_service_id], names[row.target_service_id])
+                _report_from_row(
+                    row, names[row.source_service_id], names[row.target_service_id], shared
+                )
                 for row in partition
             )
             await asyncio.sleep(0)
@@ -304,12 +313,16 @@ class CatalogRepository:
         current revision: rows are only inserted or updated, never deleted. Consistent
         only inside a snapshot transaction (`Database.consistent_read`). O(changed rows),
         by the revision indexes."""
-        changed_services = await self._session.execute(
-            select(*_SERVICE_COLUMNS).where(services.c.revision > revision)
-        )
+        shared = Interner()
+        changed_services = [
+            _service_from_row(row, shared)
+            for row in await self._session.execute(
+                select(*_SERVICE_COLUMNS).where(services.c.revision > revision)
+            )
+        ]
         source, target = services.alias("source"), services.alias("target")
         deps = service_dependencies
-        changed_reports = await self._session.execute(
+        rows = await self._session.stream(
             select(
                 *_REPORT_COLUMNS,
                 source.c.service_id.label("source_name"),
@@ -318,11 +331,15 @@ class CatalogRepository:
             .join(source, source.c.id == deps.c.source_service_id)
             .join(target, target.c.id == deps.c.target_service_id)
             .where(deps.c.revision > revision)
+            .execution_options(yield_per=_LOAD_PARTITION)
         )
-        return (
-            [_service_from_row(row) for row in changed_services],
-            [_report_from_row(row, row.source_name, row.target_name) for row in changed_reports],
-        )
+        changed_reports: list[DependencyReport] = []
+        async for partition in rows.partitions():
+            changed_reports.extend(
+                _report_from_row(row, row.source_name, row.target_name, shared) for row in partition
+            )
+            await asyncio.sleep(0)  # a large write's rows must not stall the reads
+        return changed_services, changed_reports
 
     async def only_stale_edges(self, service_ids: Sequence[str]) -> set[str]:
         """Those of these services that have edges, all of them stale: seen only through

@@ -32,9 +32,10 @@ T = TypeVar("T")
 K = TypeVar("K")
 
 # Encoded fragments kept per snapshot, for nodes and for edges each. An edge fragment is
-# ~450 bytes, so the edge cache tops out near 70 MB; unbounded, the benchmark's 250,000
-# pairs (twice: with and without stale reports) grew the process by ~500 MB.
-FRAGMENT_CACHE_ENTRIES = 131_072
+# ~450 bytes, so the edge cache tops out near 35 MB (half of issue 11's bound: the memory
+# per worker target of issue 12); unbounded, the benchmark's 250,000 pairs (twice: with
+# and without stale reports) grew the process by ~500 MB.
+FRAGMENT_CACHE_ENTRIES = 65_536
 
 
 class FragmentCache(Generic[K]):

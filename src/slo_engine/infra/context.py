@@ -38,7 +38,9 @@ class AppContext:
     export_streams: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
 
-def app_context(request: Request) -> AppContext:
-    """FastAPI dependency: the app's context (set by the lifespan in app.py)."""
+async def app_context(request: Request) -> AppContext:
+    """FastAPI dependency: the app's context (set by the lifespan in app.py). A
+    coroutine, not a plain function: FastAPI runs a plain-function dependency in a
+    worker thread, a thread handoff on every request (seen in a profile under load)."""
     context: AppContext = request.app.state.context
     return context

@@ -38,6 +38,7 @@ from slo_engine.errors import BadRequestError, DatabaseUnavailableError, Revisio
 from slo_engine.graph.model import DependencyReport, Service
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
+from slo_engine.infra.interpreter import exempt_from_full_collections, give_back_free_memory
 from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
 
 logger = logging.getLogger(__name__)
@@ -247,6 +248,8 @@ class LiveGraph:
             self.epoch = epoch
             self.note_access_revision(revisions.access)
             self._replace(snapshot)
+            give_back_free_memory()  # the rows read are garbage now
+            exempt_from_full_collections()  # the graph stays: no collector walks over it
             LIVE_GRAPH_UPDATES.labels("reload").inc()
             logger.info(
                 "live graph loaded at revision %d: %d services, %d edge pairs in %.2f s",
