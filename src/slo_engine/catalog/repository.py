@@ -110,10 +110,11 @@ _REPORT_COLUMNS = tuple(
     for c in service_dependencies.c
     if c.name not in ("id", "first_observed_at", "created_at", "updated_at", "revision")
 )
-# Rows converted between two yields to the event loop while the whole graph is loaded
-# (a process's start and recovery): 250,000 reports are about a second of Python, which
-# must not stall the requests served meanwhile from the previous snapshot.
-_LOAD_PARTITION = 5_000
+# Rows converted between two yields to the event loop while the graph, or what changed
+# in it, is read: 250,000 reports are seconds of Python, and a 5,000-edge write read in
+# one go held the loop ~25 ms, which the requests served meanwhile from the snapshot
+# must not wait for. 1,000 rows are ~5 ms.
+_LOAD_PARTITION = 1_000
 
 
 class Revisions(NamedTuple):

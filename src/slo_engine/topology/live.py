@@ -222,10 +222,22 @@ class LiveGraph:
                 services, reports = await CatalogRepository(session).changes_since(base)
                 return now, _Change(base, now.graph, services, reports)
 
+            started = time.perf_counter()
             now, change = await self._database.consistent_read(read_changes)
+            read = time.perf_counter()
             self.note_access_revision(now.access)
             LIVE_GRAPH_UPDATES.labels("catch_up").inc()
             await self._apply_when_settled(change)
+            logger.info(
+                "live graph caught up from revision %d to %d: %d services, %d reports "
+                "read in %.1f ms, applied in %.1f ms",
+                base,
+                change.revision,
+                len(change.services),
+                len(change.reports),
+                (read - started) * 1000,
+                (time.perf_counter() - read) * 1000,
+            )
 
     async def reload(self) -> None:
         """Read the whole graph on one database snapshot and swap it in (the process's
