@@ -8,7 +8,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 # Installed at test time into .test-tools/ (git-ignored): third-party code is never committed.
 MERMAID := .test-tools/node_modules/mermaid/package.json
 
-.PHONY: run test lint unit integration e2e bench bench-load clean
+.PHONY: run test lint unit integration e2e bench bench-load bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: $(STAMP_DEV)
 bench-load: $(STAMP_DEV)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
+
+# The scale tier (bench/scale.py): 200,000 services on PostgreSQL, one worker.
+bench-scale: $(STAMP_DEV)
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-tools slo_engine.db slo_engine.db-*
