@@ -1,8 +1,8 @@
 """`slo-cli api-keys create|list|revoke`: key management on the configured database.
 
 These work on the database directly (DATABASE_URL or .env), so the first key can be
-made before the server ever runs; a revocation is seen by every replica on its next
-request.
+made before the server ever runs; a revocation reaches every running replica within
+LIVE_GRAPH_BACKSTOP_SECONDS (at once when PostgreSQL's notification arrives).
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def exempt_from_full_collections() -> None:
     Called once the whole graph is loaded: its millions of objects would otherwise be
     walked by every full collection, a pause of hundreds of milliseconds on the event
     loop at 250,000 edges, for objects that hold no cycles and are freed by reference
-    counting anyway (which freezing does not stop)."""
+    counting anyway (which freezing does not stop). What is cyclic garbage at that
+    moment is never collected; it happens at start and after the change feed reconnects,
+    and a full collection first would stall the loop for as long as the walk it saves."""
     gc.freeze()
 
 
