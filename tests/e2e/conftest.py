@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -17,7 +18,7 @@ from slo_engine.app import create_app
 from slo_engine.cli import app as cli_app
 from slo_engine.infra.db import Database
 from slo_engine.settings import Settings
-from tests.local_servers import start_api
+from tests.local_servers import start_api, wait_until
 
 INGEST = "/api/v1/services/dependencies"
 # Real published topologies in the ingest format (examples/README.md).
@@ -72,6 +73,21 @@ def client(database_url: str, admin_key: str) -> Iterator[TestClient]:
         app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}
     ) as test_client:
         yield test_client
+
+
+def served(server: str, api_key: str, service_id: str) -> None:
+    """Wait until a running server shows `service_id`: a write made by another process
+    (the CLI) reaches its live graph within LIVE_GRAPH_BACKSTOP_SECONDS, not at once."""
+    wait_until(
+        lambda: (
+            httpx.get(
+                f"{server}/api/v1/services/{service_id}", headers={"X-API-Key": api_key}
+            ).status_code
+            == 200
+        ),
+        20,
+        f"the server to show {service_id}",
+    )
 
 
 def caught_up(client: TestClient) -> None:

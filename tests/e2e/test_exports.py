@@ -19,7 +19,16 @@ from typer.testing import CliRunner
 
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli
-from tests.e2e.conftest import BOUTIQUE, INGEST, JSON_CONTENT, ingest, query, run, settings_for
+from tests.e2e.conftest import (
+    BOUTIQUE,
+    INGEST,
+    JSON_CONTENT,
+    ingest,
+    query,
+    run,
+    served,
+    settings_for,
+)
 
 GRAPH = "/api/v1/graph"
 DEPENDENCIES = "/api/v1/services/{}/dependencies"
@@ -535,6 +544,7 @@ def test_cli_exports_from_the_database(cli_env: str, tmp_path: Path) -> None:
 def test_cli_exports_through_a_server(server: str, tmp_path: Path) -> None:
     key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
     run("ingest", str(BOUTIQUE))
+    served(server, key["key"], "frontend")  # the CLI's write reached the server
     local = json.loads(run("export"))
     remote = json.loads(run("export", "--url", server, "--api-key", key["key"]))
     assert remote == local
@@ -567,6 +577,7 @@ def test_cli_restarts_a_json_walk_when_the_graph_changes(
 
     key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
     run("ingest", str(BOUTIQUE))
+    served(server, key["key"], "frontend")  # the CLI's write reached the server
     monkeypatch.setattr(export_cli, "PAGE", 5)  # 12 services: three pages
     get = httpx.Client.get
     writes: list[str] = []

@@ -80,3 +80,56 @@ async def test_applied_writes_equal_a_rebuild(database: Database) -> None:
     rebuilt = GraphSnapshot.build(revision, services, reports)
     assert followed.revision == rebuilt.revision == 40
     assert _view(followed) == _view(rebuilt)
+
+
+async def test_catch_ups_equal_a_rebuild(database: Database) -> None:
+    """A process that did not write follows another's writes by catch-ups alone (the
+    rows written since its revision), and ends with exactly what a rebuild gives."""
+    rng = random.Random(20261202)
+    writer, follower = LiveGraph(), LiveGraph(database)
+    await follower.reload()
+    for _ in range(30):
+        async with database.session_scope() as session:
+            await ingest(session, writer, _random_request(rng))
+        if rng.random() < 0.5:
+            await follower.refresh()
+    await follower.refresh()
+    async with database.session_scope() as session:
+        repository = CatalogRepository(session)
+        services, reports = await repository.load_graph()
+        revision = await repository.current_revision()
+    assert follower.reloads == 1  # the first load only: every write came as a catch-up
+    assert follower.revision == revision == 30
+    assert _view(follower.snapshot) == _view(GraphSnapshot.build(revision, services, reports))
+
+
+async def test_a_reload_never_goes_behind_a_write_applied_meanwhile(database: Database) -> None:
+    """A write of this process that commits, and is applied, while the whole graph is
+    being read must not be lost when the graph read before it is swapped in."""
+    rng = random.Random(7)
+    live = LiveGraph(database)
+    await live.reload()
+    read_graph = database.consistent_read
+    raced = False
+
+    async def write_during_the_read(work: Any) -> Any:
+        nonlocal raced
+        result = await read_graph(work)
+        if not raced:
+            raced = True
+            async with database.session_scope() as session:
+                await ingest(session, live, _random_request(rng))
+            assert live.revision == 1  # applied to the snapshot being replaced
+        return result
+
+    database.consistent_read = write_during_the_read  # type: ignore[method-assign]
+    try:
+        await live.reload()
+    finally:
+        database.consistent_read = read_graph  # type: ignore[method-assign]
+    assert raced
+    async with database.session_scope() as session:
+        repository = CatalogRepository(session)
+        services, reports = await repository.load_graph()
+    assert live.revision == 1
+    assert _view(live.snapshot) == _view(GraphSnapshot.build(1, services, reports))

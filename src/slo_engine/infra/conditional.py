@@ -20,15 +20,16 @@ class NotModified(Exception):  # noqa: N818 - a response, not an error
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
-    """Weak comparison of `etag` with each tag of an If-None-Match field (or `*`).
+    """Weak comparison of `etag` with each tag of an If-None-Match field. `*` matches
+    only a resource that exists (RFC 9110 13.1.2), which the caller does not know yet
+    (the service asked for may be a 404): it never matches here, and the request is
+    answered in full.
 
     >>> etag_matches('"a", W/"b"', 'W/"b"'), etag_matches('"b"', 'W/"b"'), etag_matches("*", '"x"')
-    (True, True, True)
+    (True, True, False)
     >>> etag_matches('W/"c"', 'W/"b"'), etag_matches("", '"b"')
     (False, False)
     """
-    if if_none_match.strip() == "*":
-        return True
     wanted = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
 

@@ -30,7 +30,12 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from slo_engine.catalog.repository import CHANGES_CHANNEL, READ_REVISIONS_SQL, revisions_of
+from slo_engine.catalog.repository import (
+    CHANGES_CHANNEL,
+    READ_REVISIONS_SQL,
+    Revisions,
+    revisions_of,
+)
 from slo_engine.settings import Settings
 from slo_engine.topology.live import LiveGraph
 
@@ -86,6 +91,21 @@ class _Feed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._live.stop_refreshing()
+
+    async def _backstop(self, revisions: Revisions | None = None) -> None:
+        """One periodic check. A failure of the catch-up it starts (the pool exhausted,
+        a statement cut) marks the graph unconfirmed until the next check succeeds; it
+        does not drop the feed's own connection, whose loss is noticed by itself."""
+        try:
+            await self._live.refresh(revisions)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._live.confirm(False)
+            logger.warning("live graph change feed: catching up failed (%s); retrying", error)
+            return
+        self._live.confirm(True)
 
     async def _follow(self) -> None:
         raise NotImplementedError
@@ -121,7 +141,7 @@ class PostgresChangeFeed(_Feed):
     ) -> None:
         super().__init__(live)
         self._dsn = dsn
-        self._backstop = backstop_seconds
+        self._backstop_seconds = backstop_seconds
         self._connect_timeout = connect_timeout
 
     async def _follow(self) -> None:
@@ -139,11 +159,10 @@ class PostgresChangeFeed(_Feed):
             self._following()
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), self._backstop)
+                    await asyncio.wait_for(lost.wait(), self._backstop_seconds)
                     break
                 rows = await connection.fetch(READ_REVISIONS_SQL, timeout=self._connect_timeout)
-                await self._live.refresh(revisions_of((row[0], row[1]) for row in rows))
-                self._live.confirm(True)
+                await self._backstop(revisions_of((row[0], row[1]) for row in rows))
             raise ConnectionError("the change feed's connection was lost")
         finally:
             with contextlib.suppress(Exception):
@@ -163,7 +182,7 @@ class SqliteChangeFeed(_Feed):
     def __init__(self, path: str | None, live: LiveGraph, *, backstop_seconds: float) -> None:
         super().__init__(live)
         self._path = path
-        self._backstop = backstop_seconds
+        self._backstop_seconds = backstop_seconds
 
     def _version_reader(self) -> sqlite3.Connection | None:
         if self._path is None:  # an in-memory database: one process, nothing to watch
@@ -178,16 +197,21 @@ class SqliteChangeFeed(_Feed):
             version = None if reader is None else _data_version(reader)
             await self._live.reload()
             self._following()
-            backstop_at = time.monotonic() + self._backstop
+            backstop_at = time.monotonic() + self._backstop_seconds
+            if reader is None:
+                # An in-memory database lives in this process only: its own writes are
+                # applied as they commit, and there is no one else to follow (a refresh
+                # would share the one connection with a write under way).
+                await asyncio.Event().wait()  # until stopped
+                return
             while True:
-                await asyncio.sleep(SQLITE_POLL_SECONDS if reader is not None else self._backstop)
+                await asyncio.sleep(SQLITE_POLL_SECONDS)
                 now = time.monotonic()
-                seen = None if reader is None else _data_version(reader, version)
+                seen = _data_version(reader, version)
                 if seen != version or now >= backstop_at:
                     version = seen
-                    backstop_at = now + self._backstop
-                    await self._live.refresh()
-                self._live.confirm(True)
+                    backstop_at = now + self._backstop_seconds
+                    await self._backstop()
         finally:
             if reader is not None:
                 reader.close()

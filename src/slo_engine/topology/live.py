@@ -25,6 +25,8 @@ to wait).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -173,6 +175,14 @@ class LiveGraph:
         """A key change this process committed: its own requests see it at once."""
         self.access_revision = max(self.access_revision, revision)
 
+    async def stop_refreshing(self) -> None:
+        """Cancel a refresh under way (at shutdown, before the engine is disposed)."""
+        task = self._refreshing
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def request_refresh(self) -> None:
         """Refresh soon, once however many ask while one is under way."""
         if self._database is None:
@@ -212,32 +222,36 @@ class LiveGraph:
         # the change feed's reconnect, which reloads everything.)
         if revisions.graph <= self.revision:
             return
-        async with self._lock:
-            base = self.revision
-            if base >= revisions.graph:
-                return
+        # No lock while reading: a writer of this process that holds the database's graph
+        # row lock may be waiting for this process's lock (`for_write`), and the pool
+        # for connections. Two catch-ups that overlap are both safe to apply: `_apply`
+        # takes a change only onto a snapshot at or past its base, and skips one it has.
+        base = self.revision
+        started = time.perf_counter()
+        now, change = await self._database.consistent_read(
+            lambda session: self._changes_since(session, base)
+        )
+        read = time.perf_counter()
+        self.note_access_revision(now.access)
+        LIVE_GRAPH_UPDATES.labels("catch_up").inc()
+        await self._apply_when_settled(change)
+        logger.info(
+            "live graph caught up from revision %d to %d: %d services, %d reports "
+            "read in %.1f ms, applied in %.1f ms",
+            base,
+            change.revision,
+            len(change.services),
+            len(change.reports),
+            (read - started) * 1000,
+            (time.perf_counter() - read) * 1000,
+        )
 
-            async def read_changes(session: AsyncSession) -> tuple[Revisions, _Change]:
-                now = await read_revisions(session)
-                services, reports = await CatalogRepository(session).changes_since(base)
-                return now, _Change(base, now.graph, services, reports)
-
-            started = time.perf_counter()
-            now, change = await self._database.consistent_read(read_changes)
-            read = time.perf_counter()
-            self.note_access_revision(now.access)
-            LIVE_GRAPH_UPDATES.labels("catch_up").inc()
-            await self._apply_when_settled(change)
-            logger.info(
-                "live graph caught up from revision %d to %d: %d services, %d reports "
-                "read in %.1f ms, applied in %.1f ms",
-                base,
-                change.revision,
-                len(change.services),
-                len(change.reports),
-                (read - started) * 1000,
-                (time.perf_counter() - read) * 1000,
-            )
+    @staticmethod
+    async def _changes_since(session: AsyncSession, base: int) -> tuple[Revisions, _Change]:
+        """The revisions, and the rows written after `base` (on one database snapshot)."""
+        now = await read_revisions(session)
+        services, reports = await CatalogRepository(session).changes_since(base)
+        return now, _Change(base, now.graph, services, reports)
 
     async def reload(self) -> None:
         """Read the whole graph on one database snapshot and swap it in (the process's
@@ -257,6 +271,13 @@ class LiveGraph:
         async with self._lock:
             started = time.perf_counter()
             revisions, epoch, snapshot = await self._database.consistent_read(read_all)
+            # A write of this process may have committed, and been applied to the old
+            # snapshot, while the graph was read: never swap in a snapshot behind it.
+            while (old := self._snapshot) is not None and old.revision > snapshot.revision:
+                _, change = await self._database.consistent_read(
+                    functools.partial(self._changes_since, base=snapshot.revision)
+                )
+                snapshot.apply(change.revision, change.services, change.reports)
             self.epoch = epoch
             self.note_access_revision(revisions.access)
             self._replace(snapshot)
@@ -294,18 +315,21 @@ class LiveGraph:
         catches up with the rows written since.
         """
         await self._wait_for_deferred(revision)
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.revision == revision:
+            return snapshot
+        if snapshot is not None and snapshot.revision < revision:
+            # Not under this process's lock: a reload holding it for seconds would keep
+            # this writer, and with it the database's graph row lock, waiting.
+            services, reports = await repository.changes_since(snapshot.revision)
+            LIVE_GRAPH_UPDATES.labels("catch_up").inc()
+            await self._apply_when_settled(_Change(snapshot.revision, revision, services, reports))
+            if self._snapshot is snapshot and snapshot.revision == revision:
+                return snapshot
         async with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and snapshot.revision == revision:
                 return snapshot
-            if snapshot is not None and snapshot.revision < revision:
-                services, reports = await repository.changes_since(snapshot.revision)
-                LIVE_GRAPH_UPDATES.labels("catch_up").inc()
-                await self._apply_when_settled(
-                    _Change(snapshot.revision, revision, services, reports)
-                )
-                if self._snapshot is snapshot and snapshot.revision == revision:
-                    return snapshot
             services, reports = await repository.load_graph()
             snapshot = await asyncio.to_thread(GraphSnapshot.build, revision, services, reports)
             self._replace(snapshot)
