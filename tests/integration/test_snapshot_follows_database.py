@@ -8,12 +8,15 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import DiscoverySource
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
+from slo_engine.topology import live as live_module
 from slo_engine.topology.live import LiveGraph
 
 NAMES = [f"svc-{i}" for i in range(12)]
@@ -133,3 +136,25 @@ async def test_a_reload_never_goes_behind_a_write_applied_meanwhile(database: Da
         services, reports = await repository.load_graph()
     assert live.revision == 1
     assert _view(live.snapshot) == _view(GraphSnapshot.build(1, services, reports))
+
+
+async def test_a_large_change_is_reloaded_not_applied_on_the_loop(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LARGE_CHANGE_ROWS a catch-up reloads the graph (built in a worker thread)
+    instead of applying the rows in one step on the event loop; the result is the same."""
+    monkeypatch.setattr(live_module, "LARGE_CHANGE_ROWS", 5)
+    rng = random.Random(11)
+    writer, follower = LiveGraph(), LiveGraph(database)
+    await follower.reload()
+    request = _random_request(rng)
+    while len(request.edges) < 6:
+        request = _random_request(rng)
+    async with database.session_scope() as session:
+        await ingest(session, writer, request)
+    await follower.refresh()
+    assert follower.reloads == 2  # the first load, then the reload instead of a catch-up
+    async with database.session_scope() as session:
+        repository = CatalogRepository(session)
+        services, reports = await repository.load_graph()
+    assert _view(follower.snapshot) == _view(GraphSnapshot.build(1, services, reports))

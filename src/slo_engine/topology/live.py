@@ -50,6 +50,10 @@ _CONSISTENT_READ_ATTEMPTS = 5
 # more of them would only take turns with the event loop (docs/reliability.md).
 HEAVY_READS = 2
 T = TypeVar("T")
+# A catch-up of more rows than this reloads the graph instead: applying 5,000 rows holds
+# the event loop ~20-70 ms (measured: docs/performance.md), so 50,000 would hold it for
+# most of a second on every replica after one large ingestion elsewhere.
+LARGE_CHANGE_ROWS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,18 @@ class LiveGraph:
         )
         read = time.perf_counter()
         self.note_access_revision(now.access)
+        if len(change.services) + len(change.reports) > LARGE_CHANGE_ROWS:
+            # Applied in place, this would be one step of seconds on the event loop (the
+            # snapshot must never be seen half changed); a reload builds the new
+            # snapshot in a worker thread while the old one answers.
+            logger.info(
+                "live graph: %d rows changed since revision %d; reloading instead of "
+                "applying them on the event loop",
+                len(change.services) + len(change.reports),
+                base,
+            )
+            await self.reload()
+            return
         LIVE_GRAPH_UPDATES.labels("catch_up").inc()
         await self._apply_when_settled(change)
         logger.info(
