@@ -59,6 +59,25 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/api/v1/health/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["live_graph"] == "revision 0, confirmed"
+
+
+def test_readiness_is_503_until_the_graph_is_loaded(client: TestClient) -> None:
+    """The database answers, but a process whose graph is not loaded yet (a large graph
+    takes up to a minute) would answer graph reads 503: it is not ready for traffic."""
+    live = client.app.state.context.live_graph  # type: ignore[attr-defined]
+    loaded = live._snapshot
+    live._snapshot = None  # as between a start and the end of the first load
+    try:
+        ready = client.get("/api/v1/health/ready")
+        read = client.get("/api/v1/services/a/dependencies")
+    finally:
+        live._snapshot = loaded
+    assert ready.status_code == 503
+    assert ready.json()["type"].endswith("/not-ready")
+    assert "being loaded" in ready.json()["detail"]
+    assert read.status_code == 503 and "Retry-After" in read.headers
+    assert client.get("/api/v1/health/ready").status_code == 200
 
 
 def test_readiness_is_503_when_the_database_is_unreachable() -> None:

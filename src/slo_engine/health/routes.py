@@ -67,7 +67,8 @@ async def liveness() -> Liveness:
 @router.get(
     "/health/ready",
     response_model=Readiness,
-    summary="Readiness: the database answers (Redis trouble is reported, not fatal)",
+    summary="Readiness: the database answers and the graph is loaded (Redis trouble is "
+    "reported, not fatal)",
     responses=problem_responses(503),
 )
 async def readiness(
@@ -85,8 +86,21 @@ async def readiness(
             f"The database is not reachable ({type(error).__name__}).",
             slug="not-ready",
         )
+    live = context.live_graph
+    if live.peek() is None:
+        # The database answers, but the graph is still being loaded (a large one takes
+        # up to a minute): graph reads would answer 503, so no traffic yet.
+        return problem_response(
+            request, 503, "The graph is still being loaded from the database.", slug="not-ready"
+        )
+    freshness = live.freshness()
     limiter = context.rate_limiter
-    checks = {"database": "ok", "rate_limiter": str(limiter.backend)}
+    checks = {
+        "database": "ok",
+        "live_graph": f"revision {freshness.revision}, "
+        + ("confirmed" if freshness.confirmed else "catching up"),
+        "rate_limiter": str(limiter.backend),
+    }
     checks.update(await _discovery_checks(context))
     if limiter.configured_backend != limiter.backend:
         # Redis is configured but failing: still ready (the in-process buckets answer,
