@@ -365,13 +365,6 @@ class CatalogRepository:
         )
         return {ids[row.id] for row in result}
 
-    async def get_service(self, service_id: str) -> Service | None:
-        result = await self._session.execute(
-            select(*_SERVICE_COLUMNS).where(services.c.service_id == service_id)
-        )
-        row = result.one_or_none()
-        return _service_from_row(row) if row is not None else None
-
     async def list_services(
         self, service_filter: ServiceFilter, after: str | None, limit: int
     ) -> list[Service]:

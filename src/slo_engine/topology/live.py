@@ -43,6 +43,10 @@ from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
 from slo_engine.infra.interpreter import exempt_from_full_collections, give_back_free_memory
 from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
 
+# Every read request takes the snapshot: its counter child is looked up once, not per
+# request (`labels()` showed in the profile under load).
+_SNAPSHOT_HIT = SNAPSHOT_LOOKUPS.labels("hit")
+
 logger = logging.getLogger(__name__)
 
 _CONSISTENT_READ_ATTEMPTS = 5
@@ -106,7 +110,7 @@ class LiveGraph:
                 retry_after_seconds=RETRY_AFTER_SECONDS,
                 cause="graph not loaded",
             )
-        SNAPSHOT_LOOKUPS.labels("hit").inc()
+        _SNAPSHOT_HIT.inc()
         return snapshot
 
     @property
@@ -127,16 +131,17 @@ class LiveGraph:
         if self.revision >= revision:
             return
         if self._database is not None:
-            # Behind: one read of the database's revision tells a revision that will
-            # come (wait for it) from one that was never committed (the client's error).
-            committed = (await self._database.statement(read_revisions)).graph
-            if committed < revision:
+            # Behind: one read of the database's revisions tells a revision that will
+            # come (wait for it) from one never committed (the client's error), and is
+            # the refresh's own first read.
+            committed = await self._database.statement(read_revisions)
+            if committed.graph < revision:
                 raise BadRequestError(
                     f"Graph revision {revision} has not been committed; the latest is "
-                    f"{committed}. Pass the revision a write answered.",
+                    f"{committed.graph}. Pass the revision a write answered.",
                     errors=[{"pointer": "/query/min_revision", "detail": "not committed"}],
                 )
-        self.request_refresh()
+            self.request_refresh(committed)
         try:
             async with asyncio.timeout(wait_seconds):
                 while self.revision < revision:
@@ -187,20 +192,23 @@ class LiveGraph:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def request_refresh(self) -> None:
+    def request_refresh(self, revisions: Revisions | None = None) -> None:
         """Refresh soon, once however many ask while one is under way."""
         if self._database is None:
             return  # a one-off process's graph (the CLI) is loaded on use instead
         if self._refreshing is not None and not self._refreshing.done():
             self._refresh_again = True
             return
-        self._refreshing = asyncio.get_running_loop().create_task(self._refresh_until_quiet())
+        self._refreshing = asyncio.get_running_loop().create_task(
+            self._refresh_until_quiet(revisions)
+        )
 
-    async def _refresh_until_quiet(self) -> None:
+    async def _refresh_until_quiet(self, revisions: Revisions | None) -> None:
+        """Refresh (from `revisions` if already read), again while more asked meanwhile."""
         while True:
             self._refresh_again = False
             try:
-                await self.refresh()
+                await self.refresh(revisions)
             except DatabaseUnavailableError:
                 self.confirm(False)  # the feed retries; requests go on meanwhile
                 return
@@ -210,6 +218,7 @@ class LiveGraph:
                 return
             if not self._refresh_again:
                 return
+            revisions = None  # asked again since: read them anew
 
     async def refresh(self, revisions: Revisions | None = None) -> None:
         """Catch up with the database: the access revision, and the graph rows written

@@ -45,15 +45,6 @@ NOT_MODIFIED: dict[int | str, dict[str, str]] = {
 }
 
 
-def revision_headers(live: LiveGraph, revision: int) -> dict[str, str]:
-    """`X-Graph-Revision` and `X-Graph-Freshness` of an answer computed at `revision`."""
-    freshness = live.freshness()
-    return {
-        REVISION_HEADER: str(revision),
-        FRESHNESS_HEADER: "confirmed" if freshness.confirmed else "unconfirmed",
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class GraphRead:
     """A read request's view of the live graph."""
@@ -68,7 +59,11 @@ class GraphRead:
     def headers(self, revision: int) -> dict[str, str]:
         """The answer's headers, for an answer computed at `revision` (read from the
         snapshot when the answer was computed: the live snapshot moves between awaits)."""
-        return {**revision_headers(self.live, revision), "ETag": self.etag(revision)}
+        return {
+            REVISION_HEADER: str(revision),
+            FRESHNESS_HEADER: "confirmed" if self.live.freshness().confirmed else "unconfirmed",
+            "ETag": self.etag(revision),
+        }
 
 
 def _request_digest(request: Request) -> str:
