@@ -12,7 +12,7 @@ import pytest
 
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.model import DiscoverySource
-from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.graph.snapshot import GraphSnapshot, reports_of
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
@@ -61,7 +61,7 @@ def _random_request(rng: random.Random) -> IngestionRequest:
 def _view(snapshot: GraphSnapshot) -> tuple[Any, ...]:
     services = sorted(snapshot.services.values(), key=lambda s: s.service_id)
     reports = sorted(
-        (r for state in snapshot.pairs.values() for r in state.reports),
+        (r for stored in snapshot.pairs.values() for r in reports_of(stored)),
         key=lambda r: (r.source, r.target, r.discovery_source),
     )
     adjacency = {node: sorted(targets) for node, targets in snapshot.downstream_fresh.items()}

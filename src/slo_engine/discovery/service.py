@@ -19,7 +19,7 @@ from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.discovery.sources.base import Discovered, Source
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.model import DependencyReport, DiscoverySource
-from slo_engine.graph.snapshot import expired
+from slo_engine.graph.snapshot import expired, reports_of
 from slo_engine.infra.db import Database, after_commit
 from slo_engine.ingestion.service import IngestionResult, ingest
 from slo_engine.topology.live import LiveGraph
@@ -101,8 +101,8 @@ async def mark_stale_edges(
         base = await cache.for_write(repository, revision)
         flagged: list[DependencyReport] = [
             report._replace(is_stale=True)
-            for state in base.pairs.values()
-            for report in state.reports
+            for stored in base.pairs.values()
+            for report in reports_of(stored)
             if expired(report, AGING_SOURCES, cutoff)
         ]
         if not flagged:
@@ -119,7 +119,7 @@ async def mark_stale_edges(
             for r in flagged
             if all(
                 x.is_stale or expired(x, AGING_SOURCES, cutoff)
-                for x in base.pairs[(r.source, r.target)].reports
+                for x in base.reports((r.source, r.target))
             )
         }
         adjacency = {

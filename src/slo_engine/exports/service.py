@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 
 from slo_engine.graph.model import Service
-from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairState
+from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairReports, merged_view
 from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
 from slo_engine.topology.service import edge_document, encoded_edge, node_document
 
@@ -102,7 +102,7 @@ def sorted_service_ids(snapshot: GraphSnapshot) -> list[str]:
     return order.service_ids
 
 
-async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairState]) -> list[Pair]:
+async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairReports]) -> list[Pair]:
     """The keys of `pairs` (a copy of the snapshot's pairs, taken now) in (source,
     target) order.
 
@@ -193,7 +193,7 @@ class GraphCopy:
     """The whole graph at one revision, detached from the live snapshot, in id order.
 
     Writes in this process change the snapshot in place while an export streams, but
-    they replace `Service` and `PairState` objects rather than change them, and only
+    they replace `Service`, report and `PairState` objects rather than change them, and only
     add keys: shallow copies of the two dicts, taken with no await in between, keep the
     revision this copy was taken at (~10 ms and ~10 MB for 250,000 pairs).
     """
@@ -202,7 +202,7 @@ class GraphCopy:
     service_ids: list[str]
     services: dict[str, Service]
     pairs: list[Pair]
-    states: dict[Pair, PairState]
+    states: dict[Pair, PairReports]
 
     def nodes(self) -> Iterator[dict[str, Any]]:
         services = self.services
@@ -212,7 +212,7 @@ class GraphCopy:
     def edges(self, include_stale: bool) -> Iterator[dict[str, Any]]:
         states = self.states
         for pair in self.pairs:
-            merged = states[pair].merged(include_stale)
+            merged = merged_view(states[pair], include_stale)
             if merged is not None:  # None: every report stale, and stale not asked for
                 yield edge_document(merged)
 

@@ -6,8 +6,18 @@ database walk costs a round trip per level (design.md, "Performance model"). The
 snapshot is built from stored rows, kept current by applying the exact rows each write
 stored, and rebuilt whenever another process wrote (see topology/cache.py).
 
-Memory: about 400 bytes per stored report plus 600 per service (50,000 services and
-250,000 reports: roughly 150 MB), measured by `make bench`.
+Memory is what decides how many workers fit on a machine (issue 12: 250 MB per worker at
+50,000 services / 250,000 edges, caches included), so the layout is chosen for it:
+
+* a pair reported by one source (nearly all of them) is stored as that report itself;
+  only pairs with several reports get a `PairState`, which remembers their merged views;
+  a single report's merged view is built when asked (about a microsecond);
+* a service's fresh adjacency list *is* its list over all pairs (the same object) until
+  one of its pairs goes stale: a graph with few stale edges holds its adjacency once;
+* the encoded fragments are bounded in bytes (`FragmentCache`).
+
+Measured with bench's 50,000-service graph loaded in a process of its own: 169 MB for
+the snapshot before this layout, see docs/performance.md for after.
 """
 
 from __future__ import annotations
@@ -28,60 +38,81 @@ from slo_engine.graph.model import (
 )
 
 Pair = tuple[str, str]
+# One side of a pair in the adjacency: (lists over all pairs, fresh lists, node, neighbour).
+_Side = tuple[dict[str, list[str]], dict[str, list[str]], str, str]
 T = TypeVar("T")
 K = TypeVar("K")
 
-# Encoded fragments kept per snapshot, for nodes and for edges each. An edge fragment is
-# ~450 bytes, so the edge cache tops out near 35 MB (half of issue 11's bound: the memory
-# per worker target of issue 12); unbounded, the benchmark's 250,000 pairs (twice: with
-# and without stale reports) grew the process by ~500 MB.
-FRAGMENT_CACHE_ENTRIES = 65_536
+# Bytes of encoded fragments kept per snapshot: edges (~450 bytes each) and nodes (~120).
+# Room for the fragments of a few hundred typical answers (a depth-3 answer of the
+# benchmark graph is ~120 edges), within the per-worker memory budget of issue 12.
+EDGE_FRAGMENT_BYTES = 24 * 1024 * 1024
+NODE_FRAGMENT_BYTES = 8 * 1024 * 1024
+# What one entry costs besides its bytes: the key, the bytes object's header, the dict
+# slot (measured with sys.getsizeof on the keys used here).
+_ENTRY_OVERHEAD = 120
 
 
 class FragmentCache(Generic[K]):
-    """A bounded map of encoded fragments: when full, the older half is dropped.
+    """A map of encoded fragments bounded in bytes: when full, the older half is dropped.
 
     Eviction in insertion order (not least-recently-used) keeps a hit to one dict
     lookup; the entries that are hot are re-encoded once after an eviction.
 
-    >>> cache = FragmentCache[str](capacity=2)
+    >>> cache = FragmentCache[str](capacity_bytes=2 * (_ENTRY_OVERHEAD + 1))
     >>> cache.put("a", b"1"); cache.put("b", b"2"); cache.put("c", b"3")
     >>> cache.get("a"), cache.get("c"), len(cache)
     (None, b'3', 2)
     """
 
-    __slots__ = ("_capacity", "_entries")
+    __slots__ = ("_capacity", "_entries", "_size")
 
-    def __init__(self, capacity: int = FRAGMENT_CACHE_ENTRIES) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be at least 1")
-        self._capacity = capacity
+    def __init__(self, capacity_bytes: int) -> None:
+        if capacity_bytes < 1:
+            raise ValueError("capacity_bytes must be at least 1")
+        self._capacity = capacity_bytes
+        self._size = 0
         self._entries: dict[K, bytes] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        """The bytes the entries hold, with their estimated overhead."""
+        return self._size
 
     def get(self, key: K) -> bytes | None:
         return self._entries.get(key)
 
     def put(self, key: K, fragment: bytes) -> None:
         entries = self._entries
-        if len(entries) >= self._capacity and key not in entries:
+        cost = len(fragment) + _ENTRY_OVERHEAD
+        if cost > self._capacity // 2:
+            return  # one huge fragment must not flush everything else
+        if self._size + cost > self._capacity and key not in entries:
             # Dicts iterate in insertion order: the first half are the oldest.
-            # `pop`, not `del`: a heavy read in a worker thread may be evicting too.
-            for old in list(itertools.islice(entries, max(1, self._capacity // 2))):
-                entries.pop(old, None)
+            for old in list(itertools.islice(entries, max(1, len(entries) // 2))):
+                self.discard(old)
+        previous = entries.get(key)
+        if previous is not None:
+            self._size -= len(previous) + _ENTRY_OVERHEAD
         entries[key] = fragment
+        self._size += cost
 
     def discard(self, key: K) -> None:
-        self._entries.pop(key, None)
+        # `pop`, not `del`: a heavy read in a worker thread may be evicting too.
+        removed = self._entries.pop(key, None)
+        if removed is not None:
+            self._size -= len(removed) + _ENTRY_OVERHEAD
 
 
 class PairState:
-    """Every report of one (source, target) pair, and its merged views on demand.
+    """Every report of a pair reported by several sources, and its merged views on demand.
 
     Merging is deferred to the first query that returns the pair (and remembered), so
-    building or updating the snapshot costs O(1) per report.
+    building or updating the snapshot costs O(1) per report. A pair with one report is
+    stored as the report itself (see `PairReports`).
     """
 
     __slots__ = (
@@ -96,12 +127,9 @@ class PairState:
 
     def __init__(self, reports: tuple[DependencyReport, ...]) -> None:
         self.reports = reports
-        if len(reports) == 1:  # most pairs have one source: skip the generic count
-            self.all_fresh = self.fresh = not reports[0].is_stale
-        else:
-            stale = sum(1 for r in reports if r.is_stale)
-            self.fresh = stale < len(reports)  # at least one fresh report
-            self.all_fresh = stale == 0
+        stale = sum(1 for r in reports if r.is_stale)
+        self.fresh = stale < len(reports)  # at least one fresh report
+        self.all_fresh = stale == 0
         self._merged_all: MergedDependency | None = None
         self._merged_fresh: MergedDependency | None = None
         self._needed_all: bool | None = None
@@ -134,6 +162,43 @@ class PairState:
             assert edge is not None, "a walk over fresh edges only reaches fresh pairs"
             self._needed_fresh = cannot_work_without(edge.criticality, edge.communication_mode)
         return self._needed_fresh
+
+
+# What the snapshot keeps per pair: its only report, or the state of several.
+PairReports = DependencyReport | PairState
+
+
+def pair_reports(reports: tuple[DependencyReport, ...]) -> PairReports:
+    """How a pair with these reports is stored (one report: the report itself)."""
+    return reports[0] if len(reports) == 1 else PairState(reports)
+
+
+def reports_of(stored: PairReports) -> tuple[DependencyReport, ...]:
+    """Every report of a stored pair."""
+    return stored.reports if isinstance(stored, PairState) else (stored,)
+
+
+def is_fresh(stored: PairReports) -> bool:
+    """At least one report of the pair is fresh."""
+    return stored.fresh if isinstance(stored, PairState) else not stored.is_stale
+
+
+def merged_view(stored: PairReports, include_stale: bool) -> MergedDependency | None:
+    """The pair merged over all its reports, or over its fresh ones (None if none)."""
+    if isinstance(stored, PairState):
+        return stored.merged(include_stale)
+    if stored.is_stale and not include_stale:
+        return None
+    return merge_reports((stored,))
+
+
+def is_needed(stored: PairReports, include_stale: bool) -> bool:
+    """The caller cannot work without the callee (`cannot_work_without`), by the merged
+    view a walk over `include_stale` edges sees. A single report's attributes are its
+    merged view's."""
+    if isinstance(stored, PairState):
+        return stored.needed(include_stale)
+    return cannot_work_without(stored.criticality, stored.communication_mode)
 
 
 def _given(value: T | None, stored: T | None) -> T | None:
@@ -228,24 +293,26 @@ class OverlayAdjacency(Mapping[str, Sequence[str]]):
 
 
 class GraphSnapshot:
-    """Services, reports, merged edges and adjacency lists of one graph revision.
+    """Services, reports and adjacency lists of one graph revision.
 
-    Adjacency lists are kept twice: over every pair (`include_stale=true` queries) and
-    over pairs with at least one fresh report (the default), so a walk never filters.
+    Adjacency lists are kept over every pair (`include_stale=true` queries) and over
+    pairs with at least one fresh report (the default), so a walk never filters. A
+    node's fresh list is the same object as its list over all pairs while every pair on
+    that side of it is fresh (copied when one goes stale): most graphs hold it once.
     """
 
     def __init__(self, revision: int) -> None:
         self.revision = revision
         self.services: dict[str, Service] = {}
-        self.pairs: dict[Pair, PairState] = {}
+        self.pairs: dict[Pair, PairReports] = {}
         self.downstream_all: dict[str, list[str]] = {}
         self.upstream_all: dict[str, list[str]] = {}
         self.downstream_fresh: dict[str, list[str]] = {}
         self.upstream_fresh: dict[str, list[str]] = {}
         # The read side's encodings (JSON fragments) of pairs and services, kept across
         # queries; `apply` drops the entries of whatever a write changes.
-        self.rendered_edges = FragmentCache[tuple[Pair, bool]]()
-        self.rendered_nodes = FragmentCache[str]()
+        self.rendered_edges = FragmentCache[tuple[Pair, bool]](EDGE_FRAGMENT_BYTES)
+        self.rendered_nodes = FragmentCache[str](NODE_FRAGMENT_BYTES)
 
     @classmethod
     def build(
@@ -254,15 +321,28 @@ class GraphSnapshot:
         """A snapshot of these rows. O(V + E)."""
         snapshot = cls(revision)
         snapshot.services = {service.service_id: service for service in services}
-        grouped: dict[Pair, list[DependencyReport]] = {}
+        pairs = snapshot.pairs
+        several: dict[Pair, list[DependencyReport]] = {}  # pairs with 2+ reports
         for report in reports:
-            grouped.setdefault((report.source, report.target), []).append(report)
-        for pair, pair_reports in grouped.items():
-            state = PairState(tuple(pair_reports))
-            snapshot.pairs[pair] = state
-            snapshot._link(pair, snapshot.downstream_all, snapshot.upstream_all)
-            if state.fresh:
-                snapshot._link(pair, snapshot.downstream_fresh, snapshot.upstream_fresh)
+            pair = (report.source, report.target)
+            first = pairs.get(pair)
+            if first is None:
+                pairs[pair] = report
+            else:
+                several.setdefault(pair, list(reports_of(first))).append(report)
+        for pair, pair_reports_ in several.items():
+            pairs[pair] = PairState(tuple(pair_reports_))
+        downstream, upstream = snapshot.downstream_all, snapshot.upstream_all
+        for source, target in pairs:
+            downstream.setdefault(source, []).append(target)
+            upstream.setdefault(target, []).append(source)
+        # Fresh lists start as the very same lists; a stale pair gives its two ends
+        # lists of their own.
+        snapshot.downstream_fresh = dict(downstream)
+        snapshot.upstream_fresh = dict(upstream)
+        for pair, stored in pairs.items():
+            if not is_fresh(stored):
+                snapshot._unlink_fresh(pair)
         return snapshot
 
     def adjacency(self, include_stale: bool) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -287,16 +367,22 @@ class GraphSnapshot:
         return has_edges and not has_fresh
 
     def edge(self, pair: Pair, include_stale: bool) -> MergedDependency:
-        merged = self.pairs[pair].merged(include_stale)
+        merged = merged_view(self.pairs[pair], include_stale)
         assert merged is not None, "a walk over fresh edges only reaches fresh pairs"
         return merged
 
+    def needed(self, pair: Pair, include_stale: bool) -> bool:
+        """The caller of `pair` cannot work without its callee (see `is_needed`)."""
+        return is_needed(self.pairs[pair], include_stale)
+
+    def reports(self, pair: Pair) -> tuple[DependencyReport, ...]:
+        """Every stored report of `pair` (none if it is not in the graph)."""
+        stored = self.pairs.get(pair)
+        return () if stored is None else reports_of(stored)
+
     def report(self, pair: Pair, discovery_source: str) -> DependencyReport | None:
         """The stored report of `pair` from `discovery_source`, if any."""
-        state = self.pairs.get(pair)
-        if state is None:
-            return None
-        for report in state.reports:
+        for report in self.reports(pair):
             if report.discovery_source == discovery_source:
                 return report
         return None
@@ -321,35 +407,61 @@ class GraphSnapshot:
                 rendered_edges.discard((pair, False))
             old = pairs.get(pair)
             if old is None:
-                state = pairs[pair] = PairState((report,))
-                self._link(pair, self.downstream_all, self.upstream_all)
-                if state.fresh:
-                    self._link(pair, self.downstream_fresh, self.upstream_fresh)
+                pairs[pair] = report
+                self._link_new(pair, fresh=not report.is_stale)
                 continue
-            others = [r for r in old.reports if r.discovery_source != report.discovery_source]
-            state = pairs[pair] = PairState((*others, report))
-            if state.fresh and not old.fresh:
-                self._link(pair, self.downstream_fresh, self.upstream_fresh)
-            elif old.fresh and not state.fresh:
-                self._unlink(pair, self.downstream_fresh, self.upstream_fresh)
+            others = [r for r in reports_of(old) if r.discovery_source != report.discovery_source]
+            stored = pairs[pair] = pair_reports((*others, report))
+            was_fresh, now_fresh = is_fresh(old), is_fresh(stored)
+            if now_fresh and not was_fresh:
+                self._link_fresh(pair)
+            elif was_fresh and not now_fresh:
+                self._unlink_fresh(pair)
         self.revision = revision
 
-    @staticmethod
-    def _link(pair: Pair, downstream: dict[str, list[str]], upstream: dict[str, list[str]]) -> None:
+    def _sides(self, pair: Pair) -> tuple[_Side, _Side]:
         source, target = pair
-        downstream.setdefault(source, []).append(target)
-        upstream.setdefault(target, []).append(source)
+        return (
+            (self.downstream_all, self.downstream_fresh, source, target),
+            (self.upstream_all, self.upstream_fresh, target, source),
+        )
 
-    @staticmethod
-    def _unlink(
-        pair: Pair, downstream: dict[str, list[str]], upstream: dict[str, list[str]]
-    ) -> None:
-        source, target = pair
-        for adjacency, node, neighbour in (
-            (downstream, source, target),
-            (upstream, target, source),
-        ):
-            neighbours = adjacency[node]
+    def _link_new(self, pair: Pair, *, fresh: bool) -> None:
+        """Add a pair not in the graph before to the lists over all pairs, and to the
+        fresh ones if it is fresh, keeping shared lists shared where they stay equal."""
+        for every, only_fresh, node, neighbour in self._sides(pair):
+            neighbours = every.get(node)
+            if neighbours is None:
+                every[node] = [neighbour]
+                if fresh:
+                    only_fresh[node] = every[node]
+                continue
+            shared = only_fresh.get(node) is neighbours
+            if fresh:
+                neighbours.append(neighbour)
+                if not shared:
+                    only_fresh.setdefault(node, []).append(neighbour)
+            else:
+                if shared:  # the node now has a stale pair: its fresh list is its own
+                    only_fresh[node] = list(neighbours)
+                neighbours.append(neighbour)
+
+    def _link_fresh(self, pair: Pair) -> None:
+        """A stale pair became fresh: add it to the fresh lists (its own lists there,
+        shared again once they hold every pair)."""
+        for every, only_fresh, node, neighbour in self._sides(pair):
+            neighbours = only_fresh.setdefault(node, [])
+            neighbours.append(neighbour)
+            if len(neighbours) == len(every[node]):
+                only_fresh[node] = every[node]
+
+    def _unlink_fresh(self, pair: Pair) -> None:
+        """A fresh pair went stale: take it out of the fresh lists, copying a shared
+        list first (the list over all pairs keeps it)."""
+        for every, only_fresh, node, neighbour in self._sides(pair):
+            neighbours = only_fresh[node]
+            if neighbours is every[node]:
+                neighbours = only_fresh[node] = list(neighbours)
             neighbours.remove(neighbour)
             if not neighbours:  # as a rebuild would have it: no key without neighbours
-                del adjacency[node]
+                del only_fresh[node]

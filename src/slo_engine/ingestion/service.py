@@ -23,6 +23,7 @@ from slo_engine.graph.snapshot import (
     OverlayAdjacency,
     declared_service,
     discovered_service,
+    is_fresh,
     observed_report,
 )
 from slo_engine.infra.db import after_commit
@@ -154,8 +155,8 @@ async def _ingest(
 
     new_fresh_edges: dict[str, list[str]] = {}
     for report in reports:
-        state = base.pairs.get((report.source, report.target))
-        if state is None or not state.fresh:
+        stored = base.pairs.get((report.source, report.target))
+        if stored is None or not is_fresh(stored):
             new_fresh_edges.setdefault(report.source, []).append(report.target)
     # Without a new fresh edge no cycle can appear and none can vanish: no scan. With
     # one, the scan is CPU work that does not depend on the writes, so it runs in a

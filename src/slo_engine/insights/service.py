@@ -20,7 +20,7 @@ from slo_engine.graph.availability import (
 )
 from slo_engine.graph.impact import Impact, blast_radius, cannot_work_without
 from slo_engine.graph.model import CommunicationMode, Service
-from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.graph.snapshot import GraphSnapshot, is_needed
 from slo_engine.topology.live import LiveGraph
 from slo_engine.topology.service import service_document
 
@@ -29,11 +29,11 @@ _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str], bool]:
     """`caller` cannot work without `callee`, by the merged edge's declared attributes
-    (remembered per pair in the snapshot)."""
+    (graph/snapshot.py `is_needed`)."""
     pairs = snapshot.pairs
 
     def needs(caller: str, callee: str) -> bool:
-        return pairs[(caller, callee)].needed(include_stale)
+        return is_needed(pairs[(caller, callee)], include_stale)
 
     return needs
 

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ServiceNotFoundError
+from slo_engine.graph.merge import combine_confidence
 from slo_engine.graph.model import Direction, MergedDependency, Service
-from slo_engine.graph.snapshot import FRAGMENT_CACHE_ENTRIES, GraphSnapshot
+from slo_engine.graph.snapshot import GraphSnapshot, PairReports, PairState
 from slo_engine.graph.traversal import subgraph
 from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
 from slo_engine.topology.answer_cache import AnswerCache, answer_key
@@ -25,6 +26,9 @@ from slo_engine.topology.live import LiveGraph
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 # Edges encoded per orjson call in answers too large for the fragment cache.
 _ENCODE_CHUNK = 1024
+# An answer with more edges than this is not encoded through the fragment cache: its
+# ~450-byte fragments would fill more than half of it (EDGE_FRAGMENT_BYTES, 24 MiB).
+LARGE_ANSWER_EDGES = 20_000
 
 
 def service_document(snapshot: GraphSnapshot, service: Service) -> dict[str, Any]:
@@ -63,6 +67,35 @@ def edge_document(edge: MergedDependency) -> dict[str, Any]:
     }
 
 
+def stored_edge_document(stored: PairReports, include_stale: bool) -> dict[str, Any]:
+    """`edge_document` of a stored pair's merged view (a walk over `include_stale` edges
+    only reaches pairs that have one). A pair with one report, nearly all of them, is
+    encoded straight from the report: no merged view is built (the same values, see
+    `merge_reports`), which is most of the cost of answers too large to cache."""
+    if isinstance(stored, PairState):
+        merged = stored.merged(include_stale)
+        assert merged is not None, "a walk over fresh edges only reaches fresh pairs"
+        return edge_document(merged)
+    return {
+        "source": stored.source,
+        "target": stored.target,
+        "attributes": {
+            "communication_mode": stored.communication_mode,
+            "criticality": stored.criticality,
+            "protocol": stored.protocol,
+            "timeout_ms": stored.timeout_ms,
+            "retry_config": stored.retry_config,
+            "request_rate": stored.request_rate,
+            "error_rate": stored.error_rate,
+            "latency_p95_ms": stored.latency_p95_ms,
+        },
+        "confidence_score": combine_confidence((stored.confidence_score,)),
+        "discovery_sources": (stored.discovery_source,),
+        "last_observed_at": stored.last_observed_at,
+        "is_stale": stored.is_stale,
+    }
+
+
 def node_document(service: Service) -> dict[str, Any]:
     """A node as answers list it (a subgraph node adds its `depth`)."""
     return {
@@ -83,7 +116,7 @@ def encoded_edge(
     key = (pair, include_stale)
     encoded = snapshot.rendered_edges.get(key)
     if encoded is None:
-        document = edge_document(snapshot.edge(pair, include_stale))
+        document = stored_edge_document(snapshot.pairs[pair], include_stale)
         encoded = orjson.dumps(document, option=_JSON_OPTIONS)
         if remember:
             # A right-sized copy: orjson's own result keeps its whole working buffer
@@ -212,7 +245,7 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
             node_cache.put(node_id, prefix)
         nodes.append(b"%b%d}" % (prefix, node_depth))
 
-    if len(found.edges) > FRAGMENT_CACHE_ENTRIES // 2:
+    if len(found.edges) > LARGE_ANSWER_EDGES:
         # An answer this large would push most of the cache out to fill it, and encode
         # nearly every edge anyway: one orjson call per chunk of edges instead (the same
         # bytes: orjson writes a list as its items joined by commas). Chunks, not one
@@ -220,10 +253,11 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
         # passes than they save. A 110,000-edge upstream answer took 1.0 s through the
         # cache, in process.
         pairs = found.edges if isinstance(found.edges, list) else list(found.edges)
+        stored = snapshot.pairs
         edges = [
             orjson.dumps(
                 [
-                    edge_document(snapshot.edge(pair, include_stale))
+                    stored_edge_document(stored[pair], include_stale)
                     for pair in pairs[start : start + _ENCODE_CHUNK]
                 ],
                 option=_JSON_OPTIONS,

@@ -27,7 +27,10 @@ from slo_engine.graph.snapshot import (
     PairState,
     declared_service,
     discovered_service,
+    is_fresh,
+    merged_view,
     observed_report,
+    reports_of,
 )
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -52,12 +55,12 @@ def normalized(adjacency: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
 def pair_view(snapshot: GraphSnapshot) -> dict[tuple[str, str], Any]:
     return {
         pair: (
-            sorted(state.reports, key=lambda r: r.discovery_source.value),
-            state.fresh,
-            state.merged(include_stale=True),
-            state.merged(include_stale=False),
+            sorted(reports_of(stored), key=lambda r: r.discovery_source.value),
+            is_fresh(stored),
+            merged_view(stored, include_stale=True),
+            merged_view(stored, include_stale=False),
         )
-        for pair, state in snapshot.pairs.items()
+        for pair, stored in snapshot.pairs.items()
     }
 
 
@@ -72,7 +75,7 @@ def assert_same_graph(built: GraphSnapshot, applied: GraphSnapshot) -> None:
 def assert_consistent(snapshot: GraphSnapshot) -> None:
     """Adjacency lists describe exactly the pairs (all) and the fresh pairs (fresh)."""
     all_pairs = set(snapshot.pairs)
-    fresh_pairs = {p for p, s in snapshot.pairs.items() if s.fresh}
+    fresh_pairs = {p for p, s in snapshot.pairs.items() if is_fresh(s)}
     for pairs, down, up in (
         (all_pairs, snapshot.downstream_all, snapshot.upstream_all),
         (fresh_pairs, snapshot.downstream_fresh, snapshot.upstream_fresh),
@@ -81,6 +84,15 @@ def assert_consistent(snapshot: GraphSnapshot) -> None:
         up_edges = [(s, t) for t, sources in up.items() for s in sources]
         assert sorted(down_edges) == sorted(pairs)
         assert sorted(up_edges) == sorted(pairs)
+    # A fresh list is the list over all pairs (the same object) exactly when every
+    # pair on that side of the node is fresh; otherwise a list of its own.
+    for every, fresh in (
+        (snapshot.downstream_all, snapshot.downstream_fresh),
+        (snapshot.upstream_all, snapshot.upstream_fresh),
+    ):
+        for node, neighbours in every.items():
+            own = fresh.get(node)
+            assert (own is neighbours) == (own is not None and len(own) == len(neighbours))
 
 
 # --------------------------------------------------------------------------- PairState
@@ -175,7 +187,7 @@ def test_build_indexes_services_pairs_and_both_directions() -> None:
     assert snapshot.revision == 7
     assert snapshot.services == {"a": Service("a", team="t2"), "b": Service("b")}
     assert set(snapshot.pairs) == {("a", "b"), ("a", "c"), ("c", "a")}
-    assert len(snapshot.pairs[("a", "b")].reports) == 2
+    assert len(snapshot.reports(("a", "b"))) == 2
     assert normalized(snapshot.downstream_all) == {"a": ["b", "c"], "c": ["a"]}
     assert normalized(snapshot.upstream_all) == {"a": ["c"], "b": ["a"], "c": ["a"]}
     assert snapshot.adjacency(include_stale=True) == (
@@ -205,7 +217,7 @@ def test_stale_only_pair_is_followed_only_with_include_stale() -> None:
     assert all_up["b"] == ["a"]
     assert fresh_down["a"] == ["c"]
     assert "b" not in fresh_up or fresh_up["b"] == []
-    assert snapshot.pairs[("a", "b")].merged(include_stale=False) is None
+    assert merged_view(snapshot.pairs[("a", "b")], include_stale=False) is None
     assert snapshot.edge(("a", "b"), include_stale=True).is_stale is True
     with pytest.raises(AssertionError):
         snapshot.edge(("a", "b"), include_stale=False)
@@ -225,9 +237,9 @@ def test_fresh_report_moves_a_stale_pair_back_and_stale_again_moves_it_out() -> 
     assert snapshot.downstream_fresh["a"] == ["b"]
     assert snapshot.upstream_fresh["b"] == ["a"]
     assert snapshot.downstream_all["a"] == ["b"]  # not linked twice
-    state = snapshot.pairs[("a", "b")]
-    assert len(state.reports) == 1
-    merged_fresh = state.merged(include_stale=False)
+    stored = snapshot.pairs[("a", "b")]
+    assert len(reports_of(stored)) == 1
+    merged_fresh = merged_view(stored, include_stale=False)
     assert merged_fresh is not None
     assert merged_fresh.last_observed_at == later
     assert_consistent(snapshot)
@@ -237,7 +249,7 @@ def test_fresh_report_moves_a_stale_pair_back_and_stale_again_moves_it_out() -> 
     assert snapshot.downstream_fresh.get("a", []) == []
     assert snapshot.upstream_fresh.get("b", []) == []
     assert snapshot.downstream_all["a"] == ["b"]
-    assert snapshot.pairs[("a", "b")].merged(include_stale=False) is None
+    assert merged_view(snapshot.pairs[("a", "b")], include_stale=False) is None
     assert_consistent(snapshot)
 
 
@@ -248,11 +260,11 @@ def test_fresh_report_from_another_source_revives_a_stale_pair() -> None:
 
     snapshot.apply(2, [], [report("a", "b", DiscoverySource.SERVICE_MESH, confidence_score=0.95)])
 
-    state = snapshot.pairs[("a", "b")]
-    assert len(state.reports) == 2
+    stored = snapshot.pairs[("a", "b")]
+    assert len(reports_of(stored)) == 2
     assert snapshot.downstream_fresh["a"] == ["b"]
-    merged_all = state.merged(include_stale=True)
-    merged_fresh = state.merged(include_stale=False)
+    merged_all = merged_view(stored, include_stale=True)
+    merged_fresh = merged_view(stored, include_stale=False)
     assert merged_all is not None
     assert merged_all.discovery_sources == (DiscoverySource.SERVICE_MESH, DiscoverySource.JAEGER)
     assert merged_all.is_stale is False
@@ -284,11 +296,11 @@ def test_apply_replaces_the_report_of_the_same_source_only() -> None:
         [report("a", "b", DiscoverySource.MANUAL, timeout_ms=900)],
     )
 
-    state = snapshot.pairs[("a", "b")]
-    assert sorted(r.discovery_source for r in state.reports) == sorted(
+    stored = snapshot.pairs[("a", "b")]
+    assert sorted(r.discovery_source for r in reports_of(stored)) == sorted(
         [DiscoverySource.MANUAL, DiscoverySource.JAEGER]
     )
-    merged_all = state.merged(include_stale=True)
+    merged_all = merged_view(stored, include_stale=True)
     assert merged_all is not None
     assert merged_all.timeout_ms == 900
     assert merged_all.request_rate == 1.0
