@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     redis_cache_ttl: int = Field(default=300, ge=1)
     # Subgraph answer cache: off, memory (per process) or redis (shared; needs REDIS_URL).
     query_cache: Literal["off", "memory", "redis"] = "memory"
-    query_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    query_cache_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1)

@@ -58,6 +58,8 @@ T = TypeVar("T")
 # the event loop ~20-70 ms (measured: docs/performance.md), so 50,000 would hold it for
 # most of a second on every replica after one large ingestion elsewhere.
 LARGE_CHANGE_ROWS = 50_000
+# After applying a change this large, free heap is given back to the system (malloc_trim).
+TRIM_AFTER_ROWS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +456,9 @@ class LiveGraph:
             return
         snapshot.apply(change.revision, change.services, change.reports)
         self._revision_moved()
+        if len(change.reports) >= TRIM_AFTER_ROWS:
+            # The rows were made among a write's or a catch-up's short-lived objects.
+            asyncio.get_running_loop().run_in_executor(None, give_back_free_memory)
 
     def _replace(self, snapshot: GraphSnapshot) -> None:
         self._snapshot = snapshot

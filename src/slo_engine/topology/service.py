@@ -67,6 +67,20 @@ def edge_document(edge: MergedDependency) -> dict[str, Any]:
     }
 
 
+# A single report's merged confidence, by its score: scores are nearly always their
+# source's base confidence, and the noisy-OR of one score is a fifth of an edge's encoding.
+_ONE_CONFIDENCE: dict[float, float] = {}
+
+
+def _confidence_of_one(score: float) -> float:
+    known = _ONE_CONFIDENCE.get(score)
+    if known is None:
+        known = combine_confidence((score,))
+        if len(_ONE_CONFIDENCE) < 4096:  # bounded: scores a client sets may all differ
+            _ONE_CONFIDENCE[score] = known
+    return known
+
+
 def stored_edge_document(stored: PairReports, include_stale: bool) -> dict[str, Any]:
     """`edge_document` of a stored pair's merged view (a walk over `include_stale` edges
     only reaches pairs that have one). A pair with one report, nearly all of them, is
@@ -89,7 +103,7 @@ def stored_edge_document(stored: PairReports, include_stale: bool) -> dict[str, 
             "error_rate": stored.error_rate,
             "latency_p95_ms": stored.latency_p95_ms,
         },
-        "confidence_score": combine_confidence((stored.confidence_score,)),
+        "confidence_score": _confidence_of_one(stored.confidence_score),
         "discovery_sources": (stored.discovery_source,),
         "last_observed_at": stored.last_observed_at,
         "is_stale": stored.is_stale,
