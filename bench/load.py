@@ -87,6 +87,8 @@ from run import (
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "rotate.lua"
 HEALTH_PATH = f"{API}/health"
+# Readiness answers in a row, each on a new connection, that must show the last revision.
+CAUGHT_UP_ANSWERS = 20
 LIMIT = "1000000/minute"
 SERVER_ENV = {
     "API_WORKERS": "2",
@@ -345,6 +347,30 @@ def pg_sessions(database_name: str) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def caught_up(server: Server, revision: int, key: str, timeout_s: float = 300.0) -> None:
+    """Return once `CAUGHT_UP_ANSWERS` readiness answers in a row, each on a new
+    connection (so any worker may take it), report at least `revision`."""
+    deadline = time.monotonic() + timeout_s
+    in_a_row = 0
+    while in_a_row < CAUGHT_UP_ANSWERS:
+        if time.monotonic() > deadline:
+            raise BenchError(f"the workers did not all reach revision {revision} in {timeout_s} s")
+        response = httpx.get(
+            f"{server.base_url}{API}/health/ready",
+            headers={"Authorization": f"Bearer {key}", "Connection": "close"},
+            timeout=30,
+        )
+        checks = response.json().get("checks", {}) if response.is_success else {}
+        state = checks.get("live_graph", "")
+        applied = int(state.split()[1].rstrip(",")) if state.startswith("revision ") else -1
+        if applied >= revision:
+            in_a_row += 1
+        else:
+            in_a_row = 0
+            time.sleep(0.5)
+    log(f"  every worker has applied revision {revision}")
+
+
 def depth3_path(root: str) -> str:
     return f"{API}/services/{root}/dependencies?direction=downstream&depth=3"
 
@@ -490,6 +516,7 @@ class LoadRun:
         self.deep_roots = random.Random(self.seed + 2).sample(ids, min(args.deep_roots, size))
         self.server_env = {**SERVER_ENV, **args.server_env}
         self.key = ""
+        self.revision = 0  # the graph revision of the last ingestion before measuring
         self.rows: list[Row] = []
         self.phases: dict[str, str] = {}
         depth3_nodes = [
@@ -562,7 +589,14 @@ class LoadRun:
                     )
                 )
                 log(f"  ingesting {len(self.graph.edges):,} edges in {len(bodies)} requests")
-                self.details["ingest_s"] = ingest(client, bodies)["seconds"]
+                ingested = ingest(client, bodies)
+                self.details["ingest_s"] = ingested["seconds"]
+                # Every worker, not only the one that wrote last, at the last revision
+                # before anything is measured: a worker still loading or catching up
+                # would time its catch-up, not the steady state (and answer 404 for
+                # roots it has not seen yet).
+                self.revision = ingested["revision"]
+                caught_up(replica_a, self.revision, self.key)
                 for root in self.roots[:5]:  # wrk reads no answer: a few are checked here
                     _, body = timed_get(client, depth3_path(root))
                     check_answer(orjson.loads(body), self.forward, root, 3, upstream=False)
@@ -748,6 +782,7 @@ class LoadRun:
         """The paced clients on replica B while replica A (`client_a`) ingests."""
         args = self.args
         seconds = args.mixed_duration or max(args.paced_duration, 2 * args.ingest_every)
+        caught_up(replica_b, self.revision, self.key)
         log(f"  warm-up of replica B: {args.warmup:g} s of depth-3 queries")
         self.load(replica_b, depth3, SATURATION_CONNECTIONS, 2, args.warmup)
         batches = fresh_edges(

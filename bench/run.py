@@ -538,6 +538,7 @@ def ingest(client: httpx.Client, bodies: list[tuple[bytes, int]]) -> dict[str, A
     requests = []
     cycles = 0
     edges_upserted = 0
+    revision = 0
     started = time.perf_counter()
     for body, edge_count in bodies:
         t0 = time.perf_counter()
@@ -549,6 +550,7 @@ def ingest(client: httpx.Client, bodies: list[tuple[bytes, int]]) -> dict[str, A
         if result["edges_upserted"] != edge_count:
             raise BenchError(f"sent {edge_count} edges, {result['edges_upserted']} upserted")
         edges_upserted += result["edges_upserted"]
+        revision = max(revision, result["revision"])
         cycles += len(result["circular_dependencies_detected"])
         requests.append(
             {
@@ -566,6 +568,7 @@ def ingest(client: httpx.Client, bodies: list[tuple[bytes, int]]) -> dict[str, A
     total = time.perf_counter() - started
     return {
         "seconds": total,
+        "revision": revision,
         "edges": edges_upserted,
         "edges_per_second": edges_upserted / total,
         "requests": requests,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from slo_engine.graph.model import (
     ServiceDeclaration,
 )
 from slo_engine.graph.snapshot import (
+    FragmentCache,
     GraphSnapshot,
     OverlayAdjacency,
     PairState,
@@ -634,3 +636,43 @@ def test_discovered_service() -> None:
     assert discovered_service("svc", T0) == Service(
         "svc", discovered=True, created_at=T0, updated_at=T0
     )
+
+
+def test_applied_reports_share_the_snapshots_service_ids_and_protocols() -> None:
+    """A write's rows arrive with strings of their own (parsed from its request); the
+    snapshot keeps its own objects for ids it holds, and one object per protocol."""
+    snapshot = GraphSnapshot.build(1, [Service("api"), Service("db")], [])
+    parsed_source = "".join(["a", "pi"])  # equal to "api", another object
+    parsed_protocol = "".join(["gr", "pc"])
+    assert parsed_source is not snapshot.services["api"].service_id
+
+    snapshot.apply(
+        2,
+        [],
+        [report(parsed_source, "db", DiscoverySource.MANUAL, protocol=parsed_protocol)],
+    )
+
+    ((source, target),) = snapshot.pairs
+    stored = reports_of(snapshot.pairs[(source, target)])[0]
+    assert source is snapshot.services["api"].service_id
+    assert stored.source is source and stored.target is snapshot.services["db"].service_id
+    assert stored.protocol == "grpc" and stored.protocol is sys.intern("grpc")
+    assert snapshot.downstream_all["api"][0] is snapshot.services["db"].service_id
+    # An id the snapshot does not hold yet is kept as it came.
+    snapshot.apply(3, [], [report("new", "db", DiscoverySource.MANUAL)])
+    assert ("new", "db") in snapshot.pairs
+    assert_consistent(snapshot)
+
+
+def test_fragment_cache_stays_within_its_bytes() -> None:
+    cache = FragmentCache[int](capacity_bytes=10_000)
+    for key in range(1_000):
+        cache.put(key, b"x" * (key % 300))
+        assert cache.size_bytes <= 10_000
+    assert 0 < len(cache) < 1_000
+    assert cache.get(999) == b"x" * (999 % 300)  # the newest stays
+    cache.put(-1, b"y" * 6_000)  # more than half the cache: never kept
+    assert cache.get(-1) is None
+    for key in list(range(1_000)):
+        cache.discard(key)
+    assert len(cache) == 0 and cache.size_bytes == 0
