@@ -62,6 +62,17 @@ LARGE_CHANGE_ROWS = 50_000
 TRIM_AFTER_ROWS = 5_000
 
 
+def _give_back_free_memory_soon() -> None:
+    """malloc_trim in a worker thread (it walks the heap: milliseconds), after a change
+    whose rows were made among a write's or a catch-up's short-lived objects."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no event loop (a one-off process): trim here
+        give_back_free_memory()
+        return
+    loop.run_in_executor(None, give_back_free_memory)
+
+
 @dataclass(frozen=True, slots=True)
 class _Change:
     """Rows to upsert into a snapshot at a revision in [base, revision) to bring it to
@@ -457,8 +468,7 @@ class LiveGraph:
         snapshot.apply(change.revision, change.services, change.reports)
         self._revision_moved()
         if len(change.reports) >= TRIM_AFTER_ROWS:
-            # The rows were made among a write's or a catch-up's short-lived objects.
-            asyncio.get_running_loop().run_in_executor(None, give_back_free_memory)
+            _give_back_free_memory_soon()
 
     def _replace(self, snapshot: GraphSnapshot) -> None:
         self._snapshot = snapshot
