@@ -34,11 +34,7 @@ from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
 from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
-from slo_engine.infra.interpreter import (
-    return_large_blocks_to_the_system,
-    shorten_thread_switches,
-    tune_garbage_collector,
-)
+from slo_engine.infra.interpreter import shorten_thread_switches, tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
 from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
@@ -116,7 +112,6 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         tune_garbage_collector()
         shorten_thread_switches()
-        return_large_blocks_to_the_system()
         database = Database.from_settings(settings)
         instrument_engine(database.engine, provider)
         redis = redis_client(settings)

@@ -61,39 +61,6 @@ def exempt_from_full_collections() -> None:
     gc.freeze()
 
 
-# glibc's mallopt parameters (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-# Blocks at least this large are mapped on their own and unmapped when freed.
-MMAP_THRESHOLD_BYTES = 256 * 1024
-# Free memory at the top of a heap beyond this goes back to the system on its own.
-TRIM_THRESHOLD_BYTES = 4 * 1024 * 1024
-# malloc arenas: the event loop, and the worker threads that compute heavy answers.
-ARENA_MAX = 2
-
-
-def return_large_blocks_to_the_system() -> None:
-    """Make glibc give large freed blocks back to the system instead of keeping them.
-
-    A worker answers a 40 MB upstream answer now and then (issue 12's depth-10 phase).
-    By default glibc raises its mmap threshold to the size of the largest block freed
-    (up to 32 MB), so after the first such answer every later one is carved from the
-    heap, and the freed heap stays in the process: the worker that served the depth-10
-    phase kept ~150 MB more RSS than its twin. A fixed threshold keeps large blocks
-    mapped on their own (unmapped when freed, a few page faults per MB when made), and
-    two arenas instead of eight per core keep worker threads from holding heaps of
-    their own. No-op off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-        libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
-        libc.mallopt(_M_ARENA_MAX, ARENA_MAX)
-    except (OSError, AttributeError):
-        pass
-
-
 def give_back_free_memory() -> None:
     """Ask glibc to return the free memory at the top of its heaps to the system.
 
