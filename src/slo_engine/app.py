@@ -28,10 +28,11 @@ from slo_engine.discovery.wiring import build_discovery, build_jobs
 from slo_engine.explorer.routes import install_explorer
 from slo_engine.exports.routes import router as exports_router
 from slo_engine.health.routes import router as health_router
+from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.context import AppContext
+from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import Database
-from slo_engine.infra.http_edge import HttpEdgeMiddleware
-from slo_engine.infra.http_errors import Problem, install_error_handlers
+from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
 from slo_engine.infra.interpreter import shorten_thread_switches, tune_garbage_collector
 from slo_engine.infra.shutdown import Drain
@@ -40,7 +41,7 @@ from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.insights.routes import router as insights_router
 from slo_engine.observability.logging import configure_logging
-from slo_engine.observability.requests import observe_request
+from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.routes import router as metrics_router
 from slo_engine.observability.tracing import (
     fastapi_telemetry,
@@ -48,7 +49,7 @@ from slo_engine.observability.tracing import (
     tracer_provider_from,
     use_provider,
 )
-from slo_engine.ratelimit.headers import rate_limit_header_pairs
+from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
 from slo_engine.ratelimit.policy import parse_rate
 from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.settings import Settings
@@ -190,12 +191,12 @@ def create_app(
     if settings.explorer_enabled:
         install_explorer(app)
     install_error_handlers(app)
-    app.add_middleware(
-        HttpEdgeMiddleware,
-        max_body_bytes=settings.max_request_body_bytes,
-        response_headers=(rate_limit_header_pairs,),
-        observers=(observe_request,),
-    )
+    app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    # Inside the observation and the correlation id: a 500 is logged and carries the id.
+    app.add_middleware(UnexpectedErrorMiddleware)
+    app.add_middleware(RequestObservationMiddleware)  # a log line and metrics per request
+    app.add_middleware(CorrelationIdMiddleware)  # outermost: every response carries the id
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_engine import errors
 from slo_engine.infra.conditional import NotModified, not_modified_response
@@ -257,9 +258,53 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc.status_code, detail, headers=headers)
 
 
+class UnexpectedErrorMiddleware:
+    """Answers an error nothing else handled with a 500 problem, logs it once with its
+    traceback, and keeps the connection usable.
+
+    Not an exception handler for `Exception`: Starlette runs that one in its outermost
+    middleware and re-raises afterwards, so the server logged a second traceback and
+    dropped the keep-alive connection without saying `Connection: close`, and a pooled
+    client's next request failed. Here the error ends with the response. If the response
+    had already started, its end cannot be sent: the error is logged and the server
+    closes the connection (the client sees a cut-off body, never a wrong one).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            request = Request(scope)
+            logger.error(
+                "unhandled error on %s %s", request.method, request.url.path, exc_info=error
+            )
+            if started:
+                return
+            response = problem_response(
+                request,
+                500,
+                "An unexpected error occurred; it has been logged with this correlation id.",
+            )
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """The handlers of every error with a status; the HTTP edge (infra/http_edge.py)
-    answers the rest."""
+    """The handlers of every error with a status; `UnexpectedErrorMiddleware` (added in
+    app.py) answers the rest."""
     app.add_exception_handler(errors.SloEngineError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

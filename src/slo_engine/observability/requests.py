@@ -1,4 +1,4 @@
-"""What is observed of every HTTP request: a log line and the HTTP metrics.
+"""One middleware that observes every HTTP request: a log line and the HTTP metrics.
 
 The route label is the matched route's template (`/api/v1/services/{service_id}`), read
 after routing from the ASGI scope, so no raw path or id ever becomes a label; requests
@@ -8,10 +8,11 @@ that matched no route are `unmatched`; files of a mounted app (the explorer) are
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_engine.infra.correlation import correlation_id_of
 from slo_engine.observability.metrics import HTTP_DURATION, HTTP_REQUESTS, status_class
@@ -45,21 +46,39 @@ def route_template(scope: Scope) -> str:
     return str(template)
 
 
-def observe_request(scope: Scope, status: int, elapsed: float) -> None:
-    """The HTTP metrics and the log line of one finished request (an observer of the
-    HTTP edge, infra/http_edge.py)."""
-    route, method = route_template(scope), scope.get("method", "")
-    labels = (route, method, status_class(status))
-    HTTP_REQUESTS.labels(*labels).inc()
-    HTTP_DURATION.labels(*labels).observe(elapsed)
-    if route not in _QUIET_ROUTES or status >= 500:
-        principal = scope.get("state", {}).get("principal")
-        logger.info(
-            "request",
-            correlation_id=correlation_id_of(scope),
-            method=method,
-            route=route,
-            status=status,
-            duration_ms=round(elapsed * 1000, 3),
-            key_name=getattr(principal, "name", None),
-        )
+class RequestObservationMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before answering
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            route, method = route_template(scope), scope.get("method", "")
+            labels = (route, method, status_class(status))
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_DURATION.labels(*labels).observe(elapsed)
+            if route not in _QUIET_ROUTES or status >= 500:
+                principal = scope.get("state", {}).get("principal")
+                logger.info(
+                    "request",
+                    correlation_id=correlation_id_of(scope),
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    key_name=getattr(principal, "name", None),
+                )

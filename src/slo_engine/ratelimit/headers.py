@@ -13,7 +13,7 @@ Sent on every rate-limited response, allowed or refused:
 
 from __future__ import annotations
 
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slo_engine.ratelimit.bucket import Decision
 
@@ -42,12 +42,28 @@ def rate_limit_headers(decision: Decision, policy_name: str) -> dict[str, str]:
     return headers
 
 
-def rate_limit_header_pairs(scope: Scope) -> list[tuple[bytes, bytes]]:
-    """The headers the access layer computed for this request (none if it was not rate
-    limited), as the HTTP edge adds them to its response (infra/http_edge.py)."""
-    headers = scope.get("state", {}).get(STATE_KEY)
-    if not headers:
-        return []
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-    ]
+class RateLimitHeadersMiddleware:
+    """Adds the headers the access layer computed to the response of the same request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = scope.get("state", {}).get(STATE_KEY)
+                if headers:
+                    existing = {name.lower() for name, _ in message.get("headers", [])}
+                    extra = [
+                        (name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in headers.items()
+                        if name.lower().encode("latin-1") not in existing
+                    ]
+                    message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
