@@ -11,7 +11,8 @@ Memory is what decides how many workers fit on a machine (issue 12: 250 MB per w
 
 * a pair reported by one source (nearly all of them) is stored as that report itself;
   only pairs with several reports get a `PairState`, which remembers their merged views;
-  a single report's merged view is built when asked (about a microsecond);
+  a single report's merged view is built when asked (answers encode it straight from
+  the report, topology/service.py);
 * a service's fresh adjacency list *is* its list over all pairs (the same object) until
   one of its pairs goes stale: a graph with few stale edges holds its adjacency once;
 * the encoded fragments are bounded in bytes (`FragmentCache`).

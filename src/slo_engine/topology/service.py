@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.merge import combine_confidence
-from slo_engine.graph.model import Direction, MergedDependency, Service
+from slo_engine.graph.model import (
+    DependencyReport,
+    Direction,
+    DiscoverySource,
+    MergedDependency,
+    Service,
+)
 from slo_engine.graph.snapshot import GraphSnapshot, PairReports, PairState
 from slo_engine.graph.traversal import subgraph
 from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
@@ -46,7 +52,14 @@ def service_document(snapshot: GraphSnapshot, service: Service) -> dict[str, Any
     }
 
 
-def edge_document(edge: MergedDependency) -> dict[str, Any]:
+def _edge_fields(
+    edge: MergedDependency | DependencyReport,
+    discovery_sources: tuple[DiscoverySource, ...],
+    confidence_score: float,
+) -> dict[str, Any]:
+    """An edge as `EdgeOut` describes it (topology/schemas.py). A merged view and a
+    single report name their attributes alike; only the sources and the confidence
+    differ (a report has one source, and its own score before the merge)."""
     return {
         "source": edge.source,
         "target": edge.target,
@@ -60,11 +73,15 @@ def edge_document(edge: MergedDependency) -> dict[str, Any]:
             "error_rate": edge.error_rate,
             "latency_p95_ms": edge.latency_p95_ms,
         },
-        "confidence_score": edge.confidence_score,
-        "discovery_sources": edge.discovery_sources,
+        "confidence_score": confidence_score,
+        "discovery_sources": discovery_sources,
         "last_observed_at": edge.last_observed_at,
         "is_stale": edge.is_stale,
     }
+
+
+def edge_document(edge: MergedDependency) -> dict[str, Any]:
+    return _edge_fields(edge, edge.discovery_sources, edge.confidence_score)
 
 
 # A single report's merged confidence, by its score: scores are nearly always their
@@ -90,24 +107,9 @@ def stored_edge_document(stored: PairReports, include_stale: bool) -> dict[str, 
         merged = stored.merged(include_stale)
         assert merged is not None, "a walk over fresh edges only reaches fresh pairs"
         return edge_document(merged)
-    return {
-        "source": stored.source,
-        "target": stored.target,
-        "attributes": {
-            "communication_mode": stored.communication_mode,
-            "criticality": stored.criticality,
-            "protocol": stored.protocol,
-            "timeout_ms": stored.timeout_ms,
-            "retry_config": stored.retry_config,
-            "request_rate": stored.request_rate,
-            "error_rate": stored.error_rate,
-            "latency_p95_ms": stored.latency_p95_ms,
-        },
-        "confidence_score": _confidence_of_one(stored.confidence_score),
-        "discovery_sources": (stored.discovery_source,),
-        "last_observed_at": stored.last_observed_at,
-        "is_stale": stored.is_stale,
-    }
+    return _edge_fields(
+        stored, (stored.discovery_source,), _confidence_of_one(stored.confidence_score)
+    )
 
 
 def node_document(service: Service) -> dict[str, Any]:
