@@ -206,9 +206,11 @@ class Database:
         if outage is None:
             return None
         retry_safe = not committing and outage.connection_lost
-        if not retry_safe and outage.database_down:
-            # A dropped connection that will be retried is not an outage (yet): it is
-            # recorded only if the retry fails too (`_retried_once`).
+        if not outage.connection_lost and outage.database_down:
+            # A dropped connection is not an outage (yet): a session ended by the server
+            # or a proxy drops one while the database answers the next. It is recorded
+            # when a fresh connection fails too (`_retried_once`, or the next unit of
+            # work); a commit cut that way answers 503 to its client either way.
             self.health.failed(outage.cause)
         detail = "The database is unavailable, so nothing was changed; try again shortly."
         if committing:
