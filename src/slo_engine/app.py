@@ -16,12 +16,13 @@ from redis.asyncio import Redis
 
 from slo_engine import __version__
 from slo_engine.access.failures import FailedAuthentications
+from slo_engine.access.ratelimit.headers import RateLimitHeadersMiddleware
+from slo_engine.access.ratelimit.wiring import rate_limiter, rate_limits, redis_client
 from slo_engine.access.routes import router as access_router
 from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
-from slo_engine.catalog.routes import router as catalog_router
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.scheduler import JobRunner, JobScheduler
 from slo_engine.discovery.wiring import build_discovery, build_jobs
@@ -40,6 +41,8 @@ from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.insights.routes import router as insights_router
+from slo_engine.live.change_feed import change_feed
+from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.logging import configure_logging
 from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.routes import router as metrics_router
@@ -49,13 +52,10 @@ from slo_engine.observability.tracing import (
     tracer_provider_from,
     use_provider,
 )
-from slo_engine.ratelimit.headers import RateLimitHeadersMiddleware
-from slo_engine.ratelimit.policy import parse_rate
-from slo_engine.ratelimit.wiring import rate_limiter, rate_limits, redis_client
+from slo_engine.rate_policy import parse_rate
 from slo_engine.settings import Settings
 from slo_engine.topology.answer_cache import AnswerCache, MemoryAnswerCache, RedisAnswerCache
-from slo_engine.topology.change_feed import change_feed
-from slo_engine.topology.live import LiveGraph
+from slo_engine.topology.catalog_routes import router as catalog_router
 from slo_engine.topology.routes import router as topology_router
 
 API_PREFIX = "/api/v1"

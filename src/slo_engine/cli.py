@@ -21,12 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
-from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.discovery.cli import discover, jobs_app
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.settings import Settings
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
@@ -173,7 +173,7 @@ def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str 
 async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, Any]]:
     from slo_engine.infra.db import Database
     from slo_engine.ingestion.service import ingest as ingest_request
-    from slo_engine.topology.live import LiveGraph
+    from slo_engine.live.graph import LiveGraph
 
     database = Database.from_settings(Settings())
     cache = LiveGraph()

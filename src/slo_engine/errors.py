@@ -153,7 +153,7 @@ class RateLimitedError(SloEngineError):
     def __init__(self, detail: str, *, retry_after_seconds: int, headers: dict[str, str]) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
-        # The rate-limit fields of the refusal, formatted by ratelimit/headers.py.
+        # The rate-limit fields of the refusal, formatted by access/ratelimit/headers.py.
         self.headers = headers
 
 

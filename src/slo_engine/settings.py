@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
+from slo_engine.rate_policy import InvalidRateError, parse_rate
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
 
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     # The live graph's periodic check against the database, besides PostgreSQL's
     # notifications and SQLite's local check: the most a lost notification delays a
-    # change reaching this process (topology/change_feed.py).
+    # change reaching this process (live/change_feed.py).
     live_graph_backstop_seconds: float = Field(default=1.0, gt=0, le=60)
     # How long a read with `min_revision` waits for this process to apply that revision
     # before a 503 (read-your-writes across replicas).

@@ -519,7 +519,7 @@ def _never(_: str) -> bool:
 
 def _is_rate(text: str) -> bool:
     # A key's own rate is written as the API's pattern says (`600/minute`): nothing may
-    # stand between the number and the '/' (RATE_PATTERN in ratelimit/policy.py).
+    # stand between the number and the '/' (RATE_PATTERN in rate_policy.py).
     return text == "600/minute"
 
 

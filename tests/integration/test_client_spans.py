@@ -18,10 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
 
+from slo_engine.access.ratelimit.redis_backend import RedisBuckets
 from slo_engine.discovery.http import JsonGetter
 from slo_engine.observability.tracing import span, use_provider
-from slo_engine.ratelimit.policy import RatePolicy
-from slo_engine.ratelimit.redis_backend import RedisBuckets
+from slo_engine.rate_policy import RatePolicy
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from slo_engine.discovery.repository import DiscoveryRepository, SourceStatus
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
 from slo_engine.errors import SourceError
 from slo_engine.infra.db import Database
+from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
-from slo_engine.topology.live import LiveGraph
 
 
 class FakePrometheus(BaseHTTPRequestHandler):

@@ -161,7 +161,7 @@ def chain(prefix: str, length: int) -> dict[str, Any]:
 
 
 def freshness(response: httpx.Response) -> str:
-    """What a graph read says of its revision (topology/reads.py)."""
+    """What a graph read says of its revision (live/reads.py)."""
     assert response.status_code == 200, response.text
     return response.headers["X-Graph-Freshness"]
 

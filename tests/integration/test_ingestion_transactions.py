@@ -19,8 +19,8 @@ from slo_engine.graph.model import Direction
 from slo_engine.infra.db import Database
 from slo_engine.ingestion import service as ingestion_service
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
+from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
-from slo_engine.topology.live import LiveGraph
 from slo_engine.topology.service import query_subgraph
 
 
@@ -143,7 +143,7 @@ _CRASHING_WRITER = textwrap.dedent(
     from slo_engine.ingestion.service import ingest
     from slo_engine.ingestion.schemas import ingestion_request
     from slo_engine.settings import Settings
-    from slo_engine.topology.live import LiveGraph
+    from slo_engine.live.graph import LiveGraph
 
     async def main():
         database = Database.from_settings(Settings(database_url=sys.argv[1]))

@@ -1,6 +1,6 @@
 """The live graph across replicas: two real `slo-cli serve` processes sharing one
 database, on each engine. Each process answers reads from its own live graph, kept
-current beside the requests by its change feed (topology/change_feed.py): PostgreSQL
+current beside the requests by its change feed (live/change_feed.py): PostgreSQL
 notifications plus a periodic backstop read, or SQLite's `PRAGMA data_version`.
 
 What is shown here, functionally (no timing is asserted: whatever is "eventually" is

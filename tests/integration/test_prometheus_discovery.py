@@ -17,8 +17,8 @@ from slo_engine.discovery.sources.base import Discovered
 from slo_engine.discovery.sources.mesh import ServiceMeshSource
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
 from slo_engine.infra.db import Database
+from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
-from slo_engine.topology.live import LiveGraph
 
 
 async def _discover(url: str, kind: str) -> Discovered:

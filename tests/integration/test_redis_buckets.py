@@ -1,4 +1,4 @@
-"""The Lua token bucket in a real Redis, against the Python model (ratelimit/bucket.py)."""
+"""The Lua token bucket in a real Redis, against the Python model (access/ratelimit/bucket.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from slo_engine.ratelimit.bucket import MICROSECONDS, BucketState, take
-from slo_engine.ratelimit.policy import RatePolicy
-from slo_engine.ratelimit.redis_backend import RedisBuckets
+from slo_engine.access.ratelimit.bucket import MICROSECONDS, BucketState, take
+from slo_engine.access.ratelimit.redis_backend import RedisBuckets
+from slo_engine.rate_policy import RatePolicy
 
 policies = st.builds(
     RatePolicy,

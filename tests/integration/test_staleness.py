@@ -13,7 +13,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import ingestion_request
 from slo_engine.ingestion.service import ingest
-from slo_engine.topology.live import LiveGraph
+from slo_engine.live.graph import LiveGraph
 from tests.integration.test_snapshot_follows_database import _view
 
 WEEK = timedelta(hours=168)

@@ -16,12 +16,12 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from slo_engine.access.keys import Scope, grants
+from slo_engine.access.ratelimit.headers import STATE_KEY, rate_limit_headers
 from slo_engine.access.service import ANONYMOUS, Principal
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
-from slo_engine.ratelimit.headers import STATE_KEY, rate_limit_headers
-from slo_engine.ratelimit.policy import RateClass, RatePolicy, parse_rate
+from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 
 # The name of the failed-authentication policy in rate-limit headers.
 AUTH_FAILURE_POLICY = "auth-failures"
@@ -54,7 +54,7 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
             _refuse_if_limited(context, client, presented)
         if context.settings.auth_enabled:
             # The key cache is valid for the access revision the live graph has applied
-            # (kept current beside the requests: topology/change_feed.py), so a known
+            # (kept current beside the requests: live/change_feed.py), so a known
             # key costs no database work.
             access_revision = context.live_graph.access_revision
             principal = await _authenticated(context, client, presented, access_revision)

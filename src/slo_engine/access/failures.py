@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import time
 
-from slo_engine.ratelimit.bucket import Decision
-from slo_engine.ratelimit.limiter import RateLimiter
-from slo_engine.ratelimit.policy import RatePolicy
+from slo_engine.access.ratelimit.bucket import Decision
+from slo_engine.access.ratelimit.limiter import RateLimiter
+from slo_engine.rate_policy import RatePolicy
 
 # Addresses remembered as limited; beyond this the oldest are forgotten (they would
 # only cost a bucket lookup again).

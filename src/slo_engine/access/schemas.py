@@ -11,7 +11,7 @@ from slo_engine.access.keys import Scope
 from slo_engine.access.repository import ApiKey
 from slo_engine.access.service import KEY_NAME_PATTERN
 from slo_engine.infra.storable import STRICT_BODY, StorableTime
-from slo_engine.ratelimit.policy import RATE_PATTERN
+from slo_engine.rate_policy import RATE_PATTERN
 
 RateText = Annotated[str, StringConstraints(max_length=32, pattern=RATE_PATTERN)]
 

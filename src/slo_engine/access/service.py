@@ -3,7 +3,7 @@
 Every key change (here, whether through the API or the CLI) bumps the access revision
 in its transaction and notifies the other processes (catalog/repository.py). Each
 process caches the key rows it has looked up for as long as the access revision its
-live graph has applied stays the same (topology/live.py), so a request whose key is
+live graph has applied stays the same (live/graph.py), so a request whose key is
 cached costs no database work at all. A revocation takes effect at once on the process
 that made it, and on every other within LIVE_GRAPH_BACKSTOP_SECONDS (at once when the
 notification arrives; the bound holds even if it is lost).
@@ -31,7 +31,7 @@ from slo_engine.errors import (
     NotFoundError,
 )
 from slo_engine.infra.db import Database, after_commit
-from slo_engine.ratelimit.policy import InvalidRateError, parse_rate
+from slo_engine.rate_policy import InvalidRateError, parse_rate
 
 logger = logging.getLogger(__name__)
 

@@ -152,7 +152,7 @@ async def graph_epoch(session: AsyncSession) -> str:
     return str(result.scalar_one())
 
 
-# The PostgreSQL channel every committing write notifies (topology/live.py listens).
+# The PostgreSQL channel every committing write notifies (live/graph.py listens).
 CHANGES_CHANNEL = "slo_engine_changes"
 
 

@@ -1,5 +1,5 @@
 """Use cases of the catalog read side: a filtered page of services (one service is
-answered from the live graph: catalog/routes.py)."""
+answered from the live graph: topology/catalog_routes.py)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ services = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # The graph revision that last wrote the row: what another process's live graph
-    # reads to catch up with a write (topology/live.py).
+    # reads to catch up with a write (live/graph.py).
     Column("revision", BigInteger, nullable=False, server_default="0", index=True),
 )
 

@@ -15,8 +15,8 @@ from slo_engine.discovery.scheduler import JobRunner
 from slo_engine.discovery.wiring import build_discovery, build_jobs
 from slo_engine.errors import SloEngineError
 from slo_engine.infra.db import Database
+from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
-from slo_engine.topology.live import LiveGraph
 
 jobs_app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 errors = Console(stderr=True)

@@ -22,7 +22,7 @@ from slo_engine.graph.model import DependencyReport, DiscoverySource
 from slo_engine.graph.snapshot import expired, reports_of
 from slo_engine.infra.db import Database, after_commit
 from slo_engine.ingestion.service import IngestionResult, ingest
-from slo_engine.topology.live import LiveGraph
+from slo_engine.live.graph import LiveGraph
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import httpx
 import orjson
 import typer
 
-from slo_engine.cli_remote import ApiKeyOption, UrlOption, auth_headers
-from slo_engine.exports.formats import RENDERERS, ExportFormat, render_subgraph
 from slo_engine.graph.model import Direction
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers
+from slo_engine.topology.formats import RENDERERS, ExportFormat, render_subgraph
 
 # The subgraph's bounds; the same defaults and limits as the API (topology/routes.py).
 DEFAULT_DEPTH = 3
@@ -195,8 +195,8 @@ async def _locally(
     from slo_engine.errors import NotFoundError
     from slo_engine.exports import service
     from slo_engine.infra.db import Database
+    from slo_engine.live.graph import LiveGraph
     from slo_engine.settings import Settings
-    from slo_engine.topology.live import LiveGraph
     from slo_engine.topology.service import current_snapshot, query_subgraph
 
     database = Database.from_settings(Settings())

@@ -13,13 +13,13 @@ from starlette.types import Receive, Scope, Send
 from slo_engine.access.dependencies import read_access
 from slo_engine.errors import BadRequestError, BusyError
 from slo_engine.exports import service
-from slo_engine.exports.formats import RENDERERS, ExportFormat
-from slo_engine.exports.negotiation import negotiate, openapi_content
 from slo_engine.exports.schemas import GraphPageOut
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.topology.formats import RENDERERS, ExportFormat
+from slo_engine.topology.negotiation import negotiate, openapi_content
 
 router = APIRouter(tags=["exports"])
 

@@ -4,7 +4,7 @@ The read side answers subgraph queries from this snapshot instead of walking the
 database: a breadth-first walk over Python lists costs microseconds per node, where a
 database walk costs a round trip per level (design.md, "Performance model"). The
 snapshot is built from stored rows, kept current by applying the exact rows each write
-stored, and caught up with what other processes wrote (see topology/live.py).
+stored, and caught up with what other processes wrote (see live/graph.py).
 
 Memory is what decides how many workers fit on a machine (issue 12: 250 MB per worker at
 50,000 services / 250,000 edges, caches included), so the layout is chosen for it:

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from slo_engine.access.failures import FailedAuthentications
+from slo_engine.access.ratelimit.limiter import RateLimiter
 from slo_engine.access.service import Authenticator
 from slo_engine.discovery.scheduler import JobRunner
 from slo_engine.discovery.wiring import Discovery
 from slo_engine.infra.db import Database
 from slo_engine.infra.shutdown import Drain
-from slo_engine.ratelimit.limiter import RateLimiter
-from slo_engine.ratelimit.policy import RateClass, RatePolicy
+from slo_engine.live.graph import LiveGraph
+from slo_engine.rate_policy import RateClass, RatePolicy
 from slo_engine.settings import Settings
 from slo_engine.topology.answer_cache import AnswerCache
-from slo_engine.topology.live import LiveGraph
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 from slo_engine.ingestion import service
 from slo_engine.ingestion.schemas import DetectedCycleOut, IngestionRequest, IngestionResponse
-from slo_engine.topology.reads import REVISION_HEADER
+from slo_engine.live.reads import REVISION_HEADER
 
 router = APIRouter(tags=["ingestion"])
 

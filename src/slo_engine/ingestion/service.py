@@ -29,13 +29,13 @@ from slo_engine.graph.snapshot import (
 from slo_engine.infra.db import after_commit
 from slo_engine.infra.db_outage import outage_of
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
+from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import (
     INGESTED_EDGES,
     INGESTED_NODES,
     INGESTION_DURATION,
     INGESTION_FAILURES,
 )
-from slo_engine.topology.live import LiveGraph
 
 logger = logging.getLogger(__name__)
 

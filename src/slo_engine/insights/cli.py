@@ -13,13 +13,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from slo_engine.cli_remote import ApiKeyOption, UrlOption, fetch
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, fetch
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from slo_engine.live.graph import LiveGraph
     from slo_engine.settings import Settings
-    from slo_engine.topology.live import LiveGraph
 
 console = Console()
 

@@ -13,7 +13,7 @@ from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
-from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
 from slo_engine.topology.service import service_in
 

@@ -21,7 +21,7 @@ from slo_engine.graph.availability import (
 from slo_engine.graph.impact import Impact, blast_radius, cannot_work_without
 from slo_engine.graph.model import CommunicationMode, Service
 from slo_engine.graph.snapshot import GraphSnapshot, is_needed
-from slo_engine.topology.live import LiveGraph
+from slo_engine.live.graph import LiveGraph
 from slo_engine.topology.service import service_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z

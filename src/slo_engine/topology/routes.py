@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
-from slo_engine.exports.formats import ExportFormat, render_subgraph
-from slo_engine.exports.negotiation import negotiate, openapi_content
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
-from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.topology.formats import ExportFormat, render_subgraph
+from slo_engine.topology.negotiation import negotiate, openapi_content
 from slo_engine.topology.schemas import SubgraphOut
 
 router = APIRouter(tags=["topology"])

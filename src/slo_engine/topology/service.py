@@ -25,9 +25,9 @@ from slo_engine.graph.model import (
 )
 from slo_engine.graph.snapshot import GraphSnapshot, PairReports, PairState
 from slo_engine.graph.traversal import subgraph
+from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
 from slo_engine.topology.answer_cache import AnswerCache, answer_key
-from slo_engine.topology.live import LiveGraph
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 # Edges encoded per orjson call in answers too large for the fragment cache.

@@ -1,6 +1,6 @@
 """Each service and dependency report row records the graph revision that last wrote it.
 
-The live graph of every process (topology/live.py) catches up with a write made by
+The live graph of every process (live/graph.py) catches up with a write made by
 another process by reading only the rows whose revision is newer than the one it has
 applied, instead of reloading the whole graph. Rows written before this migration carry
 revision 0: a process loads them with the whole graph when it starts.

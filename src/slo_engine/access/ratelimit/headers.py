@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slo_engine.ratelimit.bucket import Decision
+from slo_engine.access.ratelimit.bucket import Decision
 
 # Where the access layer leaves the headers of the request's decision (request.state).
 STATE_KEY = "rate_limit_headers"
@@ -23,8 +23,8 @@ STATE_KEY = "rate_limit_headers"
 
 def rate_limit_headers(decision: Decision, policy_name: str) -> dict[str, str]:
     """
-    >>> from slo_engine.ratelimit.bucket import decision_of
-    >>> from slo_engine.ratelimit.policy import parse_rate
+    >>> from slo_engine.access.ratelimit.bucket import decision_of
+    >>> from slo_engine.rate_policy import parse_rate
     >>> headers = rate_limit_headers(decision_of(True, 9.5, parse_rate("10/minute")), "query")
     >>> headers["RateLimit"], headers["RateLimit-Policy"], headers["X-RateLimit-Reset"]
     ('"query";r=9;t=3', '"query";q=10;w=60', '3')

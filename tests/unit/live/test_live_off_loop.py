@@ -1,5 +1,5 @@
 """Heavy reads run off the event loop on a snapshot that no write changes under them
-(topology/live.py `LiveGraph.off_loop`)."""
+(live/graph.py `LiveGraph.off_loop`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from slo_engine.graph.model import DependencyReport, DiscoverySource, Service
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.topology.live import HEAVY_READS, LiveGraph
+from slo_engine.live.graph import HEAVY_READS, LiveGraph
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

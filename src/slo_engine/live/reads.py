@@ -28,7 +28,7 @@ from fastapi import Depends, Query, Request
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.conditional import NotModified, etag_matches
 from slo_engine.infra.context import AppContext, app_context
-from slo_engine.topology.live import LiveGraph
+from slo_engine.live.graph import LiveGraph
 
 REVISION_HEADER = "X-Graph-Revision"
 FRESHNESS_HEADER = "X-Graph-Freshness"

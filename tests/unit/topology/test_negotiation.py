@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from slo_engine.errors import NotAcceptableError
-from slo_engine.exports.formats import ExportFormat
-from slo_engine.exports.negotiation import negotiate
+from slo_engine.topology.formats import ExportFormat
+from slo_engine.topology.negotiation import negotiate
 
 JSON, DOT, MERMAID, CYTOSCAPE = (
     ExportFormat.JSON,

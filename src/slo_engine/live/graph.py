@@ -3,7 +3,7 @@ applied, and whether they are confirmed current.
 
 A read request never waits on the database: it takes the snapshot as it is (`snapshot`)
 and the access revision the key cache is valid for (`access_revision`). What keeps them
-current runs beside the requests (topology/change_feed.py): PostgreSQL notifications and
+current runs beside the requests (live/change_feed.py): PostgreSQL notifications and
 a periodic backstop read, or SQLite's `PRAGMA data_version`, each of which calls
 `refresh`. A refresh reads both revisions (one statement) and, when the graph moved,
 only the rows written since the applied revision (`changes_since`, by the rows'

@@ -1,7 +1,7 @@
 """The token-bucket step, as pure arithmetic.
 
 This function is the reference: the in-process backend calls it, and the Redis
-backend's Lua script (ratelimit/redis_backend.py) performs the same operations in the
+backend's Lua script (access/ratelimit/redis_backend.py) performs the same operations in the
 same order on the same IEEE doubles, which the tests check with hypothesis.
 Time is in integer microseconds so both sides hold it exactly.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from slo_engine.ratelimit.policy import RatePolicy
+from slo_engine.rate_policy import RatePolicy
 
 MICROSECONDS = 1_000_000
 
@@ -46,7 +46,7 @@ def take(
 
     A missing state is a full bucket. A clock that went backwards refills nothing.
 
-    >>> from slo_engine.ratelimit.policy import parse_rate
+    >>> from slo_engine.rate_policy import parse_rate
     >>> policy = parse_rate("2/second")
     >>> first, state = take(None, 0, policy)
     >>> second, state = take(state, 0, policy)

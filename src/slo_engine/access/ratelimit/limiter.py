@@ -17,10 +17,10 @@ import time
 
 from redis.exceptions import RedisError
 
-from slo_engine.ratelimit.bucket import Decision
-from slo_engine.ratelimit.memory import InProcessBuckets
-from slo_engine.ratelimit.policy import RatePolicy
-from slo_engine.ratelimit.redis_backend import RedisBuckets
+from slo_engine.access.ratelimit.bucket import Decision
+from slo_engine.access.ratelimit.memory import InProcessBuckets
+from slo_engine.access.ratelimit.redis_backend import RedisBuckets
+from slo_engine.rate_policy import RatePolicy
 
 logger = logging.getLogger(__name__)
 

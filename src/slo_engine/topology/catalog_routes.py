@@ -15,7 +15,7 @@ from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
-from slo_engine.topology.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["services"])

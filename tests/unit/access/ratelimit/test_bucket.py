@@ -7,8 +7,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slo_engine.ratelimit.bucket import MICROSECONDS, BucketState, take
-from slo_engine.ratelimit.policy import RatePolicy
+from slo_engine.access.ratelimit.bucket import MICROSECONDS, BucketState, take
+from slo_engine.rate_policy import RatePolicy
 
 policies = st.builds(
     RatePolicy,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from slo_engine.ratelimit.bucket import MICROSECONDS, BucketState, Decision, take
-from slo_engine.ratelimit.policy import RatePolicy
+from slo_engine.access.ratelimit.bucket import MICROSECONDS, BucketState, Decision, take
+from slo_engine.rate_policy import RatePolicy
 
 # Past this many buckets the full ones are dropped, and past it still the longest idle.
 _PRUNE_ABOVE = 10_000

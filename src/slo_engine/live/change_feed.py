@@ -36,8 +36,8 @@ from slo_engine.catalog.repository import (
     Revisions,
     revisions_of,
 )
+from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
-from slo_engine.topology.live import LiveGraph
 
 logger = logging.getLogger(__name__)
 

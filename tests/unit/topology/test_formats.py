@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from slo_engine.exports.formats import (
+from slo_engine.graph.model import CommunicationMode, DependencyCriticality
+from slo_engine.topology.formats import (
     ExportFormat,
     dot_quoted,
     mermaid_text,
@@ -18,7 +19,6 @@ from slo_engine.exports.formats import (
     render_mermaid,
     render_subgraph,
 )
-from slo_engine.graph.model import CommunicationMode, DependencyCriticality
 
 HOSTILE = 'Evil "quoted" \\N back\\slash\nnew line <b>&amp;</b> [x] {y} (z) |p| #35; `t` ;%%'
 

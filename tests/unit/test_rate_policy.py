@@ -1,6 +1,6 @@
 import pytest
 
-from slo_engine.ratelimit.policy import InvalidRateError, RatePolicy, parse_rate
+from slo_engine.rate_policy import InvalidRateError, RatePolicy, parse_rate
 
 
 @pytest.mark.parametrize(

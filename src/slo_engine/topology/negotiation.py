@@ -17,7 +17,7 @@ import re
 from typing import NamedTuple
 
 from slo_engine.errors import NotAcceptableError
-from slo_engine.exports.formats import ExportFormat
+from slo_engine.topology.formats import ExportFormat
 
 # Offered media types, in order of preference. Graphviz's is registered with IANA;
 # Mermaid's two are customary (neither is registered); Cytoscape.js has none, so

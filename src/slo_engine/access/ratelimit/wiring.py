@@ -6,9 +6,9 @@ from redis.asyncio import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from slo_engine.ratelimit.limiter import RateLimiter
-from slo_engine.ratelimit.policy import RateClass, RatePolicy, parse_rate
-from slo_engine.ratelimit.redis_backend import RedisBuckets
+from slo_engine.access.ratelimit.limiter import RateLimiter
+from slo_engine.access.ratelimit.redis_backend import RedisBuckets
+from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 from slo_engine.settings import Settings
 
 

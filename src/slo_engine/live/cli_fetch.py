@@ -20,7 +20,7 @@ from slo_engine.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from slo_engine.topology.live import LiveGraph
+    from slo_engine.live.graph import LiveGraph
 
 UrlOption = Annotated[
     str | None,
@@ -76,7 +76,7 @@ def fetch(
 
 async def _locally(local: LocalAnswer) -> bytes:
     from slo_engine.infra.db import Database
-    from slo_engine.topology.live import LiveGraph
+    from slo_engine.live.graph import LiveGraph
 
     settings = Settings()
     database = Database.from_settings(settings)

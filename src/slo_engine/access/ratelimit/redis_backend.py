@@ -14,9 +14,9 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
 
+from slo_engine.access.ratelimit.bucket import MICROSECONDS, Decision, decision_of
 from slo_engine.observability.tracing import span
-from slo_engine.ratelimit.bucket import MICROSECONDS, Decision, decision_of
-from slo_engine.ratelimit.policy import RatePolicy
+from slo_engine.rate_policy import RatePolicy
 
 # KEYS[1] the bucket. ARGV: capacity, period in microseconds, and optionally the time
 # in microseconds (tests pin it; otherwise Redis' clock). Returns {allowed, tokens}.
