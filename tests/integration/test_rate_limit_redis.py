@@ -124,7 +124,7 @@ def test_redis_paused_or_stopped_mid_load_means_no_5xx_and_the_fallback_then_rec
     private_redis: tuple[subprocess.Popen[bytes], str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="slo_engine.ratelimit")
+    caplog.set_level(logging.WARNING, logger="slo_engine.access.ratelimit")
     process, redis_url = private_redis
     key = {"X-API-Key": make_key(sqlite_url, "steady", Scope.READ)}
     settings = settings_for(

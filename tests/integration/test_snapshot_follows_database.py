@@ -17,7 +17,7 @@ from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
 from slo_engine.live.graph import LiveGraph
-from slo_engine.topology import live as live_module
+from slo_engine.live import graph as live_module
 
 NAMES = [f"svc-{i}" for i in range(12)]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

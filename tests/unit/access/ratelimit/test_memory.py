@@ -6,7 +6,7 @@ import pytest
 
 from slo_engine.access.ratelimit.memory import InProcessBuckets
 from slo_engine.rate_policy import parse_rate
-from slo_engine.ratelimit import memory
+from slo_engine.access.ratelimit import memory
 
 
 class Clock:
