@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 
 from slo_engine import __version__
+from slo_engine.access.dependencies import ACCESS_CONTROL, AccessControl
 from slo_engine.access.failures import FailedAuthentications
 from slo_engine.access.ratelimit.headers import RateLimitHeadersMiddleware
 from slo_engine.access.ratelimit.wiring import rate_limiter, rate_limits, redis_client
@@ -24,28 +25,31 @@ from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
 from slo_engine.discovery.routes import router as discovery_router
-from slo_engine.discovery.scheduler import JobRunner, JobScheduler
-from slo_engine.discovery.wiring import build_discovery, build_jobs
+from slo_engine.discovery.wiring import DISCOVERY, build_discovery
 from slo_engine.explorer.routes import install_explorer
+from slo_engine.exports.routes import EXPORT_STREAMS
 from slo_engine.exports.routes import router as exports_router
+from slo_engine.health.metrics_routes import router as metrics_router
 from slo_engine.health.routes import router as health_router
 from slo_engine.infra.body_limit import BodySizeLimitMiddleware
-from slo_engine.infra.context import AppContext
+from slo_engine.infra.components import SETTINGS
 from slo_engine.infra.correlation import CorrelationIdMiddleware
-from slo_engine.infra.db import Database
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
 from slo_engine.infra.interpreter import shorten_thread_switches, tune_garbage_collector
-from slo_engine.infra.shutdown import Drain
+from slo_engine.infra.shutdown import DRAIN, Drain
 from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.insights.routes import router as insights_router
+from slo_engine.jobs.runner import JOBS, JobRunner, JobScheduler
+from slo_engine.jobs.wiring import build_jobs
 from slo_engine.live.change_feed import change_feed
 from slo_engine.live.graph import LiveGraph
+from slo_engine.live.reads import LIVE_GRAPH
 from slo_engine.observability.logging import configure_logging
 from slo_engine.observability.requests import RequestObservationMiddleware
-from slo_engine.observability.routes import router as metrics_router
 from slo_engine.observability.tracing import (
     fastapi_telemetry,
     instrument_engine,
@@ -54,7 +58,12 @@ from slo_engine.observability.tracing import (
 )
 from slo_engine.rate_policy import parse_rate
 from slo_engine.settings import Settings
-from slo_engine.topology.answer_cache import AnswerCache, MemoryAnswerCache, RedisAnswerCache
+from slo_engine.topology.answer_cache import (
+    ANSWERS,
+    AnswerCache,
+    MemoryAnswerCache,
+    RedisAnswerCache,
+)
 from slo_engine.topology.catalog_routes import router as catalog_router
 from slo_engine.topology.routes import router as topology_router
 
@@ -122,28 +131,34 @@ def create_app(
         jobs = JobRunner(database, build_jobs(settings, database, live_graph, discovery))
         scheduler = JobScheduler(jobs)
         limiter = rate_limiter(settings, redis)
-        app.state.context = AppContext(
-            settings=settings,
-            database=database,
-            live_graph=live_graph,
-            authenticator=authenticator,
-            failed_authentications=FailedAuthentications(
-                limiter, parse_rate(settings.rate_limit_auth_failures)
+        drain = Drain()
+        answers = answer_cache(settings, redis)
+        # Each part a route may declare (infra/components.py), installed once.
+        SETTINGS.install(app, settings)
+        DATABASE.install(app, database)
+        LIVE_GRAPH.install(app, live_graph)
+        ACCESS_CONTROL.install(
+            app,
+            AccessControl(
+                enabled=settings.auth_enabled,
+                authenticator=authenticator,
+                failed_authentications=FailedAuthentications(
+                    limiter, parse_rate(settings.rate_limit_auth_failures)
+                ),
+                rate_limiter=limiter,
+                rate_limits=rate_limits(settings),
             ),
-            rate_limiter=limiter,
-            rate_limits=rate_limits(settings),
-            discovery=discovery,
-            jobs=jobs,
-            drain=Drain(),
-            answers=answer_cache(settings, redis),
-            export_streams=asyncio.Semaphore(settings.export_max_streams),
         )
-        app.state.context.drain.install(settings.shutdown_drain_seconds)
+        DISCOVERY.install(app, discovery)
+        JOBS.install(app, jobs)
+        DRAIN.install(app, drain)
+        ANSWERS.install(app, answers)
+        EXPORT_STREAMS.install(app, asyncio.Semaphore(settings.export_max_streams))
+        drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
         # The graph is loaded before the first request (one attempt: a database that is
         # down at start is retried by the feed, and reads answer 503 until it loads).
         await feed.start()
-        answers = app.state.context.answers
         if isinstance(answers, RedisAnswerCache):
             answers.epoch = lambda: live_graph.epoch
         if settings.scheduler_enabled:

@@ -21,11 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.tree import Tree
 
 from slo_engine.access.cli import app as api_keys_app
-from slo_engine.discovery.cli import discover, jobs_app
+from slo_engine.discovery.cli import discover
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
+from slo_engine.jobs.cli import jobs_app
 from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.settings import Settings
 

@@ -96,7 +96,7 @@ def caught_up(client: TestClient) -> None:
     would do the same within LIVE_GRAPH_BACKSTOP_SECONDS."""
     portal = client.portal
     assert portal is not None, "use the TestClient as a context manager"
-    portal.call(client.app.state.context.live_graph.refresh)  # type: ignore[attr-defined]
+    portal.call(client.app.state.live_graph.refresh)  # type: ignore[attr-defined]
 
 
 def edge(source: str, target: str, **attributes: Any) -> dict[str, Any]:

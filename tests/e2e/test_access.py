@@ -293,7 +293,7 @@ def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
 ) -> None:
     key = {"X-API-Key": make_key(database_url, "cached", Scope.ADMIN)}
     caught_up(app_client)
-    authenticator = app_client.app.state.context.authenticator  # type: ignore[attr-defined]
+    authenticator = app_client.app.state.access_control.authenticator  # type: ignore[attr-defined]
     for _ in range(10):
         assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
     assert authenticator.lookups == 1

@@ -74,7 +74,7 @@ def test_an_address_that_keeps_failing_gets_429_and_valid_keys_still_pass(
 def test_a_limited_address_is_refused_without_reading_the_database(
     guarded: TestClient,
 ) -> None:
-    authenticator = guarded.app.state.context.authenticator  # type: ignore[attr-defined]
+    authenticator = guarded.app.state.access_control.authenticator  # type: ignore[attr-defined]
     for attempt in range(LIMIT + 1):
         guarded.get(SERVICES, headers=bearer(f"slo_{attempt:012x}_{'x' * 43}"))
     lookups = authenticator.lookups

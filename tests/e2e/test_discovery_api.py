@@ -124,7 +124,7 @@ def test_backstage_through_the_job_runner_and_health_through_the_api(
         ready = client.get("/api/v1/health/ready").json()
         assert ready["checks"]["discovery:backstage"] == "not run yet"
 
-        jobs = client.app.state.context.jobs  # type: ignore[attr-defined]
+        jobs = client.app.state.jobs  # type: ignore[attr-defined]
         assert set(jobs.jobs) == {"discover-backstage", "mark-stale", "cycle-scan"}
         assert client.portal.call(jobs.run_now, "discover-backstage") == "3 services, 3 edges"  # type: ignore[union-attr]
 

@@ -133,7 +133,7 @@ def every_style(client: TestClient) -> dict[str, Any]:
         source="otel_service_graph",
         observed_at="2020-01-01T00:00:00Z",
     )
-    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
     params = {"direction": "both", "depth": 2, "include_stale": "true"}
     path = "/api/v1/services/frontend/dependencies"
     return {

@@ -50,7 +50,7 @@ def ingest_boutique(client: TestClient) -> None:
 def add_stale_edge(client: TestClient, source: str, target: str) -> None:
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [(source, target)], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------ reading the exported texts back
@@ -406,7 +406,7 @@ def test_a_client_that_leaves_mid_stream_gives_its_slot_back_at_once(
     with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
         for first in range(0, 3000, 500):
             ingest(client, [(f"a{i:04d}", f"b{i % 50:03d}") for i in range(first, first + 500)])
-        slots = app.state.context.export_streams
+        slots = app.state.export_streams
         pieces: list[int] = []
         scope = {
             "type": "http",

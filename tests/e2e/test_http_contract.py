@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
+from slo_engine.infra.db import DATABASE
 from slo_engine.settings import Settings
 from tests.e2e.conftest import INGEST, ingest
 
@@ -65,7 +66,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 def test_readiness_is_503_until_the_graph_is_loaded(client: TestClient) -> None:
     """The database answers, but a process whose graph is not loaded yet (a large graph
     takes up to a minute) would answer graph reads 503: it is not ready for traffic."""
-    live = client.app.state.context.live_graph  # type: ignore[attr-defined]
+    live = client.app.state.live_graph  # type: ignore[attr-defined]
     loaded = live._snapshot
     live._snapshot = None  # as between a start and the end of the first load
     try:
@@ -129,19 +130,19 @@ def test_a_database_failure_is_a_problem_not_a_crash(
     client: TestClient, failure: Exception, status: int
 ) -> None:
     ingest(client, [("a", "b")])
-    context = client.app.state.context  # type: ignore[attr-defined]
-    original = context.database.sessions
+    database = DATABASE.of(client.app)  # type: ignore[arg-type]
+    original = database.sessions
 
     def broken() -> object:
         raise failure
 
-    context.database.sessions = broken
+    database.sessions = broken
     try:
         response = client.get("/api/v1/services")  # a listing reads the database
         # A graph read is answered by the live graph: no session, so no failure.
         untouched = client.get("/api/v1/services/a/dependencies")
     finally:
-        context.database.sessions = original
+        database.sessions = original
     assert untouched.status_code == 200, untouched.text
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"

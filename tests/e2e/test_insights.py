@@ -106,7 +106,7 @@ def test_cycles_are_walked_once_and_stale_edges_only_on_request(client: TestClie
     ingest(client, [("a", "b"), ("b", "a"), ("c", "a")])
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [("old", "b")], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
 
     fresh = impact(client, "b")
     assert [(a["service_id"], a["impact"], a["distance"]) for a in fresh["affected"]] == [
@@ -226,7 +226,7 @@ def test_stale_edges_count_in_the_ceiling_only_on_request(client: TestClient) ->
     ingest(client, [("web", "api")])
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [("api", "old-db")], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.context.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
     assert availability(client, "web")["dependencies"] == 1
     assert availability(client, "web", include_stale="true")["dependencies"] == 2
 

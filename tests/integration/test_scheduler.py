@@ -6,9 +6,9 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from slo_engine.discovery.repository import DiscoveryRepository
-from slo_engine.discovery.scheduler import Job, JobRunner, JobScheduler
 from slo_engine.infra.db import Database
+from slo_engine.jobs.repository import JobRunRepository
+from slo_engine.jobs.runner import Job, JobRunner, JobScheduler
 from slo_engine.settings import Settings
 
 
@@ -39,7 +39,7 @@ async def test_two_replicas_run_each_slot_exactly_once(database_url: str) -> Non
         await asyncio.sleep(0.2)  # let a run in flight finish
     try:
         async with databases[0].session_scope() as session:
-            runs = await DiscoveryRepository(session).runs("count")
+            runs = await JobRunRepository(session).runs("count")
     finally:
         for db in databases:
             await db.dispose()
@@ -67,13 +67,13 @@ async def test_a_replica_that_dies_mid_run_only_loses_its_slot(database_url: str
         slot = int(start.timestamp()) // 60
         # The dead replica claimed the slot and never finished (killed mid-run).
         async with database.session_scope() as session:
-            assert await DiscoveryRepository(session).claim("sweep", slot, "dead", start)
+            assert await JobRunRepository(session).claim("sweep", slot, "dead", start)
         assert await alive.run_in_slot("sweep", start) is None  # that slot is gone
         assert await alive.run_in_slot("sweep", start + timedelta(minutes=1)) == "ok"
         assert await dead.run_in_slot("sweep", start + timedelta(minutes=1)) is None
         assert len(ran) == 1
         async with database.session_scope() as session:
-            runs = await DiscoveryRepository(session).runs("sweep")
+            runs = await JobRunRepository(session).runs("sweep")
         assert runs == [(slot, "dead", None), (slot + 1, "alive", "success")]
     finally:
         await database.dispose()

@@ -16,8 +16,8 @@ from slo_engine.graph.snapshot import GraphSnapshot, reports_of
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.ingestion.service import ingest
-from slo_engine.live.graph import LiveGraph
 from slo_engine.live import graph as live_module
+from slo_engine.live.graph import LiveGraph
 
 NAMES = [f"svc-{i}" for i in range(12)]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

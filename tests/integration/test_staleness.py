@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slo_engine.alerts.repository import AlertRepository
+from slo_engine.alerts.scan import scan_cycles
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.discovery.service import mark_stale_edges, scan_cycles
 from slo_engine.graph.model import AlertStatus
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import ingestion_request
 from slo_engine.ingestion.service import ingest
+from slo_engine.ingestion.staleness import mark_stale_edges
 from slo_engine.live.graph import LiveGraph
 from tests.integration.test_snapshot_follows_database import _view
 

@@ -10,16 +10,22 @@ errors of errors.py, which infra/http_errors.py renders as problem details.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from slo_engine.access.failures import FailedAuthentications
 from slo_engine.access.keys import Scope, grants
-from slo_engine.access.ratelimit.headers import STATE_KEY, rate_limit_headers
-from slo_engine.access.service import ANONYMOUS, Principal
+from slo_engine.access.ratelimit.headers import rate_limit_headers
+from slo_engine.access.ratelimit.limiter import RateLimiter
+from slo_engine.access.service import ANONYMOUS, Authenticator, Principal
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.components import AppComponent
+from slo_engine.infra.middleware import notes_of
+from slo_engine.live.graph import LiveGraph
+from slo_engine.live.reads import LIVE_GRAPH
 from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
 from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 
@@ -33,31 +39,45 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def _policy(context: AppContext, principal: Principal, rate_class: RateClass) -> RatePolicy:
+@dataclass(frozen=True, slots=True)
+class AccessControl:
+    """What the access check works with, built once per process."""
+
+    enabled: bool  # AUTH_ENABLED
+    authenticator: Authenticator
+    failed_authentications: FailedAuthentications
+    rate_limiter: RateLimiter
+    # The service-wide policy of each endpoint class (a key may have its own).
+    rate_limits: dict[RateClass, RatePolicy]
+
+
+ACCESS_CONTROL: AppComponent[AccessControl] = AppComponent("access_control")
+
+
+def _policy(access: AccessControl, principal: Principal, rate_class: RateClass) -> RatePolicy:
     if rate_class is RateClass.INGESTION:
-        own, default = principal.rate_limit_ingestion, context.rate_limits[RateClass.INGESTION]
+        own, default = principal.rate_limit_ingestion, access.rate_limits[RateClass.INGESTION]
     else:
-        own, default = principal.rate_limit_query, context.rate_limits[RateClass.QUERY]
+        own, default = principal.rate_limit_query, access.rate_limits[RateClass.QUERY]
     return parse_rate(own) if own is not None else default
 
 
 def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Principal]]:
     async def check_access(
         request: Request,
-        context: Annotated[AppContext, Depends(app_context)],
+        access: Annotated[AccessControl, Depends(ACCESS_CONTROL)],
+        live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:
         presented = bearer.credentials if bearer is not None else api_key
         client = request.client.host if request.client else "unknown"
-        if context.settings.auth_enabled:
-            _refuse_if_limited(context, client, presented)
-        if context.settings.auth_enabled:
+        if access.enabled:
+            _refuse_if_limited(access, client, presented)
             # The key cache is valid for the access revision the live graph has applied
             # (kept current beside the requests: live/change_feed.py), so a known
             # key costs no database work.
-            access_revision = context.live_graph.access_revision
-            principal = await _authenticated(context, client, presented, access_revision)
+            principal = await _authenticated(access, client, presented, live.access_revision)
             if not grants(principal.scopes, scope):
                 held = ", ".join(sorted(principal.scopes)) or "none"
                 raise PermissionDeniedError(
@@ -68,15 +88,16 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
         else:
             principal = ANONYMOUS
             bucket = f"client:{client}:{rate_class}"
-        request.state.principal = principal
-        decision = await context.rate_limiter.take(bucket, _policy(context, principal, rate_class))
+        notes = notes_of(request.scope)
+        notes.key_name = principal.name
+        decision = await access.rate_limiter.take(bucket, _policy(access, principal, rate_class))
         RATE_LIMIT_DECISIONS.labels(
             str(rate_class),
-            str(context.rate_limiter.last_backend),
+            str(access.rate_limiter.last_backend),
             "allowed" if decision.allowed else "refused",
         ).inc()
         headers = rate_limit_headers(decision, str(rate_class))
-        setattr(request.state, STATE_KEY, headers)
+        notes.response_headers = headers
         if not decision.allowed:
             raise RateLimitedError(
                 f"Too many {rate_class} requests for '{principal.name}' "
@@ -89,14 +110,14 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
     return check_access
 
 
-def _refuse_if_limited(context: AppContext, client: str, presented: str | None) -> None:
+def _refuse_if_limited(access: AccessControl, client: str, presented: str | None) -> None:
     """A client whose failures are being limited is refused before any database work,
     unless it presents a key this process already knows to be valid, or a key that may
     exist and the address has not had one looked up in the last second (a valid key
     behind the same address as a guesser gets through; access/failures.py)."""
-    failures = context.failed_authentications
+    failures = access.failed_authentications
     seconds = failures.limited_for(client)
-    authenticator = context.authenticator
+    authenticator = access.authenticator
     if seconds is None or authenticator.holds_valid(presented):
         return
     if authenticator.may_exist(presented) and failures.may_look_up(client):
@@ -110,14 +131,14 @@ def _refuse_if_limited(context: AppContext, client: str, presented: str | None) 
 
 
 async def _authenticated(
-    context: AppContext, client: str, presented: str | None, access_revision: int
+    access: AccessControl, client: str, presented: str | None, access_revision: int
 ) -> Principal:
     """The principal of the presented key; a failure is a 401, or a 429 once this
     address (or the stored key it named) has failed too often (access/failures.py)."""
     try:
-        return await context.authenticator.authenticate(presented, access_revision)
+        return await access.authenticator.authenticate(presented, access_revision)
     except AuthenticationError as failure:
-        failures = context.failed_authentications
+        failures = access.failed_authentications
         refused = await failures.record(client, failure.stored_key_id)
         AUTH_FAILURES.labels(failure.reason, "refused" if refused is None else "limited").inc()
         if refused is None:

@@ -10,9 +10,11 @@ from slo_engine.access import service
 from slo_engine.access.dependencies import admin_read_access, admin_write_access
 from slo_engine.access.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 from slo_engine.access.service import KEY_NAME_PATTERN
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
+from slo_engine.live.graph import LiveGraph
+from slo_engine.live.reads import LIVE_GRAPH
 
 router = APIRouter(tags=["api-keys"])
 
@@ -28,12 +30,13 @@ router = APIRouter(tags=["api-keys"])
 )
 async def create_api_key(
     body: Annotated[ApiKeyCreate, Depends(json_body(ApiKeyCreate))],
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
+    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
     response: Response,
 ) -> ApiKeyCreated:
     """The answer holds the key's secret: no cache may keep it (`Cache-Control: no-store`)."""
     response.headers["Cache-Control"] = "no-store"
-    key, plaintext = await context.database.transaction(
+    key, plaintext = await database.transaction(
         lambda session: service.create_key(
             session,
             name=body.name,
@@ -41,7 +44,7 @@ async def create_api_key(
             expires_at=body.expires_at,
             rate_limit_ingestion=body.rate_limit_ingestion,
             rate_limit_query=body.rate_limit_query,
-            on_committed=context.live_graph.note_access_revision,
+            on_committed=live.note_access_revision,
         )
     )
     return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
@@ -54,8 +57,8 @@ async def create_api_key(
     summary="List API keys (never their secrets)",
     responses=problem_responses(401, 403, 429, 500),
 )
-async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) -> ApiKeyList:
-    keys = await context.database.read(service.list_keys)
+async def list_api_keys(database: Annotated[Database, Depends(DATABASE)]) -> ApiKeyList:
+    keys = await database.read(service.list_keys)
     return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
 
 
@@ -68,12 +71,11 @@ async def list_api_keys(context: Annotated[AppContext, Depends(app_context)]) ->
 )
 async def revoke_api_key(
     name: Annotated[str, Path(pattern=KEY_NAME_PATTERN)],
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
+    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
 ) -> ApiKeyOut:
     """The key stays listed, with `revoked_at`, for the audit trail."""
-    key = await context.database.transaction(
-        lambda session: service.revoke_key(
-            session, name, on_committed=context.live_graph.note_access_revision
-        )
+    key = await database.transaction(
+        lambda session: service.revoke_key(session, name, on_committed=live.note_access_revision)
     )
     return ApiKeyOut.of(key)

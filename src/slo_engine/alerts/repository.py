@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.alerts.tables import circular_dependency_alerts as alerts
@@ -56,6 +56,15 @@ class AlertRepository:
         result = await self._session.execute(select(alerts).where(alerts.c.id == alert_id))
         row = result.one_or_none()
         return _alert_from_row(row) if row is not None else None
+
+    async def count_unresolved(self) -> int:
+        """Alerts open or acknowledged (the open-cycles gauge)."""
+        result = await self._session.execute(
+            select(func.count())
+            .select_from(alerts)
+            .where(alerts.c.status != AlertStatus.RESOLVED.value)
+        )
+        return int(result.scalar_one())
 
     async def list_alerts(
         self, status: AlertStatus | None, after: tuple[datetime, uuid.UUID] | None, limit: int

@@ -14,7 +14,6 @@ from slo_engine.alerts import service
 from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
 from slo_engine.errors import AlertNotFoundError
 from slo_engine.graph.model import AlertStatus
-from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import (
     CURSOR_DESCRIPTION,
     CURSOR_PATTERN,
@@ -22,6 +21,7 @@ from slo_engine.infra.cursor import (
     encode_cursor,
     not_issued,
 )
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 
@@ -59,7 +59,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_alerts(
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
     status: Annotated[AlertStatus | None, Query()] = None,
     cursor: Annotated[
         str | None,
@@ -68,7 +68,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
     """Newest first. Each alert is one strongly connected component of the graph."""
-    page = await context.database.read(
+    page = await database.read(
         lambda session: service.list_alerts(session, status, _after(cursor), limit + 1)
     )
     next_cursor = None
@@ -85,12 +85,8 @@ async def list_alerts(
     summary="One circular-dependency alert",
     responses=problem_responses(401, 403, 404, 429, 500),
 )
-async def get_alert(
-    alert_id: str, context: Annotated[AppContext, Depends(app_context)]
-) -> AlertOut:
-    alert = await context.database.read(
-        lambda session: service.get_alert(session, _alert_uuid(alert_id))
-    )
+async def get_alert(alert_id: str, database: Annotated[Database, Depends(DATABASE)]) -> AlertOut:
+    alert = await database.read(lambda session: service.get_alert(session, _alert_uuid(alert_id)))
     return AlertOut.of(alert)
 
 
@@ -107,11 +103,11 @@ async def update_alert(
     # request is a 401, and its body is never read.
     principal: Annotated[Principal, Depends(write_access)],
     body: Annotated[AlertUpdate, Depends(json_body(AlertUpdate))],
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
 ) -> AlertOut:
     """A resolved alert whose cycle is still in the graph is reopened by the next scan;
     acknowledge it to keep it quiet instead."""
-    alert = await context.database.transaction(
+    alert = await database.transaction(
         lambda session: service.change_status(
             session,
             _alert_uuid(alert_id),

@@ -219,7 +219,7 @@ class CatalogRepository:
         self, discovery_sources: Sequence[str], observed_before: datetime, now: datetime
     ) -> int:
         """Flag as stale the fresh reports of these sources last observed before the
-        cutoff; returns how many. (The same rule as `graph.snapshot.expired`.)"""
+        cutoff; returns how many. (The same rule as `graph.stored_rows.expired`.)"""
         result = await self._session.execute(
             update(service_dependencies)
             .where(service_dependencies.c.is_stale.is_(False))

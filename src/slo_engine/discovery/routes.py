@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from slo_engine.access.dependencies import read_access
 from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.discovery.schemas import SourceHealth, SourceHealthList
-from slo_engine.discovery.wiring import SOURCE_NAMES
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.discovery.wiring import DISCOVERY, SOURCE_NAMES, Discovery
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_responses
 
 router = APIRouter(tags=["discovery"])
@@ -23,11 +23,14 @@ router = APIRouter(tags=["discovery"])
     summary="Health of each discovery source: last success, last error, failures in a row",
     responses=problem_responses(401, 403, 429, 500),
 )
-async def list_sources(context: Annotated[AppContext, Depends(app_context)]) -> SourceHealthList:
+async def list_sources(
+    database: Annotated[Database, Depends(DATABASE)],
+    discovery: Annotated[Discovery, Depends(DISCOVERY)],
+) -> SourceHealthList:
     """Every known source, configured or not; a source that never ran has no times.
     The figures are shared by all replicas (stored in the database)."""
-    statuses = await context.database.read(lambda session: DiscoveryRepository(session).statuses())
-    configured = context.discovery.sources
+    statuses = await database.read(lambda session: DiscoveryRepository(session).statuses())
+    configured = discovery.sources
     items = []
     for name in SOURCE_NAMES:
         status = statuses.get(name)

@@ -1,23 +1,19 @@
-"""Which sources and jobs the settings configure, built with their HTTP clients."""
+"""Which sources the settings configure, built with their HTTP clients."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import httpx
 
-from slo_engine.discovery import service
 from slo_engine.discovery.http import JsonGetter
 from slo_engine.discovery.prometheus import PrometheusClient
-from slo_engine.discovery.scheduler import Job
 from slo_engine.discovery.sources.backstage import BackstageSource
 from slo_engine.discovery.sources.base import Source
 from slo_engine.discovery.sources.jaeger import JaegerSource
 from slo_engine.discovery.sources.mesh import ServiceMeshSource
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
-from slo_engine.infra.db import Database
-from slo_engine.live.graph import LiveGraph
+from slo_engine.infra.components import AppComponent
 from slo_engine.settings import Settings
 
 SOURCE_NAMES = ("otel", "mesh", "jaeger", "backstage")
@@ -86,29 +82,5 @@ def build_discovery(settings: Settings, only: str | None = None) -> Discovery:
     return discovery
 
 
-def build_jobs(
-    settings: Settings, database: Database, cache: LiveGraph, discovery: Discovery
-) -> list[Job]:
-    jobs: list[Job] = []
-    for name, source in discovery.sources.items():
-
-        async def run(now, source=source):  # type: ignore[no-untyped-def]
-            outcome = await service.run_source(database, cache, source, now)
-            result = outcome.result
-            assert result is not None
-            return f"{result.nodes_upserted} services, {result.edges_upserted} edges"
-
-        jobs.append(Job(f"discover-{name}", source.interval_minutes * 60, run))
-
-    async def stale(now):  # type: ignore[no-untyped-def]
-        threshold = timedelta(hours=settings.stale_edge_threshold_hours)
-        outcome = await service.mark_stale_edges(database, cache, threshold, now)
-        return f"{outcome.flagged} edge reports flagged stale"
-
-    async def cycles(now):  # type: ignore[no-untyped-def]
-        found = await service.scan_cycles(database, cache, now)
-        return f"{found} cyclic components"
-
-    jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
-    jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))
-    return jobs
+# The configured sources and their HTTP clients.
+DISCOVERY: AppComponent[Discovery] = AppComponent("discovery")

@@ -14,7 +14,7 @@ from slo_engine.access.dependencies import read_access
 from slo_engine.errors import BadRequestError, BusyError
 from slo_engine.exports import service
 from slo_engine.exports.schemas import GraphPageOut
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.components import AppComponent
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
@@ -34,6 +34,9 @@ MAX_PAGE = 2000
 STREAM_CHUNK_BYTES = 64 * 1024
 # When every export slot is taken: a whole-graph stream lasts seconds (docs/exports.md).
 BUSY_RETRY_AFTER_SECONDS = 5
+
+# Slots for whole-graph streamed exports (EXPORT_MAX_STREAMS).
+EXPORT_STREAMS: AppComponent[asyncio.Semaphore] = AppComponent("export_streams")
 
 
 async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
@@ -65,7 +68,7 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
 )
 async def get_graph(
     request: Request,
-    context: Annotated[AppContext, Depends(app_context)],
+    slots: Annotated[asyncio.Semaphore, Depends(EXPORT_STREAMS)],
     read: Annotated[GraphRead, Depends(graph_read)],
     export_format: Annotated[
         ExportFormat | None,
@@ -113,7 +116,6 @@ async def get_graph(
         )
         headers = {**read.headers(revision), "Vary": "Accept"}
         return Response(body, media_type=choice.media_type, headers=headers)
-    slots = context.export_streams
     if slots.locked():
         raise BusyError(
             "As many whole-graph exports as this process allows (EXPORT_MAX_STREAMS) are "

@@ -25,25 +25,16 @@ adjacency (docs/performance.md, "Memory").
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime
-from typing import TypeVar
+from collections.abc import Iterable
 
 from slo_engine.graph.fragments import EDGE_FRAGMENT_BYTES, NODE_FRAGMENT_BYTES, FragmentCache
 from slo_engine.graph.impact import cannot_work_without
 from slo_engine.graph.merge import merge_reports
-from slo_engine.graph.model import (
-    DependencyReport,
-    MergedDependency,
-    Service,
-    ServiceDeclaration,
-)
+from slo_engine.graph.model import DependencyReport, MergedDependency, Service
 
 Pair = tuple[str, str]
 # One side of a pair in the adjacency: (lists over all pairs, fresh lists, node, neighbour).
 _Side = tuple[dict[str, list[str]], dict[str, list[str]], str, str]
-T = TypeVar("T")
 
 
 class PairState:
@@ -138,97 +129,6 @@ def is_needed(stored: PairReports, include_stale: bool) -> bool:
     if isinstance(stored, PairState):
         return stored.needed(include_stale)
     return cannot_work_without(stored.criticality, stored.communication_mode)
-
-
-def _given(value: T | None, stored: T | None) -> T | None:
-    return stored if value is None else value
-
-
-def declared_service(
-    stored: Service | None, declaration: ServiceDeclaration, now: datetime
-) -> Service:
-    """The service as stored after `declaration` is upserted over `stored`.
-
-    Fields the declaration leaves out keep their stored value; given metadata replaces
-    the stored object. (The same rule as the SQL in catalog/bulk.py.)
-    """
-    if stored is None:
-        return Service(
-            service_id=declaration.service_id,
-            display_name=declaration.display_name,
-            team=declaration.team,
-            criticality=declaration.criticality,
-            metadata=declaration.metadata or {},
-            discovered=False,
-            created_at=now,
-            updated_at=now,
-        )
-    return replace(
-        stored,
-        display_name=_given(declaration.display_name, stored.display_name),
-        team=_given(declaration.team, stored.team),
-        criticality=_given(declaration.criticality, stored.criticality),
-        metadata=stored.metadata if declaration.metadata is None else declaration.metadata,
-        discovered=False,
-        updated_at=now,
-    )
-
-
-def discovered_service(service_id: str, now: datetime) -> Service:
-    """A service first named by an edge, before anyone declares it."""
-    return Service(service_id=service_id, discovered=True, created_at=now, updated_at=now)
-
-
-def observed_report(stored: DependencyReport | None, report: DependencyReport) -> DependencyReport:
-    """The report as stored after `report` is upserted over `stored` (same source).
-
-    It takes the new attributes, is fresh, and keeps the later `last_observed_at`.
-    """
-    if not report.is_stale and (
-        stored is None or report.last_observed_at >= stored.last_observed_at
-    ):
-        return report
-    if stored is None or report.last_observed_at >= stored.last_observed_at:
-        return report._replace(is_stale=False)
-    return report._replace(is_stale=False, last_observed_at=stored.last_observed_at)
-
-
-def expired(
-    report: DependencyReport, aging_sources: Iterable[str], observed_before: datetime
-) -> bool:
-    """Whether the staleness job flags `report` (the same rule as its SQL): a fresh
-    report of a source whose edges age, last observed before the cutoff."""
-    return (
-        not report.is_stale
-        and report.discovery_source in aging_sources
-        and report.last_observed_at < observed_before
-    )
-
-
-class OverlayAdjacency(Mapping[str, Sequence[str]]):
-    """Read-only adjacency = a base adjacency plus extra edges, without copying the base."""
-
-    def __init__(self, base: Mapping[str, Sequence[str]], extra: Mapping[str, Sequence[str]]):
-        self._base = base
-        self._extra = extra
-
-    def __getitem__(self, node: str) -> Sequence[str]:
-        base = self._base.get(node)
-        extra = self._extra.get(node)
-        if extra is None:
-            if base is None:
-                raise KeyError(node)
-            return base
-        return [*base, *extra] if base else extra
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._base
-        for node in self._extra:
-            if node not in self._base:
-                yield node
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 class GraphSnapshot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -11,9 +12,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from slo_engine import __version__
+from slo_engine.access.dependencies import ACCESS_CONTROL, AccessControl
 from slo_engine.discovery.repository import DiscoveryRepository, SourceStatus
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.discovery.wiring import DISCOVERY, Discovery
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_response, problem_responses
+from slo_engine.infra.shutdown import DRAIN, Drain
+from slo_engine.live.graph import LiveGraph
+from slo_engine.live.reads import LIVE_GRAPH
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -31,24 +37,23 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
-async def _discovery_checks(context: AppContext) -> dict[str, str]:
+async def _discovery_checks(database: Database, discovery: Discovery) -> dict[str, str]:
     """A line per configured discovery source; a failing source is reported, not fatal
     (the last good graph is still served). The errors themselves are only shown to API
     keys (GET /api/v1/discovery/sources): readiness needs no key."""
-    if not context.discovery.sources:
+    if not discovery.sources:
         return {}
 
-    async def statuses() -> dict[str, SourceStatus]:
-        async with context.database.session_scope() as session:
-            return await DiscoveryRepository(session).statuses()
+    def statuses() -> Awaitable[dict[str, SourceStatus]]:
+        return database.read(lambda session: DiscoveryRepository(session).statuses())
 
     try:
         found = await asyncio.wait_for(statuses(), READINESS_TIMEOUT_SECONDS)
     except Exception as error:  # the ping passed: report, do not fail readiness here
         logger.warning("readiness: could not read discovery health: %s", error)
-        return {f"discovery:{name}": "unknown" for name in context.discovery.sources}
+        return {f"discovery:{name}": "unknown" for name in discovery.sources}
     checks = {}
-    for name in context.discovery.sources:
+    for name in discovery.sources:
         status = found.get(name)
         if status is None or status.last_attempt_at is None:
             checks[f"discovery:{name}"] = "not run yet"
@@ -72,12 +77,17 @@ async def liveness() -> Liveness:
     responses=problem_responses(503),
 )
 async def readiness(
-    request: Request, context: Annotated[AppContext, Depends(app_context)]
+    request: Request,
+    database: Annotated[Database, Depends(DATABASE)],
+    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    access: Annotated[AccessControl, Depends(ACCESS_CONTROL)],
+    discovery: Annotated[Discovery, Depends(DISCOVERY)],
+    drain: Annotated[Drain, Depends(DRAIN)],
 ) -> Readiness | Response:
-    if context.drain.draining:
+    if drain.draining:
         return problem_response(request, 503, "The process is shutting down.", slug="not-ready")
     try:
-        await asyncio.wait_for(context.database.ping(), READINESS_TIMEOUT_SECONDS)
+        await asyncio.wait_for(database.ping(), READINESS_TIMEOUT_SECONDS)
     except Exception as error:  # any failure to reach the database means not ready
         logger.warning("readiness check failed: %s", error)
         return problem_response(
@@ -86,7 +96,6 @@ async def readiness(
             f"The database is not reachable ({type(error).__name__}).",
             slug="not-ready",
         )
-    live = context.live_graph
     if live.peek() is None:
         # The database answers, but the graph is still being loaded (a large one takes
         # up to a minute): graph reads would answer 503, so no traffic yet.
@@ -94,14 +103,14 @@ async def readiness(
             request, 503, "The graph is still being loaded from the database.", slug="not-ready"
         )
     freshness = live.freshness()
-    limiter = context.rate_limiter
+    limiter = access.rate_limiter
     checks = {
         "database": "ok",
         "live_graph": f"revision {freshness.revision}, "
         + ("confirmed" if freshness.confirmed else "catching up"),
         "rate_limiter": str(limiter.backend),
     }
-    checks.update(await _discovery_checks(context))
+    checks.update(await _discovery_checks(database, discovery))
     if limiter.configured_backend != limiter.backend:
         # Redis is configured but failing: still ready (the in-process buckets answer,
         # design.md's "Redis failure must not take the API down"), and it says so.

@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from slo_engine.infra.middleware import HttpMiddleware
 
-class BodySizeLimitMiddleware:
+
+class BodySizeLimitMiddleware(HttpMiddleware):
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
     def _too_large(self) -> HTTPException:
@@ -16,10 +18,7 @@ class BodySizeLimitMiddleware:
             413, f"The request body is larger than the limit of {self.max_bytes} bytes."
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         for key, value in scope.get("headers", ()):
             if key == b"content-length":
                 try:

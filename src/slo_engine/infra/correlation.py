@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextvars
 import re
 import uuid
-from collections.abc import MutableMapping
-from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from slo_engine.infra.middleware import HttpMiddleware, start_notes
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _HEADER_KEY = CORRELATION_HEADER.lower().encode()
@@ -25,27 +25,17 @@ current_correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar(
 )
 
 
-def correlation_id_of(scope: MutableMapping[str, Any]) -> str:
-    state = scope.get("state") or {}
-    value = state.get("correlation_id")
-    return value if isinstance(value, str) else str(uuid.uuid4())
+class CorrelationIdMiddleware(HttpMiddleware):
+    """The outermost middleware: it starts the request's notes (infra/middleware.py)."""
 
-
-class CorrelationIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = None
         for key, value in scope.get("headers", ()):
             if key == _HEADER_KEY:
                 given = value.decode("latin-1")
                 break
         correlation_id = given if given and _SANE.fullmatch(given) else str(uuid.uuid4())
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        start_notes(scope, correlation_id)
         current_correlation_id.set(correlation_id)
         encoded = correlation_id.encode()
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from slo_engine.errors import DatabaseUnavailableError
+from slo_engine.infra.components import AppComponent
 from slo_engine.infra.db_outage import DatabaseHealth, outage_of
 from slo_engine.settings import Settings
 
@@ -267,3 +268,7 @@ async def _rolled_back(session: AsyncSession) -> None:
         await session.rollback()
     except Exception as error:
         logger.debug("rollback after a failure failed too: %s", error)
+
+
+# The process's database, as a route dependency (`Depends(DATABASE)`).
+DATABASE: AppComponent[Database] = AppComponent("database")

@@ -13,11 +13,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from slo_engine import errors
 from slo_engine.infra.conditional import NotModified, not_modified_response
-from slo_engine.infra.correlation import CORRELATION_HEADER, correlation_id_of
+from slo_engine.infra.correlation import CORRELATION_HEADER
+from slo_engine.infra.middleware import HttpMiddleware, notes_of
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def problem_response(
     error_list: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    correlation_id = correlation_id_of(request.scope)
+    correlation_id = notes_of(request.scope).correlation_id
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (slug or str(status)),
         "title": title or _TITLE_BY_STATUS.get(status, "Error"),
@@ -258,7 +259,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, exc.status_code, detail, headers=headers)
 
 
-class UnexpectedErrorMiddleware:
+class UnexpectedErrorMiddleware(HttpMiddleware):
     """Answers an error nothing else handled with a 500 problem, logs it once with its
     traceback, and keeps the connection usable.
 
@@ -270,13 +271,7 @@ class UnexpectedErrorMiddleware:
     closes the connection (the client sees a cut-off body, never a wrong one).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from slo_engine.infra.components import AppComponent
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,3 +52,6 @@ class Drain:
 
         signal.signal(signal.SIGTERM, on_sigterm)
         return True
+
+
+DRAIN: AppComponent[Drain] = AppComponent("drain")

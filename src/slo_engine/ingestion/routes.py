@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from slo_engine.access.dependencies import write_access
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 from slo_engine.ingestion import service
 from slo_engine.ingestion.schemas import DetectedCycleOut, IngestionRequest, IngestionResponse
-from slo_engine.live.reads import REVISION_HEADER
+from slo_engine.live.graph import LiveGraph
+from slo_engine.live.reads import LIVE_GRAPH, REVISION_HEADER
 
 router = APIRouter(tags=["ingestion"])
 
@@ -27,7 +28,8 @@ router = APIRouter(tags=["ingestion"])
 )
 async def ingest_dependencies(
     body: Annotated[IngestionRequest, Depends(json_body(IngestionRequest))],
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
+    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
     response: Response,
 ) -> IngestionResponse:
     """Upsert the nodes and edges in one transaction: all of it lands or none of it.
@@ -35,9 +37,7 @@ async def ingest_dependencies(
     An edge is unique per (source, target, discovery source); ingesting it again
     updates it. Services named only in edges are created as `discovered`.
     """
-    result = await context.database.transaction(
-        lambda session: service.ingest(session, context.live_graph, body)
-    )
+    result = await database.transaction(lambda session: service.ingest(session, live, body))
     response.headers[REVISION_HEADER] = str(result.revision)
     return IngestionResponse(
         nodes_upserted=result.nodes_upserted,

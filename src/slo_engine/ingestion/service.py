@@ -19,13 +19,9 @@ from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.merge import BASE_CONFIDENCE
 from slo_engine.graph.model import DependencyReport, ServiceDeclaration
-from slo_engine.graph.snapshot import (
-    OverlayAdjacency,
-    declared_service,
-    discovered_service,
-    is_fresh,
-    observed_report,
-)
+from slo_engine.graph.overlay import OverlayAdjacency
+from slo_engine.graph.snapshot import is_fresh
+from slo_engine.graph.stored_rows import declared_service, discovered_service, observed_report
 from slo_engine.infra.db import after_commit
 from slo_engine.infra.db_outage import outage_of
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
@@ -186,7 +182,7 @@ async def _ingest(
     result.edges_upserted = len(reports)
 
     # What the database now holds for the rows written, derived from the exact base
-    # snapshot by the same rules as the SQL (graph/snapshot.py).
+    # snapshot by the same rules as the SQL (graph/stored_rows.py).
     services_written = [declared_service(base.services.get(d.service_id), d, now) for d in declared]
     services_written += [discovered_service(name, now) for name in missing]
     reports_written = [

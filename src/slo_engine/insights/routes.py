@@ -9,11 +9,12 @@ from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN
-from slo_engine.infra.context import AppContext, app_context
+from slo_engine.infra.components import SETTINGS
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.settings import Settings
 from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
 from slo_engine.topology.service import service_in
 
@@ -33,7 +34,6 @@ IncludeStale = Annotated[
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_impact(
-    context: Annotated[AppContext, Depends(app_context)],
     read: Annotated[GraphRead, Depends(graph_read)],
     service_id: ServiceIdPath,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = MAX_DEPTH,
@@ -52,7 +52,7 @@ async def get_impact(
     they need a degraded service). Each with one shortest path that explains it; totals
     by team and by service criticality. Rules and a worked example: docs/insights.md."""
     revision, body = await service.impact_of(
-        context.live_graph,
+        read.live,
         read.snapshot,
         service_in(read.snapshot, service_id),
         depth=depth,
@@ -70,8 +70,8 @@ async def get_impact(
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_availability(
-    context: Annotated[AppContext, Depends(app_context)],
     read: Annotated[GraphRead, Depends(graph_read)],
+    settings: Annotated[Settings, Depends(SETTINGS)],
     service_id: ServiceIdPath,
     include_stale: IncludeStale = False,
     max_terms: Annotated[
@@ -89,11 +89,11 @@ async def get_availability(
     observed success ratio where lower), the arithmetic, the dependencies ranked by what
     they cost, and the figure if soft dependencies were hard. Cycles are one unit."""
     revision, body = await service.availability_of(
-        context.live_graph,
+        read.live,
         read.snapshot,
         service_in(read.snapshot, service_id),
         include_stale=include_stale,
-        default_target=context.settings.default_slo_target,
+        default_target=settings.default_slo_target,
         max_terms=max_terms,
     )
     return Response(body, media_type="application/json", headers=read.headers(revision))

@@ -15,17 +15,15 @@ Writes made by this process apply the exact rows they stored right after their c
 (`apply_committed`), so a client that wrote here reads its write on its next request;
 a client that wrote elsewhere passes the revision its write returned (`wait_for`).
 
-CPU-heavy answers are computed off the event loop (`off_loop`), in a worker thread, at
-most `HEAVY_READS` at once per process. While such a read runs, the snapshot it reads is
-not changed under it: changes are applied when the last of them is done (a reader that
-needs that revision waits for it; a reloaded snapshot is a new object and never needs
-to wait).
+CPU-heavy answers are computed off the event loop (`off_loop`, live/off_loop.py). While
+such a read runs, the snapshot it reads is not changed under it: changes are applied
+when the last of them is done (a reader that needs that revision waits for it; a
+reloaded snapshot is a new object and never needs to wait).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -33,14 +31,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from slo_engine.catalog.repository import CatalogRepository, Revisions, graph_epoch, read_revisions
+from slo_engine.catalog.repository import CatalogRepository, Revisions, read_revisions
 from slo_engine.errors import BadRequestError, DatabaseUnavailableError, RevisionNotAppliedError
 from slo_engine.graph.model import DependencyReport, Service
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
 from slo_engine.infra.interpreter import exempt_from_full_collections, give_back_free_memory
+from slo_engine.live.loading import Change, changes_since, load_pulling, whole_graph
+from slo_engine.live.memory_trim import TRIM_AFTER_ROWS, give_back_free_memory_soon
+from slo_engine.live.off_loop import OffLoopReads
+from slo_engine.live.refresh_requests import RefreshRequests
 from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
 
 # Every read request takes the snapshot: its counter child is looked up once, not per
@@ -49,40 +49,11 @@ _SNAPSHOT_HIT = SNAPSHOT_LOOKUPS.labels("hit")
 
 logger = logging.getLogger(__name__)
 
-_CONSISTENT_READ_ATTEMPTS = 5
-# Heavy reads computed at once per process: each holds a worker thread, and with the GIL
-# more of them would only take turns with the event loop (docs/reliability.md).
-HEAVY_READS = 2
 T = TypeVar("T")
 # A catch-up of more rows than this reloads the graph instead: applying 5,000 rows holds
 # the event loop ~20-70 ms (measured: docs/performance.md), so 50,000 would hold it for
 # most of a second on every replica after one large ingestion elsewhere.
 LARGE_CHANGE_ROWS = 50_000
-# After applying a change this large, free heap is given back to the system (malloc_trim).
-TRIM_AFTER_ROWS = 5_000
-
-
-def _give_back_free_memory_soon() -> None:
-    """malloc_trim in a worker thread (it walks the heap: milliseconds), after a change
-    whose rows were made among a write's or a catch-up's short-lived objects."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # no event loop (a one-off process): trim here
-        give_back_free_memory()
-        return
-    loop.run_in_executor(None, give_back_free_memory)
-
-
-@dataclass(frozen=True, slots=True)
-class _Change:
-    """Rows to upsert into a snapshot at a revision in [base, revision) to bring it to
-    `revision`: one write's rows (base = revision - 1), or every row written since
-    `base` (a catch-up)."""
-
-    base: int
-    revision: int
-    services: Sequence[Service]
-    reports: Sequence[DependencyReport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +73,9 @@ class LiveGraph:
         self.epoch = "unknown"  # the graph's identity (catalog/tables.py graph_identity)
         self.access_revision = -1
         self._confirmed = False
-        self._refreshing: asyncio.Task[None] | None = None
-        self._refresh_again = False
+        self._refreshes = RefreshRequests(self.refresh, self._refresh_failed)
         self._moved = asyncio.Event()  # set, and replaced, whenever the revision moves
-        self._heavy_slots = asyncio.Semaphore(HEAVY_READS)
-        self._off_loop_readers = 0
-        self._deferred: list[_Change] = []  # changes waiting for the off-loop readers
-        self._settled = asyncio.Event()  # set while no change waits
-        self._settled.set()
+        self._off_loop = OffLoopReads(self._apply, self._deferred_change_failed)
 
     # --- the read side: no I/O ------------------------------------------------------
 
@@ -199,39 +165,18 @@ class LiveGraph:
 
     async def stop_refreshing(self) -> None:
         """Cancel a refresh under way (at shutdown, before the engine is disposed)."""
-        task = self._refreshing
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refreshes.stop()
 
     def request_refresh(self, revisions: Revisions | None = None) -> None:
         """Refresh soon, once however many ask while one is under way."""
         if self._database is None:
             return  # a one-off process's graph (the CLI) is loaded on use instead
-        if self._refreshing is not None and not self._refreshing.done():
-            self._refresh_again = True
-            return
-        self._refreshing = asyncio.get_running_loop().create_task(
-            self._refresh_until_quiet(revisions)
-        )
+        self._refreshes.request(revisions)
 
-    async def _refresh_until_quiet(self, revisions: Revisions | None) -> None:
-        """Refresh (from `revisions` if already read), again while more asked meanwhile."""
-        while True:
-            self._refresh_again = False
-            try:
-                await self.refresh(revisions)
-            except DatabaseUnavailableError:
-                self.confirm(False)  # the feed retries; requests go on meanwhile
-                return
-            except Exception:
-                logger.exception("refreshing the live graph failed")
-                self.confirm(False)
-                return
-            if not self._refresh_again:
-                return
-            revisions = None  # asked again since: read them anew
+    def _refresh_failed(self, error: Exception) -> None:
+        if not isinstance(error, DatabaseUnavailableError):
+            logger.exception("refreshing the live graph failed")
+        self.confirm(False)  # the feed retries; requests go on meanwhile
 
     async def refresh(self, revisions: Revisions | None = None) -> None:
         """Catch up with the database: the access revision, and the graph rows written
@@ -255,7 +200,7 @@ class LiveGraph:
         base = self.revision
         started = time.perf_counter()
         now, change = await self._database.consistent_read(
-            lambda session: self._changes_since(session, base)
+            lambda session: changes_since(session, base)
         )
         read = time.perf_counter()
         self.note_access_revision(now.access)
@@ -272,7 +217,7 @@ class LiveGraph:
             await self.reload()
             return
         LIVE_GRAPH_UPDATES.labels("catch_up").inc()
-        await self._apply_when_settled(change)
+        await self._off_loop.apply_when_settled(change)
         logger.info(
             "live graph caught up from revision %d to %d: %d services, %d reports "
             "read in %.1f ms, applied in %.1f ms",
@@ -284,36 +229,19 @@ class LiveGraph:
             (time.perf_counter() - read) * 1000,
         )
 
-    @staticmethod
-    async def _changes_since(session: AsyncSession, base: int) -> tuple[Revisions, _Change]:
-        """The revisions, and the rows written after `base` (on one database snapshot)."""
-        now = await read_revisions(session)
-        services, reports = await CatalogRepository(session).changes_since(base)
-        return now, _Change(base, now.graph, services, reports)
-
     async def reload(self) -> None:
         """Read the whole graph on one database snapshot and swap it in (the process's
         start, or the change feed's reconnect: notifications may have been lost). The
         previous snapshot answers meanwhile."""
         assert self._database is not None, "a live graph without a database cannot reload"
-
-        async def read_all(session: AsyncSession) -> tuple[Revisions, str, GraphSnapshot]:
-            revisions = await read_revisions(session)
-            epoch = await graph_epoch(session)
-            services, reports = await CatalogRepository(session).load_graph()
-            snapshot = await asyncio.to_thread(
-                GraphSnapshot.build, revisions.graph, services, reports
-            )
-            return revisions, epoch, snapshot
-
         async with self._lock:
             started = time.perf_counter()
-            revisions, epoch, snapshot = await self._database.consistent_read(read_all)
+            revisions, epoch, snapshot = await self._database.consistent_read(whole_graph)
             # A write of this process may have committed, and been applied to the old
             # snapshot, while the graph was read: never swap in a snapshot behind it.
             while (old := self._snapshot) is not None and old.revision > snapshot.revision:
                 _, change = await self._database.consistent_read(
-                    functools.partial(self._changes_since, base=snapshot.revision)
+                    functools.partial(changes_since, base=snapshot.revision)
                 )
                 snapshot.apply(change.revision, change.services, change.reports)
             self.epoch = epoch
@@ -342,7 +270,9 @@ class LiveGraph:
             return snapshot
         async with self._lock:
             SNAPSHOT_LOOKUPS.labels("miss").inc()
-            return await self._load_pulling(repository)
+            snapshot = await load_pulling(repository)
+            self._replace(snapshot)
+            return snapshot
 
     async def for_write(self, repository: CatalogRepository, revision: int) -> GraphSnapshot:
         """The snapshot at `revision`, for a writer that holds the graph write lock.
@@ -352,7 +282,7 @@ class LiveGraph:
         rows its session reads are exactly revision `revision`: a snapshot behind it
         catches up with the rows written since.
         """
-        await self._wait_for_deferred(revision)
+        await self._off_loop.wait_for_deferred(revision)
         snapshot = self._snapshot
         if snapshot is not None and snapshot.revision == revision:
             return snapshot
@@ -361,7 +291,8 @@ class LiveGraph:
             # this writer, and with it the database's graph row lock, waiting.
             services, reports = await repository.changes_since(snapshot.revision)
             LIVE_GRAPH_UPDATES.labels("catch_up").inc()
-            await self._apply_when_settled(_Change(snapshot.revision, revision, services, reports))
+            change = Change(snapshot.revision, revision, services, reports)
+            await self._off_loop.apply_when_settled(change)
             if self._snapshot is snapshot and snapshot.revision == revision:
                 return snapshot
         async with self._lock:
@@ -378,83 +309,25 @@ class LiveGraph:
     ) -> None:
         """Apply the rows a committed write stored at `revision` (later, if off-loop
         reads are running: they must not see the snapshot change under them)."""
-        self._apply_or_defer(_Change(revision - 1, revision, services, reports))
+        self._off_loop.apply_or_defer(Change(revision - 1, revision, services, reports))
 
     # --- off-loop reads -------------------------------------------------------------
 
     async def off_loop(self, work: Callable[[], T]) -> T:
         """`work()` (a read of a snapshot this graph handed out, and its encoding) in a
-        worker thread, holding one of the `HEAVY_READS` slots; the snapshot is not
-        changed until it is done.
+        worker thread, holding one of the `HEAVY_READS` slots (live/off_loop.py); the
+        snapshot is not changed until it is done."""
+        return await self._off_loop.run(work)
 
-        The slot and the reader count are given back when the thread finishes, not when
-        the awaiting request does: a request cancelled meanwhile (a client gone, a
-        shutdown) leaves its thread reading, and the snapshot must wait for it still.
-        """
-        await self._heavy_slots.acquire()
-        try:
-            # Changes first: a read starts only once no change waits, or a steady
-            # stream of heavy reads would hold the snapshot back for good.
-            while not self._settled.is_set():
-                await self._settled.wait()
-        except BaseException:
-            self._heavy_slots.release()
-            raise
-        loop = asyncio.get_running_loop()
-        self._off_loop_readers += 1
+    def _deferred_change_failed(self) -> None:
+        # A snapshot a change was only half applied to must not be read: it is reloaded
+        # from the database.
+        logger.exception("applying a committed change failed; the graph is reloaded")
+        self._snapshot = None
+        if self._database is not None:
+            self.request_refresh()
 
-        def read() -> T:
-            try:
-                return work()
-            finally:
-                loop.call_soon_threadsafe(self._read_done)
-
-        try:
-            pending = loop.run_in_executor(None, read)
-        except BaseException:  # the executor refused it: the thread never runs
-            self._read_done()
-            raise
-        return await pending
-
-    def _read_done(self) -> None:
-        """On the loop, when an off-loop read's thread has finished."""
-        self._off_loop_readers -= 1
-        self._heavy_slots.release()
-        if self._off_loop_readers:
-            return
-        deferred, self._deferred = self._deferred, []
-        try:
-            for change in deferred:
-                self._apply(change)
-        except Exception:
-            # A snapshot a change was only half applied to must not be read: it is
-            # reloaded from the database.
-            logger.exception("applying a committed change failed; the graph is reloaded")
-            self._snapshot = None
-            if self._database is not None:
-                self.request_refresh()
-        finally:
-            self._settled.set()  # nobody waits forever
-
-    async def _wait_for_deferred(self, revision: int) -> None:
-        """A reader or writer that needs `revision` while the change that brings the
-        snapshot there waits for off-loop readers waits too (at most as long as the
-        longest heavy read), instead of reading the graph again."""
-        while self._deferred and self._deferred[-1].revision >= revision:
-            await self._settled.wait()
-
-    def _apply_or_defer(self, change: _Change) -> None:
-        if self._off_loop_readers:
-            self._deferred.append(change)
-            self._settled.clear()
-            return
-        self._apply(change)
-
-    async def _apply_when_settled(self, change: _Change) -> None:
-        self._apply_or_defer(change)
-        await self._wait_for_deferred(change.revision)
-
-    def _apply(self, change: _Change) -> None:
+    def _apply(self, change: Change) -> None:
         snapshot = self._snapshot
         if snapshot is None or snapshot.revision >= change.revision:
             return  # nothing to apply to, or already there (a catch-up got here first)
@@ -468,7 +341,7 @@ class LiveGraph:
         snapshot.apply(change.revision, change.services, change.reports)
         self._revision_moved()
         if len(change.reports) >= TRIM_AFTER_ROWS:
-            _give_back_free_memory_soon()
+            give_back_free_memory_soon()
 
     def _replace(self, snapshot: GraphSnapshot) -> None:
         self._snapshot = snapshot
@@ -478,18 +351,3 @@ class LiveGraph:
     def _revision_moved(self) -> None:
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()  # wakes every `wait_for`, which checks the revision again
-
-    async def _load_pulling(self, repository: CatalogRepository) -> GraphSnapshot:
-        # Read the revision before and after the rows: equal means no write committed in
-        # between (PostgreSQL's READ COMMITTED gives each statement its own view).
-        for _ in range(_CONSISTENT_READ_ATTEMPTS):
-            before = await repository.current_revision()
-            services, reports = await repository.load_graph()
-            after = await repository.current_revision()
-            if before == after:
-                break
-        else:
-            logger.warning("graph kept changing while it was loaded; using the last read")
-        snapshot = await asyncio.to_thread(GraphSnapshot.build, before, services, reports)
-        self._replace(snapshot)
-        return snapshot

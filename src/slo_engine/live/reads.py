@@ -26,9 +26,13 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.infra.components import SETTINGS, AppComponent
 from slo_engine.infra.conditional import NotModified, etag_matches
-from slo_engine.infra.context import AppContext, app_context
 from slo_engine.live.graph import LiveGraph
+from slo_engine.settings import Settings
+
+# The process's live graph, as a route dependency (`Depends(LIVE_GRAPH)`).
+LIVE_GRAPH: AppComponent[LiveGraph] = AppComponent("live_graph")
 
 REVISION_HEADER = "X-Graph-Revision"
 FRESHNESS_HEADER = "X-Graph-Freshness"
@@ -80,15 +84,15 @@ def _request_digest(request: Request) -> str:
 
 async def graph_read(
     request: Request,
-    context: Annotated[AppContext, Depends(app_context)],
+    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    settings: Annotated[Settings, Depends(SETTINGS)],
     min_revision: Annotated[
         int | None, Query(ge=0, le=2**63 - 1, description=MIN_REVISION_DESCRIPTION)
     ] = None,
 ) -> GraphRead:
     """FastAPI dependency of the graph reads (declare it after the access check)."""
-    live = context.live_graph
     if min_revision is not None:
-        await live.wait_for(min_revision, context.settings.min_revision_wait_seconds)
+        await live.wait_for(min_revision, settings.min_revision_wait_seconds)
     read = GraphRead(live, live.snapshot, _request_digest(request))
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:

@@ -112,7 +112,7 @@ AUTH_FAILURES = Counter(
     registry=REGISTRY,
 )
 
-# State, refreshed at scrape time (observability/routes.py).
+# State, refreshed at scrape time (health/metrics_routes.py).
 GRAPH_SERVICES = Gauge(_PREFIX + "graph_services", "Services in the graph.", registry=REGISTRY)
 GRAPH_EDGES = Gauge(
     _PREFIX + "graph_edges",

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from slo_engine.infra.correlation import correlation_id_of
+from slo_engine.infra.middleware import HttpMiddleware, notes_of
 from slo_engine.observability.metrics import HTTP_DURATION, HTTP_REQUESTS, status_class
 
 logger = structlog.get_logger("slo_engine.http")
@@ -46,14 +46,8 @@ def route_template(scope: Scope) -> str:
     return str(template)
 
 
-class RequestObservationMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestObservationMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before answering
 
@@ -72,13 +66,13 @@ class RequestObservationMiddleware:
             HTTP_REQUESTS.labels(*labels).inc()
             HTTP_DURATION.labels(*labels).observe(elapsed)
             if route not in _QUIET_ROUTES or status >= 500:
-                principal = scope.get("state", {}).get("principal")
+                notes = notes_of(scope)
                 logger.info(
                     "request",
-                    correlation_id=correlation_id_of(scope),
+                    correlation_id=notes.correlation_id,
                     method=method,
                     route=route,
                     status=status,
                     duration_ms=round(elapsed * 1000, 3),
-                    key_name=getattr(principal, "name", None),
+                    key_name=notes.key_name,
                 )

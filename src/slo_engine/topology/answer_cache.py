@@ -19,6 +19,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from slo_engine.infra.components import AppComponent
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "slo-engine:answer:"
@@ -99,3 +101,7 @@ class RedisAnswerCache:
             )
         except (RedisError, OSError, TimeoutError) as error:
             logger.debug("answer cache: Redis set failed (%s)", error)
+
+
+# The subgraph answer cache (QUERY_CACHE), None when it is off.
+ANSWERS: AppComponent[AnswerCache | None] = AppComponent("answers")

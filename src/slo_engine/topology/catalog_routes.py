@@ -11,8 +11,8 @@ from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.catalog.schemas import ServiceOut, ServicePage
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
-from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
+from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
 from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
@@ -29,7 +29,7 @@ router = APIRouter(tags=["services"])
     responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_services(
-    context: Annotated[AppContext, Depends(app_context)],
+    database: Annotated[Database, Depends(DATABASE)],
     team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
@@ -49,7 +49,7 @@ async def list_services(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
-    items, stale_only, next_cursor = await context.database.read(
+    items, stale_only, next_cursor = await database.read(
         lambda session: service.list_services(
             session, ServiceFilter(team, criticality, discovered, search), cursor, limit
         )

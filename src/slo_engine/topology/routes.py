@@ -12,11 +12,11 @@ from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
-from slo_engine.infra.context import AppContext, app_context
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
+from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.formats import ExportFormat, render_subgraph
 from slo_engine.topology.negotiation import negotiate, openapi_content
 from slo_engine.topology.schemas import SubgraphOut
@@ -43,7 +43,7 @@ _VARY = {"Vary": "Accept"}
 )
 async def get_dependencies(
     request: Request,
-    context: Annotated[AppContext, Depends(app_context)],
+    answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     read: Annotated[GraphRead, Depends(graph_read)],
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
     direction: Annotated[Direction, Query()] = Direction.DOWNSTREAM,
@@ -64,10 +64,10 @@ async def get_dependencies(
     started = time.perf_counter()
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
     revision = read.snapshot.revision
-    body = await service.cached_subgraph(context.answers, revision, service_id, shape)
+    body = await service.cached_subgraph(answers, revision, service_id, shape)
     if body is None:
         revision, body = await service.subgraph_of(
-            context.live_graph, read.snapshot, service_id, shape, context.answers
+            read.live, read.snapshot, service_id, shape, answers
         )
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     headers = {**_VARY, **read.headers(revision)}

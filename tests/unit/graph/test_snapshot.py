@@ -22,17 +22,9 @@ from slo_engine.graph.model import (
     ServiceCriticality,
     ServiceDeclaration,
 )
-from slo_engine.graph.snapshot import (
-    GraphSnapshot,
-    OverlayAdjacency,
-    PairState,
-    declared_service,
-    discovered_service,
-    is_fresh,
-    merged_view,
-    observed_report,
-    reports_of,
-)
+from slo_engine.graph.overlay import OverlayAdjacency
+from slo_engine.graph.snapshot import GraphSnapshot, PairState, is_fresh, merged_view, reports_of
+from slo_engine.graph.stored_rows import declared_service, discovered_service, observed_report
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from slo_engine.graph.model import DependencyReport, DiscoverySource, Service
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.live.graph import HEAVY_READS, LiveGraph
+from slo_engine.live.graph import LiveGraph
+from slo_engine.live.off_loop import HEAVY_READS
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -116,6 +117,6 @@ async def test_a_cancelled_request_still_holds_the_snapshot_until_its_thread_end
     cache.apply_committed(2, [], [report("a", "c")])
     assert snapshot.revision == 1  # the thread still reads: deferred
     release.set()
-    await asyncio.wait_for(cache._settled.wait(), 5)
+    await asyncio.wait_for(cache._off_loop.settled(), 5)
     assert snapshot.revision == 2
     assert read.cancelled()

@@ -10,15 +10,10 @@ from typing import Any
 import pytest
 
 from slo_engine.graph.model import CommunicationMode, DependencyCriticality
-from slo_engine.topology.formats import (
-    ExportFormat,
-    dot_quoted,
-    mermaid_text,
-    render_cytoscape,
-    render_dot,
-    render_mermaid,
-    render_subgraph,
-)
+from slo_engine.topology.formats import ExportFormat, render_subgraph
+from slo_engine.topology.formats_cytoscape import render_cytoscape
+from slo_engine.topology.formats_dot import dot_quoted, render_dot
+from slo_engine.topology.formats_mermaid import mermaid_text, render_mermaid
 
 HOSTILE = 'Evil "quoted" \\N back\\slash\nnew line <b>&amp;</b> [x] {y} (z) |p| #35; `t` ;%%'
 

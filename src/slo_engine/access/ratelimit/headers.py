@@ -13,12 +13,10 @@ Sent on every rate-limited response, allowed or refused:
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from slo_engine.access.ratelimit.bucket import Decision
-
-# Where the access layer leaves the headers of the request's decision (request.state).
-STATE_KEY = "rate_limit_headers"
+from slo_engine.infra.middleware import HttpMiddleware, notes_of
 
 
 def rate_limit_headers(decision: Decision, policy_name: str) -> dict[str, str]:
@@ -42,20 +40,16 @@ def rate_limit_headers(decision: Decision, policy_name: str) -> dict[str, str]:
     return headers
 
 
-class RateLimitHeadersMiddleware:
-    """Adds the headers the access layer computed to the response of the same request."""
+class RateLimitHeadersMiddleware(HttpMiddleware):
+    """Adds the headers the access check noted (`RequestNotes.response_headers`) to the
+    answer of the same request, whatever the answer is."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        notes = notes_of(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = scope.get("state", {}).get(STATE_KEY)
+                headers = notes.response_headers
                 if headers:
                     existing = {name.lower() for name, _ in message.get("headers", [])}
                     extra = [

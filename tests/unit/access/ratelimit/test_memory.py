@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from slo_engine.access.ratelimit import memory
 from slo_engine.access.ratelimit.memory import InProcessBuckets
 from slo_engine.rate_policy import parse_rate
-from slo_engine.access.ratelimit import memory
 
 
 class Clock:

@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from slo_engine.discovery.repository import DiscoveryRepository
+from slo_engine.infra.components import AppComponent
 from slo_engine.infra.db import Database
+from slo_engine.jobs.repository import JobRunRepository
 from slo_engine.observability.metrics import JOB_DURATION, JOB_RUNS
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class JobRunner:
         now = now or datetime.now(UTC)
         slot = int(now.timestamp()) // job.interval_seconds
         async with self._database.session_scope() as session:
-            won = await DiscoveryRepository(session).claim(name, slot, self.replica, now)
+            won = await JobRunRepository(session).claim(name, slot, self.replica, now)
         if not won:
             logger.debug("job %s slot %d: another replica has it", name, slot)
             JOB_RUNS.labels(name, "skipped").inc()
@@ -81,7 +82,7 @@ class JobRunner:
             JOB_DURATION.labels(name, outcome).observe(time.perf_counter() - started)
             try:
                 async with self._database.session_scope() as session:
-                    await DiscoveryRepository(session).finish(
+                    await JobRunRepository(session).finish(
                         name, slot, datetime.now(UTC), outcome, summary
                     )
             except Exception:
@@ -120,3 +121,7 @@ class JobScheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+
+# The jobs this process runs in their slots (and `run_now` for operators and tests).
+JOBS: AppComponent[JobRunner] = AppComponent("jobs")

@@ -1,0 +1,84 @@
+"""The rows the database stores after a write, computed in memory.
+
+Each function follows the same rule as the SQL that writes the row (catalog/bulk.py,
+catalog/repository.py), so that a write can apply to the snapshot exactly what it
+stored without reading it back, and so that the staleness job flags in the snapshot the
+rows it flags in the database. They are rules of the writes, not of the snapshot's
+layout (graph/snapshot.py), hence a module of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
+
+from slo_engine.graph.model import DependencyReport, Service, ServiceDeclaration
+
+T = TypeVar("T")
+
+
+def _given(value: T | None, stored: T | None) -> T | None:
+    return stored if value is None else value
+
+
+def declared_service(
+    stored: Service | None, declaration: ServiceDeclaration, now: datetime
+) -> Service:
+    """The service as stored after `declaration` is upserted over `stored`.
+
+    Fields the declaration leaves out keep their stored value; given metadata replaces
+    the stored object. (The same rule as the SQL in catalog/bulk.py.)
+    """
+    if stored is None:
+        return Service(
+            service_id=declaration.service_id,
+            display_name=declaration.display_name,
+            team=declaration.team,
+            criticality=declaration.criticality,
+            metadata=declaration.metadata or {},
+            discovered=False,
+            created_at=now,
+            updated_at=now,
+        )
+    return replace(
+        stored,
+        display_name=_given(declaration.display_name, stored.display_name),
+        team=_given(declaration.team, stored.team),
+        criticality=_given(declaration.criticality, stored.criticality),
+        metadata=stored.metadata if declaration.metadata is None else declaration.metadata,
+        discovered=False,
+        updated_at=now,
+    )
+
+
+def discovered_service(service_id: str, now: datetime) -> Service:
+    """A service first named by an edge, before anyone declares it."""
+    return Service(service_id=service_id, discovered=True, created_at=now, updated_at=now)
+
+
+def observed_report(stored: DependencyReport | None, report: DependencyReport) -> DependencyReport:
+    """The report as stored after `report` is upserted over `stored` (same source).
+
+    It takes the new attributes, is fresh, and keeps the later `last_observed_at`.
+    """
+    if not report.is_stale and (
+        stored is None or report.last_observed_at >= stored.last_observed_at
+    ):
+        return report
+    if stored is None or report.last_observed_at >= stored.last_observed_at:
+        return report._replace(is_stale=False)
+    return report._replace(is_stale=False, last_observed_at=stored.last_observed_at)
+
+
+def expired(
+    report: DependencyReport, aging_sources: Iterable[str], observed_before: datetime
+) -> bool:
+    """Whether the staleness job flags `report` (the same rule as its SQL): a fresh
+    report of a source whose edges age, last observed before the cutoff."""
+    return (
+        not report.is_stale
+        and report.discovery_source in aging_sources
+        and report.last_observed_at < observed_before
+    )

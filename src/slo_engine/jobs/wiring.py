@@ -1,0 +1,45 @@
+"""Which jobs the settings schedule: each discovery source at its interval, the
+staleness sweep and the full cycle scan. The work of each job lives with its feature
+(discovery/service.py, ingestion/staleness.py, alerts/scan.py); this module only says
+when it runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slo_engine.alerts.scan import scan_cycles
+from slo_engine.discovery.service import run_source
+from slo_engine.discovery.wiring import Discovery
+from slo_engine.infra.db import Database
+from slo_engine.ingestion.staleness import mark_stale_edges
+from slo_engine.jobs.runner import Job
+from slo_engine.live.graph import LiveGraph
+from slo_engine.settings import Settings
+
+
+def build_jobs(
+    settings: Settings, database: Database, cache: LiveGraph, discovery: Discovery
+) -> list[Job]:
+    jobs: list[Job] = []
+    for name, source in discovery.sources.items():
+
+        async def run(now, source=source):  # type: ignore[no-untyped-def]
+            outcome = await run_source(database, cache, source, now)
+            result = outcome.result
+            assert result is not None
+            return f"{result.nodes_upserted} services, {result.edges_upserted} edges"
+
+        jobs.append(Job(f"discover-{name}", source.interval_minutes * 60, run))
+
+    async def stale(now):  # type: ignore[no-untyped-def]
+        threshold = timedelta(hours=settings.stale_edge_threshold_hours)
+        outcome = await mark_stale_edges(database, cache, threshold, now)
+        return f"{outcome.flagged} edge reports flagged stale"
+
+    async def cycles(now):  # type: ignore[no-untyped-def]
+        found = await scan_cycles(database, cache, now)
+        return f"{found} cyclic components"
+
+    jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
+    jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))
+    return jobs

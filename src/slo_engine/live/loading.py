@@ -1,0 +1,70 @@
+"""What the live graph reads from the database: the whole graph, or the rows written
+since a revision (a `Change`), each on one database snapshot (or, without one, between
+two equal reads of the revision).
+
+The live graph (live/graph.py) decides when to read and what to do with the result; the
+statements and the bookkeeping of a read do not depend on its state, hence a module of
+their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from slo_engine.catalog.repository import CatalogRepository, Revisions, graph_epoch, read_revisions
+from slo_engine.graph.model import DependencyReport, Service
+from slo_engine.graph.snapshot import GraphSnapshot
+
+logger = logging.getLogger(__name__)
+
+_CONSISTENT_READ_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Rows to upsert into a snapshot at a revision in [base, revision) to bring it to
+    `revision`: one write's rows (base = revision - 1), or every row written since
+    `base` (a catch-up)."""
+
+    base: int
+    revision: int
+    services: Sequence[Service]
+    reports: Sequence[DependencyReport]
+
+
+async def changes_since(session: AsyncSession, base: int) -> tuple[Revisions, Change]:
+    """The revisions, and the rows written after `base` (on one database snapshot)."""
+    now = await read_revisions(session)
+    services, reports = await CatalogRepository(session).changes_since(base)
+    return now, Change(base, now.graph, services, reports)
+
+
+async def whole_graph(session: AsyncSession) -> tuple[Revisions, str, GraphSnapshot]:
+    """The revisions, the graph's epoch and a snapshot of every row (on one database
+    snapshot); the snapshot is built in a worker thread."""
+    revisions = await read_revisions(session)
+    epoch = await graph_epoch(session)
+    services, reports = await CatalogRepository(session).load_graph()
+    snapshot = await asyncio.to_thread(GraphSnapshot.build, revisions.graph, services, reports)
+    return revisions, epoch, snapshot
+
+
+async def load_pulling(repository: CatalogRepository) -> GraphSnapshot:
+    """A snapshot of every row `repository`'s session reads, without a database snapshot
+    to read them on (one-off processes: the CLI)."""
+    # Read the revision before and after the rows: equal means no write committed in
+    # between (PostgreSQL's READ COMMITTED gives each statement its own view).
+    for _ in range(_CONSISTENT_READ_ATTEMPTS):
+        before = await repository.current_revision()
+        services, reports = await repository.load_graph()
+        after = await repository.current_revision()
+        if before == after:
+            break
+    else:
+        logger.warning("graph kept changing while it was loaded; using the last read")
+    return await asyncio.to_thread(GraphSnapshot.build, before, services, reports)
