@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from slo_engine.access.keys import Scope
 from slo_engine.access.repository import ApiKey
@@ -35,9 +35,12 @@ class ApiKeyCreate(BaseModel):
 class ApiKeyOut(BaseModel):
     """A key as stored: never its secret."""
 
+    # Read from the stored key (access.repository.ApiKey) by field name.
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     key_id: str
-    scopes: list[Scope]
+    scopes: Annotated[list[Scope], AfterValidator(sorted)]
     rate_limit_ingestion: str | None
     rate_limit_query: str | None
     created_at: datetime
@@ -47,17 +50,7 @@ class ApiKeyOut(BaseModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
-        return cls(
-            name=key.name,
-            key_id=key.key_id,
-            scopes=sorted(key.scopes),
-            rate_limit_ingestion=key.rate_limit_ingestion,
-            rate_limit_query=key.rate_limit_query,
-            created_at=key.created_at,
-            expires_at=key.expires_at,
-            revoked_at=key.revoked_at,
-            last_used_at=key.last_used_at,
-        )
+        return cls.model_validate(key)
 
 
 class ApiKeyCreated(ApiKeyOut):

@@ -19,7 +19,7 @@ _IN_CHUNK = 5_000
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    id: uuid.UUID
+    alert_id: uuid.UUID
     canonical_key: str
     members: list[str]
     cycle_path: list[str]
@@ -45,6 +45,7 @@ class NewAlert:
 def _alert_from_row(row: Row[*tuple[Any, ...]]) -> Alert:
     m = dict(row._mapping)
     m["status"] = AlertStatus(m["status"])
+    m["alert_id"] = m.pop("id")
     return Alert(**m)
 
 

@@ -74,7 +74,7 @@ async def list_alerts(
     next_cursor = None
     if len(page) > limit:
         last = page[limit - 1]
-        next_cursor = encode_cursor([last.first_detected_at.isoformat(), str(last.id)])
+        next_cursor = encode_cursor([last.first_detected_at.isoformat(), str(last.alert_id)])
     return AlertPage(items=[AlertOut.of(a) for a in page[:limit]], next_cursor=next_cursor)
 
 

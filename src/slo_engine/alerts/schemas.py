@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from slo_engine.alerts.repository import Alert
 from slo_engine.graph.model import AlertStatus
@@ -14,6 +14,9 @@ from slo_engine.infra.storable import STRICT_BODY, TEXT_RULE
 
 
 class AlertOut(BaseModel):
+    # An alert as stored (alerts.repository.Alert), without its bookkeeping.
+    model_config = ConfigDict(from_attributes=True)
+
     alert_id: uuid.UUID
     members: list[str]
     cycle_path: list[str] = Field(description="One concrete cycle, first service repeated last.")
@@ -28,19 +31,7 @@ class AlertOut(BaseModel):
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
-        return cls(
-            alert_id=alert.id,
-            members=alert.members,
-            cycle_path=alert.cycle_path,
-            status=alert.status,
-            first_detected_at=alert.first_detected_at,
-            last_detected_at=alert.last_detected_at,
-            acknowledged_by=alert.acknowledged_by,
-            acknowledged_at=alert.acknowledged_at,
-            resolved_by=alert.resolved_by,
-            resolved_at=alert.resolved_at,
-            note=alert.note,
-        )
+        return cls.model_validate(alert)
 
 
 class AlertPage(BaseModel):

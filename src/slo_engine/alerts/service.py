@@ -45,7 +45,7 @@ async def reconcile_alerts(
     reopened = await repository.set_status_by_keys(plan.reopen, AlertStatus.OPEN, SYSTEM_ACTOR, now)
     await repository.set_status_by_keys(plan.resolve, AlertStatus.RESOLVED, SYSTEM_ACTOR, now)
     await repository.touch(plan.still_present, now)
-    return [DetectedCycle(alert.id, alert.cycle_path) for alert in [*created, *reopened]]
+    return [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in [*created, *reopened]]
 
 
 async def list_alerts(

@@ -21,7 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slo_engine.graph.model import DependencyReport, DiscoverySource, MergedDependency
+from slo_engine.graph.model import (
+    DECLARED_ATTRIBUTES,
+    EDGE_ATTRIBUTES,
+    OBSERVED_ATTRIBUTES,
+    DependencyReport,
+    DiscoverySource,
+    MergedDependency,
+)
 
 DECLARATION_PRIORITY: tuple[DiscoverySource, ...] = (
     DiscoverySource.MANUAL,
@@ -56,8 +63,6 @@ BASE_CONFIDENCE: dict[DiscoverySource, float] = {
 
 _DECLARATION_RANK = {source: rank for rank, source in enumerate(DECLARATION_PRIORITY)}
 _OBSERVATION_RANK = {source: rank for rank, source in enumerate(OBSERVATION_PRIORITY)}
-_DECLARED_FIELDS = ("communication_mode", "criticality", "protocol", "timeout_ms", "retry_config")
-_OBSERVED_FIELDS = ("request_rate", "error_rate", "latency_p95_ms")
 
 
 def combine_confidence(scores: Sequence[float]) -> float:
@@ -96,19 +101,12 @@ def merge_reports(reports: Sequence[DependencyReport]) -> MergedDependency:
             confidence_score=combine_confidence([only.confidence_score]),
             last_observed_at=only.last_observed_at,
             is_stale=only.is_stale,
-            communication_mode=only.communication_mode,
-            criticality=only.criticality,
-            protocol=only.protocol,
-            timeout_ms=only.timeout_ms,
-            retry_config=only.retry_config,
-            request_rate=only.request_rate,
-            error_rate=only.error_rate,
-            latency_p95_ms=only.latency_p95_ms,
+            **{name: getattr(only, name) for name in EDGE_ATTRIBUTES},
         )
     declared = sorted(reports, key=lambda r: _DECLARATION_RANK[r.discovery_source])
     observed = sorted(reports, key=lambda r: _OBSERVATION_RANK[r.discovery_source])
-    values: dict[str, Any] = {name: _first_value(declared, name) for name in _DECLARED_FIELDS}
-    values.update({name: _first_value(observed, name) for name in _OBSERVED_FIELDS})
+    values: dict[str, Any] = {name: _first_value(declared, name) for name in DECLARED_ATTRIBUTES}
+    values.update({name: _first_value(observed, name) for name in OBSERVED_ATTRIBUTES})
     return MergedDependency(
         source=reports[0].source,
         target=reports[0].target,

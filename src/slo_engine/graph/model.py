@@ -91,6 +91,20 @@ class ServiceDeclaration:
     metadata: dict[str, Any] | None = None
 
 
+# An edge's attributes, by name, in one order everywhere they are listed (the merge,
+# the answers' encoder, the HTTP schemas: tests/unit/test_edge_shapes.py holds them to
+# it): what people declare about a dependency, then what traffic measures.
+DECLARED_ATTRIBUTES = (
+    "communication_mode",
+    "criticality",
+    "protocol",
+    "timeout_ms",
+    "retry_config",
+)
+OBSERVED_ATTRIBUTES = ("request_rate", "error_rate", "latency_p95_ms")
+EDGE_ATTRIBUTES = DECLARED_ATTRIBUTES + OBSERVED_ATTRIBUTES
+
+
 class DependencyReport(NamedTuple):
     """One discovery source's record of one edge (source service -> target service).
 

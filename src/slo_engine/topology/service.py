@@ -17,6 +17,7 @@ from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ServiceNotFoundError
 from slo_engine.graph.merge import combine_confidence
 from slo_engine.graph.model import (
+    EDGE_ATTRIBUTES,
     DependencyReport,
     Direction,
     DiscoverySource,
@@ -63,16 +64,7 @@ def _edge_fields(
     return {
         "source": edge.source,
         "target": edge.target,
-        "attributes": {
-            "communication_mode": edge.communication_mode,
-            "criticality": edge.criticality,
-            "protocol": edge.protocol,
-            "timeout_ms": edge.timeout_ms,
-            "retry_config": edge.retry_config,
-            "request_rate": edge.request_rate,
-            "error_rate": edge.error_rate,
-            "latency_p95_ms": edge.latency_p95_ms,
-        },
+        "attributes": {name: getattr(edge, name) for name in EDGE_ATTRIBUTES},
         "confidence_score": confidence_score,
         "discovery_sources": discovery_sources,
         "last_observed_at": edge.last_observed_at,
