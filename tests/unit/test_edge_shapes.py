@@ -16,6 +16,7 @@ from slo_engine.graph.model import (
     DiscoverySource,
     MergedDependency,
 )
+from slo_engine.graph.stored_rows import REPORT_FIELDS_REPLACED
 from slo_engine.ingestion.schemas import EdgeAttributes
 from slo_engine.topology.schemas import EdgeAttributesOut, EdgeOut
 from slo_engine.topology.service import edge_document, stored_edge_document
@@ -61,3 +62,13 @@ def test_the_encoder_writes_the_documented_shape() -> None:
         assert document["attributes"]["protocol"] == "grpc"
         assert document["attributes"]["latency_p95_ms"] == 40.0
         EdgeOut.model_validate(document)
+
+
+def test_the_upsert_rules_cover_every_field_of_a_report() -> None:
+    # What a report seen again does with each field: replaced from the new report
+    # (REPORT_FIELDS_REPLACED), its identity kept, fresh again, the later observation.
+    identity = ("source", "target", "discovery_source")
+    merged_by_rule = ("last_observed_at", "is_stale")
+    assert sorted((*identity, *REPORT_FIELDS_REPLACED, *merged_by_rule)) == sorted(
+        DependencyReport._fields
+    )

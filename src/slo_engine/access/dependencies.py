@@ -24,8 +24,7 @@ from slo_engine.access.service import ANONYMOUS, Authenticator, Principal
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.components import AppComponent
 from slo_engine.infra.middleware import notes_of
-from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH
+from slo_engine.live.reads import LiveGraphDep
 from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
 from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 
@@ -66,7 +65,7 @@ def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Pr
     async def check_access(
         request: Request,
         access: Annotated[AccessControl, Depends(ACCESS_CONTROL)],
-        live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+        live: LiveGraphDep,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         api_key: Annotated[str | None, Depends(_api_key_header)],
     ) -> Principal:

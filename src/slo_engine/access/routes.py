@@ -10,11 +10,10 @@ from slo_engine.access import service
 from slo_engine.access.dependencies import admin_read_access, admin_write_access
 from slo_engine.access.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
 from slo_engine.access.service import KEY_NAME_PATTERN
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
-from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH
+from slo_engine.live.reads import LiveGraphDep
 
 router = APIRouter(tags=["api-keys"])
 
@@ -30,8 +29,8 @@ router = APIRouter(tags=["api-keys"])
 )
 async def create_api_key(
     body: Annotated[ApiKeyCreate, Depends(json_body(ApiKeyCreate))],
-    database: Annotated[Database, Depends(DATABASE)],
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    database: DatabaseDep,
+    live: LiveGraphDep,
     response: Response,
 ) -> ApiKeyCreated:
     """The answer holds the key's secret: no cache may keep it (`Cache-Control: no-store`)."""
@@ -57,7 +56,7 @@ async def create_api_key(
     summary="List API keys (never their secrets)",
     responses=problem_responses(401, 403, 429, 500),
 )
-async def list_api_keys(database: Annotated[Database, Depends(DATABASE)]) -> ApiKeyList:
+async def list_api_keys(database: DatabaseDep) -> ApiKeyList:
     keys = await database.read(service.list_keys)
     return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
 
@@ -71,8 +70,8 @@ async def list_api_keys(database: Annotated[Database, Depends(DATABASE)]) -> Api
 )
 async def revoke_api_key(
     name: Annotated[str, Path(pattern=KEY_NAME_PATTERN)],
-    database: Annotated[Database, Depends(DATABASE)],
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    database: DatabaseDep,
+    live: LiveGraphDep,
 ) -> ApiKeyOut:
     """The key stays listed, with `revoked_at`, for the audit trail."""
     key = await database.transaction(

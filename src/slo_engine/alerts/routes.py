@@ -15,13 +15,13 @@ from slo_engine.alerts.schemas import AlertOut, AlertPage, AlertUpdate
 from slo_engine.errors import AlertNotFoundError
 from slo_engine.graph.model import AlertStatus
 from slo_engine.infra.cursor import (
-    CURSOR_DESCRIPTION,
-    CURSOR_PATTERN,
+    CursorQuery,
+    PageLimit,
     decode_cursor,
     encode_cursor,
     not_issued,
 )
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 
@@ -59,13 +59,10 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_alerts(
-    database: Annotated[Database, Depends(DATABASE)],
+    database: DatabaseDep,
     status: Annotated[AlertStatus | None, Query()] = None,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: CursorQuery = None,
+    limit: PageLimit = 100,
 ) -> AlertPage:
     """Newest first. Each alert is one strongly connected component of the graph."""
     page = await database.read(
@@ -85,7 +82,7 @@ async def list_alerts(
     summary="One circular-dependency alert",
     responses=problem_responses(401, 403, 404, 429, 500),
 )
-async def get_alert(alert_id: str, database: Annotated[Database, Depends(DATABASE)]) -> AlertOut:
+async def get_alert(alert_id: str, database: DatabaseDep) -> AlertOut:
     alert = await database.read(lambda session: service.get_alert(session, _alert_uuid(alert_id)))
     return AlertOut.of(alert)
 
@@ -103,7 +100,7 @@ async def update_alert(
     # request is a 401, and its body is never read.
     principal: Annotated[Principal, Depends(write_access)],
     body: Annotated[AlertUpdate, Depends(json_body(AlertUpdate))],
-    database: Annotated[Database, Depends(DATABASE)],
+    database: DatabaseDep,
 ) -> AlertOut:
     """A resolved alert whose cycle is still in the graph is reopened by the next scan;
     acknowledge it to keep it quiet instead."""

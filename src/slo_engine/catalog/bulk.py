@@ -29,7 +29,8 @@ from asyncpg.pgproto import pgproto
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.identity import service_uuid
-from slo_engine.graph.model import DependencyReport
+from slo_engine.graph.model import DECLARED_ATTRIBUTES, OBSERVED_ATTRIBUTES, DependencyReport
+from slo_engine.graph.stored_rows import REPORT_FIELDS_REPLACED, SERVICE_FIELDS_KEPT_WHEN_ABSENT
 
 # Columns written, in order. Kept next to the SQL that uses them.
 _SERVICE_COLUMNS = (
@@ -49,15 +50,9 @@ _REPORT_COLUMNS = (
     "source_service_id",
     "target_service_id",
     "discovery_source",
-    "communication_mode",
-    "criticality",
-    "protocol",
-    "timeout_ms",
-    "retry_config",
+    *DECLARED_ATTRIBUTES,
     "confidence_score",
-    "request_rate",
-    "error_rate",
-    "latency_p95_ms",
+    *OBSERVED_ATTRIBUTES,
     "first_observed_at",
     "last_observed_at",
     "is_stale",
@@ -65,20 +60,8 @@ _REPORT_COLUMNS = (
     "updated_at",
     "revision",
 )
-# Columns a report seen again takes from the new report.
-_REPORT_REPLACED = (
-    "communication_mode",
-    "criticality",
-    "protocol",
-    "timeout_ms",
-    "retry_config",
-    "confidence_score",
-    "request_rate",
-    "error_rate",
-    "latency_p95_ms",
-    "updated_at",
-    "revision",
-)
+# Columns a report seen again takes from the new report (graph/stored_rows.py).
+_REPORT_REPLACED = (*REPORT_FIELDS_REPLACED, "updated_at", "revision")
 
 
 class ServiceRow(NamedTuple):
@@ -142,12 +125,14 @@ def _sqlite_service_uuid(service_id: str) -> str:
 
 
 def _declared_update_sql(table: str, replace_metadata: bool) -> str:
+    """The SET clause of a declared service's upsert (graph/stored_rows.py's rules)."""
+    kept = "".join(
+        f"{name} = COALESCE(excluded.{name}, {table}.{name}), "
+        for name in SERVICE_FIELDS_KEPT_WHEN_ABSENT
+    )
     metadata = "metadata = excluded.metadata, " if replace_metadata else ""
     return (
-        f"display_name = COALESCE(excluded.display_name, {table}.display_name), "
-        f"team = COALESCE(excluded.team, {table}.team), "
-        f"criticality = COALESCE(excluded.criticality, {table}.criticality), "
-        f"{metadata}discovered = false, updated_at = excluded.updated_at, "
+        f"{kept}{metadata}discovered = false, updated_at = excluded.updated_at, "
         "revision = excluded.revision"
     )
 

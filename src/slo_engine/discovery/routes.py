@@ -10,7 +10,7 @@ from slo_engine.access.dependencies import read_access
 from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.discovery.schemas import SourceHealth, SourceHealthList
 from slo_engine.discovery.wiring import DISCOVERY, SOURCE_NAMES, Discovery
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 
 router = APIRouter(tags=["discovery"])
@@ -24,7 +24,7 @@ router = APIRouter(tags=["discovery"])
     responses=problem_responses(401, 403, 429, 500),
 )
 async def list_sources(
-    database: Annotated[Database, Depends(DATABASE)],
+    database: DatabaseDep,
     discovery: Annotated[Discovery, Depends(DISCOVERY)],
 ) -> SourceHealthList:
     """Every known source, configured or not; a source that never ran has no times.

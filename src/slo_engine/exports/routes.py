@@ -15,9 +15,9 @@ from slo_engine.errors import BadRequestError, BusyError
 from slo_engine.exports import service
 from slo_engine.exports.schemas import GraphPageOut
 from slo_engine.infra.components import AppComponent
-from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
+from slo_engine.infra.cursor import CursorQuery
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.formats import RENDERERS, ExportFormat
 from slo_engine.topology.negotiation import negotiate, openapi_content
 
@@ -69,16 +69,13 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
 async def get_graph(
     request: Request,
     slots: Annotated[asyncio.Semaphore, Depends(EXPORT_STREAMS)],
-    read: Annotated[GraphRead, Depends(graph_read)],
+    read: GraphReadDep,
     export_format: Annotated[
         ExportFormat | None,
         Query(alias="format", description="Wins over Accept; see docs/exports.md."),
     ] = None,
     include_stale: Annotated[bool, Query()] = False,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
-    ] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[
         int | None,
         Query(

@@ -1,7 +1,8 @@
 """The rows the database stores after a write, computed in memory.
 
-Each function follows the same rule as the SQL that writes the row (catalog/bulk.py,
-catalog/repository.py), so that a write can apply to the snapshot exactly what it
+The upserts' rules are declared once, field by field, in the lists below: the SQL of
+catalog/bulk.py is written from them, and the functions here apply them in memory, so
+that a write can apply to the snapshot exactly what it
 stored without reading it back, and so that the staleness job flags in the snapshot the
 rows it flags in the database. They are rules of the writes, not of the snapshot's
 layout (graph/snapshot.py), hence a module of their own.
@@ -12,11 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from slo_engine.graph.model import DependencyReport, Service, ServiceDeclaration
+from slo_engine.graph.model import EDGE_ATTRIBUTES, DependencyReport, Service, ServiceDeclaration
 
 T = TypeVar("T")
+
+# A declared service keeps the stored value of these where its declaration leaves them
+# out (None); given metadata replaces the stored object whole; it is no longer
+# `discovered`.
+SERVICE_FIELDS_KEPT_WHEN_ABSENT = ("display_name", "team", "criticality")
+# A report seen again takes these from the new report, is fresh again, and keeps the
+# later `last_observed_at` (and its first observation).
+REPORT_FIELDS_REPLACED = (*EDGE_ATTRIBUTES, "confidence_score")
 
 
 def _given(value: T | None, stored: T | None) -> T | None:
@@ -29,7 +38,7 @@ def declared_service(
     """The service as stored after `declaration` is upserted over `stored`.
 
     Fields the declaration leaves out keep their stored value; given metadata replaces
-    the stored object. (The same rule as the SQL in catalog/bulk.py.)
+    the stored object.
     """
     if stored is None:
         return Service(
@@ -42,11 +51,13 @@ def declared_service(
             created_at=now,
             updated_at=now,
         )
+    kept: dict[str, Any] = {
+        name: _given(getattr(declaration, name), getattr(stored, name))
+        for name in SERVICE_FIELDS_KEPT_WHEN_ABSENT
+    }
     return replace(
         stored,
-        display_name=_given(declaration.display_name, stored.display_name),
-        team=_given(declaration.team, stored.team),
-        criticality=_given(declaration.criticality, stored.criticality),
+        **kept,
         metadata=stored.metadata if declaration.metadata is None else declaration.metadata,
         discovered=False,
         updated_at=now,

@@ -14,9 +14,9 @@ from slo_engine.alerts.repository import AlertRepository
 from slo_engine.discovery.repository import DiscoveryRepository, SourceStatus
 from slo_engine.discovery.wiring import DISCOVERY, Discovery
 from slo_engine.errors import DatabaseUnavailableError
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import Database, DatabaseDep
 from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH
+from slo_engine.live.reads import LiveGraphDep
 from slo_engine.observability.metrics import (
     DB_AVAILABLE,
     DB_POOL,
@@ -81,8 +81,8 @@ async def refresh_state_gauges(database: Database, live: LiveGraph, discovery: D
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 async def metrics(
-    database: Annotated[Database, Depends(DATABASE)],
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    database: DatabaseDep,
+    live: LiveGraphDep,
     discovery: Annotated[Discovery, Depends(DISCOVERY)],
 ) -> Response:
     """Not behind an API key, like the health endpoints: scrapers are kept out at the

@@ -15,11 +15,10 @@ from slo_engine import __version__
 from slo_engine.access.dependencies import ACCESS_CONTROL, AccessControl
 from slo_engine.discovery.repository import DiscoveryRepository, SourceStatus
 from slo_engine.discovery.wiring import DISCOVERY, Discovery
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import Database, DatabaseDep
 from slo_engine.infra.http_errors import problem_response, problem_responses
 from slo_engine.infra.shutdown import DRAIN, Drain
-from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH
+from slo_engine.live.reads import LiveGraphDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -78,8 +77,8 @@ async def liveness() -> Liveness:
 )
 async def readiness(
     request: Request,
-    database: Annotated[Database, Depends(DATABASE)],
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    database: DatabaseDep,
+    live: LiveGraphDep,
     access: Annotated[AccessControl, Depends(ACCESS_CONTROL)],
     discovery: Annotated[Discovery, Depends(DISCOVERY)],
     drain: Annotated[Drain, Depends(DRAIN)],

@@ -4,7 +4,7 @@ routes that name it as a FastAPI dependency.
 
 A route states what it uses, typed, in its signature::
 
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)]
+    live: LiveGraphDep
 
 and `create_app` installs each part once, in its lifespan (`LIVE_GRAPH.install(app,
 live_graph)`). There is no bag of everything that every handler reaches into, so a
@@ -14,9 +14,9 @@ module imports only the parts it uses, and a test replaces one with
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from slo_engine.settings import Settings
 
@@ -51,3 +51,4 @@ class AppComponent(Generic[T]):
 
 # The settings the app was built with.
 SETTINGS: AppComponent[Settings] = AppComponent("settings")
+SettingsDep = Annotated[Settings, Depends(SETTINGS)]

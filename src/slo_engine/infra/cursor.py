@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from slo_engine.errors import BadRequestError
 from slo_engine.infra.storable import storable_text
@@ -17,6 +19,12 @@ CURSOR_DESCRIPTION = (
     "The `next_cursor` of the previous page, passed back as it was: an opaque token, "
     "so one this service did not issue is a 400."
 )
+# The `cursor` query parameter of a paged listing.
+CursorQuery = Annotated[
+    str | None, Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION)
+]
+# The `limit` of a paged listing of stored rows.
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
+from fastapi import Depends
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -270,5 +271,6 @@ async def _rolled_back(session: AsyncSession) -> None:
         logger.debug("rollback after a failure failed too: %s", error)
 
 
-# The process's database, as a route dependency (`Depends(DATABASE)`).
+# The process's database, as a route dependency: `database: DatabaseDep`.
 DATABASE: AppComponent[Database] = AppComponent("database")
+DatabaseDep = Annotated[Database, Depends(DATABASE)]

@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from slo_engine.access.dependencies import write_access
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 from slo_engine.ingestion import service
 from slo_engine.ingestion.schemas import DetectedCycleOut, IngestionRequest, IngestionResponse
-from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH, REVISION_HEADER
+from slo_engine.live.reads import REVISION_HEADER, LiveGraphDep
 
 router = APIRouter(tags=["ingestion"])
 
@@ -28,8 +27,8 @@ router = APIRouter(tags=["ingestion"])
 )
 async def ingest_dependencies(
     body: Annotated[IngestionRequest, Depends(json_body(IngestionRequest))],
-    database: Annotated[Database, Depends(DATABASE)],
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
+    database: DatabaseDep,
+    live: LiveGraphDep,
     response: Response,
 ) -> IngestionResponse:
     """Upsert the nodes and edges in one transaction: all of it lands or none of it.

@@ -9,12 +9,11 @@ from fastapi.responses import Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN
-from slo_engine.infra.components import SETTINGS
+from slo_engine.infra.components import SettingsDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
-from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
-from slo_engine.settings import Settings
+from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
 from slo_engine.topology.service import service_in
 
@@ -34,7 +33,7 @@ IncludeStale = Annotated[
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_impact(
-    read: Annotated[GraphRead, Depends(graph_read)],
+    read: GraphReadDep,
     service_id: ServiceIdPath,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = MAX_DEPTH,
     include_stale: IncludeStale = False,
@@ -70,8 +69,8 @@ async def get_impact(
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_availability(
-    read: Annotated[GraphRead, Depends(graph_read)],
-    settings: Annotated[Settings, Depends(SETTINGS)],
+    read: GraphReadDep,
+    settings: SettingsDep,
     service_id: ServiceIdPath,
     include_stale: IncludeStale = False,
     max_terms: Annotated[

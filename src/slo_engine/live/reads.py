@@ -26,13 +26,13 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.infra.components import SETTINGS, AppComponent
+from slo_engine.infra.components import AppComponent, SettingsDep
 from slo_engine.infra.conditional import NotModified, etag_matches
 from slo_engine.live.graph import LiveGraph
-from slo_engine.settings import Settings
 
-# The process's live graph, as a route dependency (`Depends(LIVE_GRAPH)`).
+# The process's live graph, as a route dependency: `live: LiveGraphDep`.
 LIVE_GRAPH: AppComponent[LiveGraph] = AppComponent("live_graph")
+LiveGraphDep = Annotated[LiveGraph, Depends(LIVE_GRAPH)]
 
 REVISION_HEADER = "X-Graph-Revision"
 FRESHNESS_HEADER = "X-Graph-Freshness"
@@ -84,8 +84,8 @@ def _request_digest(request: Request) -> str:
 
 async def graph_read(
     request: Request,
-    live: Annotated[LiveGraph, Depends(LIVE_GRAPH)],
-    settings: Annotated[Settings, Depends(SETTINGS)],
+    live: LiveGraphDep,
+    settings: SettingsDep,
     min_revision: Annotated[
         int | None, Query(ge=0, le=2**63 - 1, description=MIN_REVISION_DESCRIPTION)
     ] = None,
@@ -100,3 +100,7 @@ async def graph_read(
         if etag_matches(if_none_match, read.etag(revision)):
             raise NotModified(read.headers(revision))
     return read
+
+
+# A graph read, as a route parameter (declare it after the access check).
+GraphReadDep = Annotated[GraphRead, Depends(graph_read)]

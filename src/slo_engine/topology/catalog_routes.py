@@ -11,11 +11,11 @@ from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.catalog.schemas import ServiceOut, ServicePage
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
-from slo_engine.infra.cursor import CURSOR_DESCRIPTION, CURSOR_PATTERN
-from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.cursor import CursorQuery, PageLimit
+from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
-from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["services"])
@@ -29,7 +29,7 @@ router = APIRouter(tags=["services"])
     responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_services(
-    database: Annotated[Database, Depends(DATABASE)],
+    database: DatabaseDep,
     team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
@@ -42,11 +42,8 @@ async def list_services(
             "(case-insensitive).",
         ),
     ] = None,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION),
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: CursorQuery = None,
+    limit: PageLimit = 100,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
     items, stale_only, next_cursor = await database.read(
@@ -68,7 +65,7 @@ async def list_services(
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
 )
 async def get_service(
-    read: Annotated[GraphRead, Depends(graph_read)],
+    read: GraphReadDep,
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
     response: Response,
 ) -> ServiceOut:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from slo_engine.access.dependencies import read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.live.reads import NOT_MODIFIED, GraphRead, graph_read
+from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
@@ -44,7 +44,7 @@ _VARY = {"Vary": "Accept"}
 async def get_dependencies(
     request: Request,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
-    read: Annotated[GraphRead, Depends(graph_read)],
+    read: GraphReadDep,
     service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
     direction: Annotated[Direction, Query()] = Direction.DOWNSTREAM,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 3,
