@@ -7,18 +7,11 @@ repositories and HTTP schemas never enter the core; both convert to and from the
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
 SERVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$"
-_SERVICE_ID_RE = re.compile(SERVICE_ID_PATTERN)
-
-
-def is_valid_service_id(value: str) -> bool:
-    """True when `value` is a business service id: 1-255 of ``[A-Za-z0-9._:-]``, alnum first."""
-    return bool(_SERVICE_ID_RE.fullmatch(value))
 
 
 class DiscoverySource(enum.StrEnum):

@@ -69,7 +69,6 @@ class LiveGraph:
         self._database = database
         self._snapshot: GraphSnapshot | None = None
         self._lock = asyncio.Lock()  # one loader or catch-up at a time
-        self.reloads = 0
         self.epoch = "unknown"  # the graph's identity (catalog/tables.py graph_identity)
         self.access_revision = -1
         self._confirmed = False
@@ -249,7 +248,6 @@ class LiveGraph:
             self._replace(snapshot)
             give_back_free_memory()  # the rows read are garbage now
             exempt_from_full_collections()  # the graph stays: no collector walks over it
-            LIVE_GRAPH_UPDATES.labels("reload").inc()
             logger.info(
                 "live graph loaded at revision %d: %d services, %d edge pairs in %.2f s",
                 snapshot.revision,
@@ -345,7 +343,7 @@ class LiveGraph:
 
     def _replace(self, snapshot: GraphSnapshot) -> None:
         self._snapshot = snapshot
-        self.reloads += 1
+        LIVE_GRAPH_UPDATES.labels("reload").inc()
         self._revision_moved()
 
     def _revision_moved(self) -> None:

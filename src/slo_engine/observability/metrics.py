@@ -74,7 +74,8 @@ SNAPSHOT_LOOKUPS = Counter(
 LIVE_GRAPH_UPDATES = Counter(
     _PREFIX + "live_graph_updates_total",
     "Changes brought into the live graph from the database: catch_up (the rows written "
-    "since the applied revision) or reload (the whole graph: start, reconnect).",
+    "since the applied revision) or reload (the whole graph: at start, after a reconnect, "
+    "or in place of a change too large to apply in one step).",
     ["kind"],
     registry=REGISTRY,
 )
