@@ -6,7 +6,7 @@ database walk costs a round trip per level (design.md, "Performance model"). The
 snapshot is built from stored rows, kept current by applying the exact rows each write
 stored, and caught up with what other processes wrote (see live/graph.py).
 
-Memory is what decides how many workers fit on a machine (issue 12: 250 MB per worker at
+Memory is what decides how many workers fit on a machine (the target: 250 MB per worker at
 50,000 services / 250,000 edges, caches included), so the layout is chosen for it:
 
 * a pair reported by one source (nearly all of them) is stored as that report itself;
