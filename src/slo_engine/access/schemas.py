@@ -39,14 +39,20 @@ class ApiKeyOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     name: str
-    key_id: str
+    key_id: str = Field(description="The public part of the key (its secret is never shown).")
     scopes: Annotated[list[Scope], AfterValidator(sorted)]
-    rate_limit_ingestion: str | None
-    rate_limit_query: str | None
+    rate_limit_ingestion: str | None = Field(
+        description="This key's own write limit; none: the service's RATE_LIMIT_INGESTION."
+    )
+    rate_limit_query: str | None = Field(
+        description="This key's own read limit; none: the service's RATE_LIMIT_QUERY."
+    )
     created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    expires_at: datetime | None = Field(description="After this the key is refused.")
+    revoked_at: datetime | None = Field(description="Set once the key is revoked.")
+    last_used_at: datetime | None = Field(
+        description="The last authenticated use, to within a minute."
+    )
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:

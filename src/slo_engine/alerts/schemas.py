@@ -18,16 +18,20 @@ class AlertOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     alert_id: uuid.UUID
-    members: list[str]
+    members: list[str] = Field(
+        description="The services of the cycle's strongly connected component."
+    )
     cycle_path: list[str] = Field(description="One concrete cycle, first service repeated last.")
     status: AlertStatus
-    first_detected_at: datetime
-    last_detected_at: datetime
-    acknowledged_by: str | None
+    first_detected_at: datetime = Field(description="When the cycle was first found.")
+    last_detected_at: datetime = Field(description="When a scan last found it still there.")
+    acknowledged_by: str | None = Field(description="Who acknowledged it, if anyone.")
     acknowledged_at: datetime | None
-    resolved_by: str | None
+    resolved_by: str | None = Field(
+        description="Who resolved it: a person, or `system` when the cycle went away."
+    )
     resolved_at: datetime | None
-    note: str | None
+    note: str | None = Field(description="The last note given with a status change.")
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:

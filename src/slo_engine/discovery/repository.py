@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,8 @@ class DiscoveryRepository:
         result = await self._session.execute(select(discovery_source_status))
         return {row.name: SourceStatus(**row._mapping) for row in result}
 
-    async def _ensure(self, name: str) -> None:
+    async def _record(self, name: str, values: dict[str, Any]) -> None:
+        """Update the source's row, made first if the source never ran."""
         exists = await self._session.execute(
             select(discovery_source_status.c.name).where(discovery_source_status.c.name == name)
         )
@@ -39,30 +41,32 @@ class DiscoveryRepository:
             await self._session.execute(
                 discovery_source_status.insert().values(name=name, consecutive_failures=0)
             )
-
-    async def record_success(self, name: str, at: datetime, nodes: int, edges: int) -> None:
-        await self._ensure(name)
         await self._session.execute(
             update(discovery_source_status)
             .where(discovery_source_status.c.name == name)
-            .values(
-                last_attempt_at=at,
-                last_success_at=at,
-                consecutive_failures=0,
-                last_nodes=nodes,
-                last_edges=edges,
-            )
+            .values(**values)
+        )
+
+    async def record_success(self, name: str, at: datetime, nodes: int, edges: int) -> None:
+        await self._record(
+            name,
+            {
+                "last_attempt_at": at,
+                "last_success_at": at,
+                "consecutive_failures": 0,
+                "last_nodes": nodes,
+                "last_edges": edges,
+            },
         )
 
     async def record_failure(self, name: str, at: datetime, error: str) -> None:
-        await self._ensure(name)
-        await self._session.execute(
-            update(discovery_source_status)
-            .where(discovery_source_status.c.name == name)
-            .values(
-                last_attempt_at=at,
-                last_error=error[:4000],
-                last_error_at=at,
-                consecutive_failures=discovery_source_status.c.consecutive_failures + 1,
-            )
+        failures = discovery_source_status.c.consecutive_failures + 1
+        await self._record(
+            name,
+            {
+                "last_attempt_at": at,
+                "last_error": error[:4000],
+                "last_error_at": at,
+                "consecutive_failures": failures,
+            },
         )

@@ -15,7 +15,8 @@ K = TypeVar("K")
 
 # Bytes of encoded fragments kept per snapshot: edges (~450 bytes each) and nodes (~120).
 # Room for the fragments of a few hundred typical answers (a depth-3 answer of the
-# benchmark graph is ~120 edges), within the per-worker memory budget (docs/performance.md, "Memory").
+# benchmark graph is ~120 edges), within the per-worker memory budget
+# (docs/performance.md, "Memory").
 EDGE_FRAGMENT_BYTES = 24 * 1024 * 1024
 NODE_FRAGMENT_BYTES = 8 * 1024 * 1024
 # What one entry costs besides its bytes, estimated: the key tuple (56 bytes), the bytes

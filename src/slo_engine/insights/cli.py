@@ -6,7 +6,7 @@ directly, through the same use cases as the HTTP API.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +28,14 @@ IncludeStaleOption = Annotated[
     bool, typer.Option(help="Follow stale edges too (ignored by default).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")]
+
+
+def _shown_as_json(answer: dict[str, Any], as_json: bool) -> dict[str, Any] | None:
+    """`answer`, or None once it is printed as JSON (`--json`)."""
+    if as_json:
+        console.print_json(data=answer)
+        return None
+    return answer
 
 
 def impact(
@@ -57,15 +65,10 @@ def impact(
         )
         return answer
 
-    answer = fetch(
-        f"/services/{service_id}/impact",
-        {"depth": depth, "include_stale": include_stale, "max_affected": max_affected},
-        url,
-        api_key,
-        locally,
-    )
-    if as_json:
-        console.print_json(data=answer)
+    params = {"depth": depth, "include_stale": include_stale, "max_affected": max_affected}
+    path = f"/services/{service_id}/impact"
+    answer = _shown_as_json(fetch(path, params, url, api_key, locally), as_json)
+    if answer is None:
         return
     totals = answer["totals"]
     console.print(
@@ -117,15 +120,10 @@ def availability(
         )
         return answer
 
-    answer = fetch(
-        f"/services/{service_id}/availability",
-        {"include_stale": include_stale},
-        url,
-        api_key,
-        locally,
-    )
-    if as_json:
-        console.print_json(data=answer)
+    params = {"include_stale": include_stale}
+    path = f"/services/{service_id}/availability"
+    answer = _shown_as_json(fetch(path, params, url, api_key, locally), as_json)
+    if answer is None:
         return
     nines = answer["nines"]
     console.print(

@@ -15,140 +15,136 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _PREFIX = "slo_engine_"
+Labels = tuple[str, ...]
+
+
+def _counter(name: str, documentation: str, labels: Labels = ()) -> Counter:
+    return Counter(_PREFIX + name, documentation, labels, registry=REGISTRY)
+
+
+def _gauge(name: str, documentation: str, labels: Labels = ()) -> Gauge:
+    return Gauge(_PREFIX + name, documentation, labels, registry=REGISTRY)
+
+
+def _histogram(
+    name: str, documentation: str, labels: Labels, buckets: tuple[float, ...]
+) -> Histogram:
+    return Histogram(_PREFIX + name, documentation, labels, buckets=buckets, registry=REGISTRY)
+
 
 # Seconds: from a cached depth-1 answer (~0.2 ms) to a 10,000-node one (~1 s).
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _SLOW_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
-HTTP_REQUESTS = Counter(
-    _PREFIX + "http_requests_total",
+HTTP_REQUESTS = _counter(
+    "http_requests_total",
     "HTTP requests answered, by route template, method and status class.",
-    ["route", "method", "status_class"],
-    registry=REGISTRY,
+    ("route", "method", "status_class"),
 )
-HTTP_DURATION = Histogram(
-    _PREFIX + "http_request_duration_seconds",
+HTTP_DURATION = _histogram(
+    "http_request_duration_seconds",
     "Time from the request's arrival to the end of its response.",
-    ["route", "method", "status_class"],
+    ("route", "method", "status_class"),
     buckets=_LATENCY_BUCKETS,
-    registry=REGISTRY,
 )
-TRAVERSAL_DURATION = Histogram(
-    _PREFIX + "graph_traversal_duration_seconds",
+TRAVERSAL_DURATION = _histogram(
+    "graph_traversal_duration_seconds",
     "Subgraph queries: walking the snapshot and encoding the answer.",
-    ["direction", "depth"],
+    ("direction", "depth"),
     buckets=_LATENCY_BUCKETS,
-    registry=REGISTRY,
 )
-INGESTED_NODES = Counter(
-    _PREFIX + "ingested_nodes_total",
+INGESTED_NODES = _counter(
+    "ingested_nodes_total",
     "Services upserted by ingestions, by discovery source.",
-    ["discovery_source"],
-    registry=REGISTRY,
+    ("discovery_source",),
 )
-INGESTED_EDGES = Counter(
-    _PREFIX + "ingested_edges_total",
+INGESTED_EDGES = _counter(
+    "ingested_edges_total",
     "Dependency reports upserted by ingestions, by discovery source.",
-    ["discovery_source"],
-    registry=REGISTRY,
+    ("discovery_source",),
 )
-INGESTION_DURATION = Histogram(
-    _PREFIX + "ingestion_duration_seconds",
+INGESTION_DURATION = _histogram(
+    "ingestion_duration_seconds",
     "Ingestions that committed, from the validated request to the commit, by discovery source.",
-    ["discovery_source"],
+    ("discovery_source",),
     buckets=_SLOW_BUCKETS,
-    registry=REGISTRY,
 )
-INGESTION_FAILURES = Counter(
-    _PREFIX + "ingestion_failures_total",
+INGESTION_FAILURES = _counter(
+    "ingestion_failures_total",
     "Ingestions rolled back by an error (not client validation errors).",
-    ["discovery_source"],
-    registry=REGISTRY,
+    ("discovery_source",),
 )
-SNAPSHOT_LOOKUPS = Counter(
-    _PREFIX + "graph_cache_lookups_total",
+SNAPSHOT_LOOKUPS = _counter(
+    "graph_cache_lookups_total",
     "Reads of the in-memory graph snapshot: hit (current) or miss (rebuilt from the database).",
-    ["result"],
-    registry=REGISTRY,
+    ("result",),
 )
-LIVE_GRAPH_UPDATES = Counter(
-    _PREFIX + "live_graph_updates_total",
+LIVE_GRAPH_UPDATES = _counter(
+    "live_graph_updates_total",
     "Changes brought into the live graph from the database: catch_up (the rows written "
     "since the applied revision) or reload (the whole graph: at start, after a reconnect, "
     "or in place of a change too large to apply in one step).",
-    ["kind"],
-    registry=REGISTRY,
+    ("kind",),
 )
-ANSWER_CACHE_LOOKUPS = Counter(
-    _PREFIX + "answer_cache_lookups_total",
+ANSWER_CACHE_LOOKUPS = _counter(
+    "answer_cache_lookups_total",
     "Subgraph answers looked up in the query cache (QUERY_CACHE): hit or miss.",
-    ["result"],
-    registry=REGISTRY,
+    ("result",),
 )
-JOB_RUNS = Counter(
-    _PREFIX + "job_runs_total",
+JOB_RUNS = _counter(
+    "job_runs_total",
     "Scheduled job firings: success, failure, or skipped (another replica had the slot).",
-    ["job", "outcome"],
-    registry=REGISTRY,
+    ("job", "outcome"),
 )
-JOB_DURATION = Histogram(
-    _PREFIX + "job_duration_seconds",
+JOB_DURATION = _histogram(
+    "job_duration_seconds",
     "Duration of the job runs this process made, by job and outcome.",
-    ["job", "outcome"],
+    ("job", "outcome"),
     buckets=_SLOW_BUCKETS,
-    registry=REGISTRY,
 )
-RATE_LIMIT_DECISIONS = Counter(
-    _PREFIX + "rate_limit_decisions_total",
+RATE_LIMIT_DECISIONS = _counter(
+    "rate_limit_decisions_total",
     "Rate-limit decisions, by endpoint class, backend that decided, and decision.",
-    ["endpoint_class", "backend", "decision"],
-    registry=REGISTRY,
+    ("endpoint_class", "backend", "decision"),
 )
-AUTH_FAILURES = Counter(
-    _PREFIX + "auth_failures_total",
+AUTH_FAILURES = _counter(
+    "auth_failures_total",
     "Failed authentications, by reason (missing, malformed, invalid, revoked, expired; "
     "limited_address: refused unread because the address is being limited) and outcome: "
     "refused (401), or limited (429: too many failures from the address or for the key).",
-    ["reason", "outcome"],
-    registry=REGISTRY,
+    ("reason", "outcome"),
 )
 
 # State, refreshed at scrape time (health/metrics_routes.py).
-GRAPH_SERVICES = Gauge(_PREFIX + "graph_services", "Services in the graph.", registry=REGISTRY)
-GRAPH_EDGES = Gauge(
-    _PREFIX + "graph_edges",
+GRAPH_SERVICES = _gauge("graph_services", "Services in the graph.")
+GRAPH_EDGES = _gauge(
+    "graph_edges",
     "Dependencies (source, target pairs) in the graph: fresh, or stale (every report stale).",
-    ["state"],
-    registry=REGISTRY,
+    ("state",),
 )
-OPEN_CYCLE_ALERTS = Gauge(
-    _PREFIX + "circular_dependency_alerts_open",
+OPEN_CYCLE_ALERTS = _gauge(
+    "circular_dependency_alerts_open",
     "Circular-dependency alerts open or acknowledged (not resolved).",
-    registry=REGISTRY,
 )
-DB_AVAILABLE = Gauge(
-    _PREFIX + "db_available",
+DB_AVAILABLE = _gauge(
+    "db_available",
     "1 when the database answered this process's last unit of work, 0 during an outage "
     "(requests that need it answer 503 meanwhile: http_requests_total, status_class 5xx).",
-    registry=REGISTRY,
 )
-DB_POOL = Gauge(
-    _PREFIX + "db_pool_connections",
+DB_POOL = _gauge(
+    "db_pool_connections",
     "Database connections of this process's pool: in_use, or size (the pool's capacity).",
-    ["state"],
-    registry=REGISTRY,
+    ("state",),
 )
-DISCOVERY_CONSECUTIVE_FAILURES = Gauge(
-    _PREFIX + "discovery_consecutive_failures",
+DISCOVERY_CONSECUTIVE_FAILURES = _gauge(
+    "discovery_consecutive_failures",
     "Failed runs in a row of each configured discovery source (shared by all replicas).",
-    ["source"],
-    registry=REGISTRY,
+    ("source",),
 )
-DISCOVERY_LAST_SUCCESS = Gauge(
-    _PREFIX + "discovery_last_success_timestamp_seconds",
+DISCOVERY_LAST_SUCCESS = _gauge(
+    "discovery_last_success_timestamp_seconds",
     "Unix time of each configured source's last successful run (0: never).",
-    ["source"],
-    registry=REGISTRY,
+    ("source",),
 )
 
 

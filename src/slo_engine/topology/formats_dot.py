@@ -1,8 +1,4 @@
-"""The Graphviz DOT renderer of a dependency graph, and DOT's quoting.
-
-A module per format (topology/formats.py holds the registry of them): each has its own
-escaping rules, read best beside the renderer that needs them.
-"""
+"""The Graphviz DOT renderer of a dependency graph, and DOT's quoting."""
 
 from __future__ import annotations
 

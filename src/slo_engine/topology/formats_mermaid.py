@@ -1,8 +1,4 @@
-"""The Mermaid flowchart renderer of a dependency graph, and Mermaid's label coding.
-
-A module per format (topology/formats.py holds the registry of them): each has its own
-escaping rules, read best beside the renderer that needs them.
-"""
+"""The Mermaid flowchart renderer of a dependency graph, and Mermaid's label coding."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from slo_engine.catalog.schemas import ServiceOut
 from slo_engine.graph.model import (
@@ -27,14 +27,17 @@ class NodeOut(BaseModel):
 
 
 class EdgeAttributesOut(BaseModel):
-    communication_mode: CommunicationMode | None
-    criticality: DependencyCriticality | None
-    protocol: str | None
-    timeout_ms: int | None
-    retry_config: dict[str, Any] | None
-    request_rate: float | None
-    error_rate: float | None
-    latency_p95_ms: float | None
+    # graph.model.EDGE_ATTRIBUTES, in its order (tests/unit/test_edge_shapes.py).
+    communication_mode: CommunicationMode | None = Field(description="sync or async")
+    criticality: DependencyCriticality | None = Field(
+        description="hard (the caller fails without it), soft or degraded"
+    )
+    protocol: str | None = Field(description="e.g. http, grpc, kafka")
+    timeout_ms: int | None = Field(description="The caller's timeout for this call.")
+    retry_config: dict[str, Any] | None = Field(description="As declared, kept verbatim.")
+    request_rate: float | None = Field(description="Observed requests per second.")
+    error_rate: float | None = Field(description="Observed share of failed requests, 0-1.")
+    latency_p95_ms: float | None = Field(description="Observed 95th percentile latency.")
 
 
 class EdgeOut(BaseModel):
