@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from slo_engine.catalog.schemas import ServiceOut
 from slo_engine.graph.impact import Impact
 from slo_engine.graph.model import CommunicationMode, DependencyCriticality, ServiceCriticality
+from slo_engine.topology.catalog_schemas import ServiceOut
 
 
 class PathEdgeOut(BaseModel):

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
-from slo_engine.catalog.schemas import ServiceOut, ServicePage
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
 from slo_engine.infra.cursor import CursorQuery, PageLimit
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
+from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
 from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["services"])

@@ -8,13 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from slo_engine.catalog.schemas import ServiceOut
 from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
     DiscoverySource,
     ServiceCriticality,
 )
+from slo_engine.topology.catalog_schemas import ServiceOut
 
 
 class NodeOut(BaseModel):

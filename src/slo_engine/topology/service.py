@@ -39,7 +39,7 @@ LARGE_ANSWER_EDGES = 20_000
 
 
 def service_document(snapshot: GraphSnapshot, service: Service) -> dict[str, Any]:
-    """A service as `ServiceOut` describes it (catalog/schemas.py), from the snapshot."""
+    """A service as `ServiceOut` describes it (topology/catalog_schemas.py), from the snapshot."""
     return {
         "service_id": service.service_id,
         "display_name": service.display_name,
