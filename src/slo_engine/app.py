@@ -88,8 +88,7 @@ async def _explain_first_key(database: Database, settings: Settings) -> None:
         logger.warning("AUTH_ENABLED=false: every /api/v1 endpoint is open to anyone")
         return
     try:
-        async with database.session_scope() as session:
-            usable = await usable_key_count(session)
+        usable = await database.read(usable_key_count)
     except Exception as error:  # not migrated or not reachable: readiness says so
         logger.warning("could not count API keys at start: %s", error)
         return
