@@ -12,52 +12,17 @@ from collections.abc import Iterable, Mapping
 import grimp
 import pytest
 
+from slo_engine.graph.cycles import strongly_connected_components
+
 ROOT = "slo_engine"
 
 
-def strongly_connected(edges: Mapping[str, Iterable[str]]) -> list[set[str]]:
-    """The components of more than one node (each one a cycle or a knot of them).
-    Tarjan's algorithm, iterative: O(nodes + edges)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    found: list[set[str]] = []
-    nodes = set(edges) | {target for targets in edges.values() for target in targets}
-    for start in sorted(nodes):
-        if start in index:
-            continue
-        work = [(start, iter(sorted(edges.get(start, ()))))]
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, targets = work[-1]
-            target = next(targets, None)
-            if target is not None:
-                if target not in index:
-                    index[target] = low[target] = len(index)
-                    stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(sorted(edges.get(target, ())))))
-                elif target in on_stack:
-                    low[node] = min(low[node], index[target])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    found.append(component)
-    return found
+def knots(edges: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """The import cycles among `edges`' nodes: strongly connected components of more
+    than one node (the core's own Tarjan, graph/cycles.py: O(nodes + edges))."""
+    nodes = sorted(set(edges) | {target for targets in edges.values() for target in targets})
+    adjacency = {node: sorted(targets) for node, targets in edges.items()}
+    return [c for c in strongly_connected_components(nodes, adjacency) if len(c) > 1]
 
 
 def child_of(package: str, module: str) -> str | None:
@@ -89,8 +54,8 @@ def graph() -> grimp.ImportGraph:
 
 def test_the_cycle_finder_finds_cycles() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"f"}, "f": {"e"}}
-    assert sorted(map(sorted, strongly_connected(edges))) == [["a", "b", "c"], ["e", "f"]]
-    assert strongly_connected({"a": {"b"}, "b": {"c"}}) == []
+    assert sorted(knots(edges)) == [["a", "b", "c"], ["e", "f"]]
+    assert knots({"a": {"b"}, "b": {"c"}}) == []
 
 
 def test_no_package_has_children_that_import_each_other_in_a_cycle(
@@ -98,8 +63,11 @@ def test_no_package_has_children_that_import_each_other_in_a_cycle(
 ) -> None:
     inner = sorted(module for module in graph.find_descendants(ROOT) if graph.find_children(module))
     packages = [ROOT, *inner]
-    knots = {package: strongly_connected(sibling_imports(graph, package)) for package in packages}
-    found = {package: cycles for package, cycles in knots.items() if cycles}
+    found = {
+        package: cycles
+        for package in packages
+        if (cycles := knots(sibling_imports(graph, package)))
+    }
     assert not found, found
     # The check saw the real structure: the top level has its parts, and they import.
     assert len(sibling_imports(graph, ROOT)) >= 10
