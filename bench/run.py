@@ -991,6 +991,27 @@ def variant_servers(
                 server.stop()
 
 
+def all_applied(clients: dict[str, httpx.Client], revision: int, timeout_s: float = 120) -> None:
+    """Return once every server's live graph has applied `revision`: the variant servers
+    share one database and only one of them took the ingestion; the others follow it
+    through their change feed, and a query before that answers 404 for a new root."""
+    deadline = time.monotonic() + timeout_s
+    for name, client in clients.items():
+        while True:
+            response = client.get(f"{API}/health/ready")
+            state = (
+                response.json().get("checks", {}).get("live_graph", "")
+                if response.is_success
+                else ""
+            )
+            applied = int(state.split()[1].rstrip(",")) if state.startswith("revision ") else -1
+            if applied >= revision:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"the {name} server did not apply revision {revision} in time")
+            time.sleep(0.1)
+
+
 def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict[str, Any]:
     """The same small query through servers that differ only in access control.
 
@@ -1008,7 +1029,8 @@ def run_auth_overhead(engine: str, args: argparse.Namespace, limit: int) -> dict
     log(f"== {engine}: access-control overhead ({', '.join(variants)})")
     result: dict[str, Any] = {"engine": engine, "variants": {}}
     with variant_servers(engine, variants, args.request_timeout) as clients:
-        ingest(clients["key"], ingest_bodies(graph, args.chunk_edges, limit))
+        stored = ingest(clients["key"], ingest_bodies(graph, args.chunk_edges, limit))
+        all_applied(clients, stored["revision"])
         times: dict[str, list[float]] = {name: [] for name in clients}
         for i in range(args.auth_requests + 50):
             root = roots[i % len(roots)]
@@ -1045,7 +1067,8 @@ def run_cache_benefit(engine: str, args: argparse.Namespace, limit: int) -> dict
     log(f"== {engine}: query cache ({', '.join(variants)})")
     result: dict[str, Any] = {"engine": engine, "variants": {}}
     with variant_servers(engine, variants, args.request_timeout) as clients:
-        ingest(clients["off"], ingest_bodies(graph, args.chunk_edges, limit))
+        stored = ingest(clients["off"], ingest_bodies(graph, args.chunk_edges, limit))
+        all_applied(clients, stored["revision"])
         for depth in (3, 10):
             for name, client in clients.items():
                 for root in roots:  # fill
