@@ -3,7 +3,8 @@
 `authorize(scope, rate_class)` is a FastAPI dependency. It reads the key from
 `Authorization: Bearer <key>` or `X-API-Key: <key>`, checks it and its scope, then takes
 a token from the caller's bucket for the endpoint class. The rate-limit headers of the
-decision are left on the request for `RateLimitHeadersMiddleware`. Failures raise the
+decision are noted on the request's `RequestNotes` for `RateLimitHeadersMiddleware`
+(infra/middleware.py). Failures raise the
 errors of errors.py, which infra/http_errors.py renders as problem details.
 """
 
