@@ -51,6 +51,10 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
 
 
+# The execution option a writing unit of work sets on SQLite (see `_on_begin`).
+_SQLITE_WRITE_OPTION = "slo_engine_writes"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,7 +70,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A unit of work that writes takes SQLite's write lock when it begins (IMMEDIATE,
+        # waiting up to busy_timeout for another writer). A deferred transaction that read
+        # first fails at once with "database is locked" when another connection wrote
+        # meanwhile (its snapshot is stale, and no wait can fix that): a client's 503.
+        immediate = connection.get_execution_options().get(_SQLITE_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def build_engine(settings: Settings) -> AsyncEngine:
@@ -128,6 +137,8 @@ class Database:
         try:
             async with self.sessions() as session:
                 try:
+                    if not read_only and self.dialect == "sqlite":
+                        await session.connection(execution_options={_SQLITE_WRITE_OPTION: True})
                     yield session
                     if read_only:
                         await _rolled_back(session)
