@@ -15,6 +15,7 @@ is freed by reference counting, so nothing is kept longer than one young period.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import gc
 import sys
@@ -71,3 +72,14 @@ def give_back_free_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def give_back_free_memory_soon() -> None:
+    """`give_back_free_memory` in a worker thread (malloc_trim walks the heap:
+    milliseconds), or here when no event loop runs (a one-off process)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        give_back_free_memory()
+        return
+    loop.run_in_executor(None, give_back_free_memory)

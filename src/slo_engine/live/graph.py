@@ -36,9 +36,12 @@ from slo_engine.errors import BadRequestError, DatabaseUnavailableError, Revisio
 from slo_engine.graph.model import DependencyReport, Service
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
-from slo_engine.infra.interpreter import exempt_from_full_collections, give_back_free_memory
+from slo_engine.infra.interpreter import (
+    exempt_from_full_collections,
+    give_back_free_memory,
+    give_back_free_memory_soon,
+)
 from slo_engine.live.loading import Change, changes_since, load_pulling, whole_graph
-from slo_engine.live.memory_trim import TRIM_AFTER_ROWS, give_back_free_memory_soon
 from slo_engine.live.off_loop import OffLoopReads
 from slo_engine.live.refresh_requests import RefreshRequests
 from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
@@ -54,6 +57,9 @@ T = TypeVar("T")
 # the event loop ~20-70 ms (measured: docs/performance.md), so 50,000 would hold it for
 # most of a second on every replica after one large ingestion elsewhere.
 LARGE_CHANGE_ROWS = 50_000
+# After applying a change this large, free heap is given back to the system: its rows
+# were made among a write's or a catch-up's short-lived objects.
+TRIM_AFTER_ROWS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +270,7 @@ class LiveGraph:
         revision = await repository.current_revision()
         snapshot = self._snapshot
         if snapshot is not None and snapshot.revision == revision:
-            SNAPSHOT_LOOKUPS.labels("hit").inc()
+            _SNAPSHOT_HIT.inc()
             return snapshot
         async with self._lock:
             SNAPSHOT_LOOKUPS.labels("miss").inc()

@@ -4,7 +4,7 @@ Redis runs a script atomically, so refilling, taking a token and writing the buc
 is one indivisible step even when many replicas ask at once: two processes sharing a
 bucket of 10 admit exactly 10 between them. The script reads the time from Redis itself,
 so replicas with skewed clocks still agree. It performs the same double arithmetic as
-`ratelimit.bucket.take`, in the same order (checked by the tests against that model).
+`access.ratelimit.bucket.take`, in the same order (checked by the tests against that model).
 """
 
 from __future__ import annotations
