@@ -17,6 +17,7 @@ from slo_engine.access.service import create_key
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli_app
 from slo_engine.infra.db import Database
+from slo_engine.live.reads import LIVE_GRAPH
 from slo_engine.settings import Settings
 from tests.local_servers import start_api, wait_until
 
@@ -96,7 +97,7 @@ def caught_up(client: TestClient) -> None:
     would do the same within LIVE_GRAPH_BACKSTOP_SECONDS."""
     portal = client.portal
     assert portal is not None, "use the TestClient as a context manager"
-    portal.call(client.app.state.live_graph.refresh)  # type: ignore[attr-defined]
+    portal.call(LIVE_GRAPH.of(client.app).refresh)  # type: ignore[arg-type]
 
 
 def edge(source: str, target: str, **attributes: Any) -> dict[str, Any]:

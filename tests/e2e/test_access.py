@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from slo_engine.access.dependencies import ACCESS_CONTROL
 from slo_engine.access.keys import Scope
 from slo_engine.access.tables import api_keys
 from slo_engine.app import API_PREFIX, create_app
@@ -293,7 +294,7 @@ def test_a_known_key_is_checked_from_the_cache_until_a_key_changes(
 ) -> None:
     key = {"X-API-Key": make_key(database_url, "cached", Scope.ADMIN)}
     caught_up(app_client)
-    authenticator = app_client.app.state.access_control.authenticator  # type: ignore[attr-defined]
+    authenticator = ACCESS_CONTROL.of(app_client.app).authenticator  # type: ignore[arg-type]
     for _ in range(10):
         assert app_client.get(f"{API_PREFIX}/services", headers=key).status_code == 200
     assert authenticator.lookups == 1

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from slo_engine.access import failures as failures_module
+from slo_engine.access.dependencies import ACCESS_CONTROL
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
 from slo_engine.observability.metrics import AUTH_FAILURES
@@ -74,7 +75,7 @@ def test_an_address_that_keeps_failing_gets_429_and_valid_keys_still_pass(
 def test_a_limited_address_is_refused_without_reading_the_database(
     guarded: TestClient,
 ) -> None:
-    authenticator = guarded.app.state.access_control.authenticator  # type: ignore[attr-defined]
+    authenticator = ACCESS_CONTROL.of(guarded.app).authenticator  # type: ignore[arg-type]
     for attempt in range(LIMIT + 1):
         guarded.get(SERVICES, headers=bearer(f"slo_{attempt:012x}_{'x' * 43}"))
     lookups = authenticator.lookups

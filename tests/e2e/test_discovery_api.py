@@ -20,6 +20,7 @@ from slo_engine.app import create_app
 from slo_engine.cli import app as cli
 from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.infra.db import Database
+from slo_engine.jobs.runner import JOBS
 from slo_engine.settings import Settings
 from tests.e2e.conftest import make_key, settings_for
 
@@ -124,7 +125,7 @@ def test_backstage_through_the_job_runner_and_health_through_the_api(
         ready = client.get("/api/v1/health/ready").json()
         assert ready["checks"]["discovery:backstage"] == "not run yet"
 
-        jobs = client.app.state.jobs  # type: ignore[attr-defined]
+        jobs = JOBS.of(client.app)  # type: ignore[arg-type]
         assert set(jobs.jobs) == {"discover-backstage", "mark-stale", "cycle-scan"}
         assert client.portal.call(jobs.run_now, "discover-backstage") == "3 services, 3 edges"  # type: ignore[union-attr]
 

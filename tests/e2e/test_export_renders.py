@@ -30,6 +30,7 @@ from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
 from slo_engine.infra.migrate import upgrade_database
+from slo_engine.jobs.runner import JOBS
 from tests.e2e.conftest import (
     BOUTIQUE,
     INGEST,
@@ -133,7 +134,7 @@ def every_style(client: TestClient) -> dict[str, Any]:
         source="otel_service_graph",
         observed_at="2020-01-01T00:00:00Z",
     )
-    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(JOBS.of(client.app).run_now, "mark-stale")  # type: ignore[arg-type]
     params = {"direction": "both", "depth": 2, "include_stale": "true"}
     path = "/api/v1/services/frontend/dependencies"
     return {

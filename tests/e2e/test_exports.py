@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 
 from slo_engine.app import create_app
 from slo_engine.cli import app as cli
+from slo_engine.exports.routes import EXPORT_STREAMS
+from slo_engine.jobs.runner import JOBS
 from tests.e2e.conftest import (
     BOUTIQUE,
     INGEST,
@@ -50,7 +52,7 @@ def ingest_boutique(client: TestClient) -> None:
 def add_stale_edge(client: TestClient, source: str, target: str) -> None:
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [(source, target)], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(JOBS.of(client.app).run_now, "mark-stale")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------ reading the exported texts back
@@ -406,7 +408,7 @@ def test_a_client_that_leaves_mid_stream_gives_its_slot_back_at_once(
     with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
         for first in range(0, 3000, 500):
             ingest(client, [(f"a{i:04d}", f"b{i % 50:03d}") for i in range(first, first + 500)])
-        slots = app.state.export_streams
+        slots = EXPORT_STREAMS.of(app)
         pieces: list[int] = []
         scope = {
             "type": "http",

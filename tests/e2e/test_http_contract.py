@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from slo_engine.app import create_app
 from slo_engine.infra.db import DATABASE
+from slo_engine.live.reads import LIVE_GRAPH
 from slo_engine.settings import Settings
 from tests.e2e.conftest import INGEST, ingest
 
@@ -66,7 +67,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 def test_readiness_is_503_until_the_graph_is_loaded(client: TestClient) -> None:
     """The database answers, but a process whose graph is not loaded yet (a large graph
     takes up to a minute) would answer graph reads 503: it is not ready for traffic."""
-    live = client.app.state.live_graph  # type: ignore[attr-defined]
+    live = LIVE_GRAPH.of(client.app)  # type: ignore[arg-type]
     loaded = live._snapshot
     live._snapshot = None  # as between a start and the end of the first load
     try:

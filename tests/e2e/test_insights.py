@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from slo_engine.access.keys import Scope
 from slo_engine.insights import service as insights_service
+from slo_engine.jobs.runner import JOBS
 from tests.e2e.conftest import BOUTIQUE, INGEST, edge, ingest, make_key, service_answer
 
 
@@ -106,7 +107,7 @@ def test_cycles_are_walked_once_and_stale_edges_only_on_request(client: TestClie
     ingest(client, [("a", "b"), ("b", "a"), ("c", "a")])
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [("old", "b")], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(JOBS.of(client.app).run_now, "mark-stale")  # type: ignore[arg-type]
 
     fresh = impact(client, "b")
     assert [(a["service_id"], a["impact"], a["distance"]) for a in fresh["affected"]] == [
@@ -226,7 +227,7 @@ def test_stale_edges_count_in_the_ceiling_only_on_request(client: TestClient) ->
     ingest(client, [("web", "api")])
     long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
     ingest(client, [("api", "old-db")], source="otel_service_graph", observed_at=long_ago)
-    client.portal.call(client.app.state.jobs.run_now, "mark-stale")  # type: ignore[attr-defined]
+    client.portal.call(JOBS.of(client.app).run_now, "mark-stale")  # type: ignore[arg-type]
     assert availability(client, "web")["dependencies"] == 1
     assert availability(client, "web", include_stale="true")["dependencies"] == 2
 
