@@ -25,7 +25,7 @@ from slo_engine.access.service import ANONYMOUS, Authenticator, Principal
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.components import AppComponent
 from slo_engine.infra.middleware import notes_of
-from slo_engine.live.reads import LiveGraphDep
+from slo_engine.live.reads import LIVE_GRAPH, LiveGraphDep
 from slo_engine.observability.metrics import AUTH_FAILURES, RATE_LIMIT_DECISIONS
 from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 
@@ -62,7 +62,10 @@ def _policy(access: AccessControl, principal: Principal, rate_class: RateClass) 
     return parse_rate(own) if own is not None else default
 
 
-def authorize(scope: Scope, rate_class: RateClass) -> Callable[..., Awaitable[Principal]]:
+AccessCheck = Callable[..., Awaitable[Principal]]
+
+
+def authorize(scope: Scope, rate_class: RateClass) -> AccessCheck:
     async def check_access(
         request: Request,
         access: Annotated[AccessControl, Depends(ACCESS_CONTROL)],
@@ -149,6 +152,20 @@ async def _authenticated(
             retry_after_seconds=refused.retry_after_seconds,
             headers=rate_limit_headers(refused, AUTH_FAILURE_POLICY),
         ) from failure
+
+
+async def check_without_injection(check: AccessCheck, request: Request) -> Principal:
+    """Run `check` (one of the access checks below) with the arguments FastAPI's
+    dependency resolution would give it, taken the same way (the credentials through the
+    same security schemes): for a route's fast lane (infra/fast_lane.py)."""
+    app = request.app
+    return await check(
+        request=request,
+        access=ACCESS_CONTROL.of(app),
+        live=LIVE_GRAPH.of(app),
+        bearer=await _bearer(request),
+        api_key=await _api_key_header(request),
+    )
 
 
 read_access = authorize(Scope.READ, RateClass.QUERY)

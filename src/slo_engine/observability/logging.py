@@ -13,9 +13,13 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 from slo_engine.observability.tracing import current_trace_ids
+
+# The logger of the one line per request (observability/requests.py).
+REQUEST_LOGGER_NAME = "slo_engine.http"
 
 
 def _add_trace_ids(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +37,31 @@ _SHARED_PROCESSORS: list[Any] = [
 ]
 
 
+def _json_line(event: dict[str, Any], **_options: Any) -> str:
+    """The JSON renderer's serializer: orjson, several times faster than the standard
+    library's encoder; what it cannot encode natively it writes as `str()`."""
+    return orjson.dumps(event, default=str).decode()
+
+
+def _request_logger_name(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    event["logger"] = REQUEST_LOGGER_NAME
+    return event
+
+
+class _RequestLogger:
+    # Until `configure_logging` runs (library use, some tests): structlog's defaults.
+    current: Any = structlog.get_logger(REQUEST_LOGGER_NAME)
+
+
+def request_logger() -> Any:
+    """The logger of the request lines: rendered within structlog and written to stderr
+    in one call, not through the standard library's records, handler and formatter, which
+    cost ~35-55 us a line against ~10 (a `/tmp` micro-benchmark of the same line, the
+    same processors; a sixth of a cached read under load). The same fields as every other
+    line; it honours the configured level."""
+    return _RequestLogger.current
+
+
 def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
     """Route every log record through structlog; JSON unless stderr is a terminal.
 
@@ -42,7 +71,7 @@ def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if json_lines
         else structlog.dev.ConsoleRenderer(colors=True)
     )
@@ -71,6 +100,21 @@ def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
     root.handlers = [h for h in root.handlers if h.get_name() != "slo-engine"]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The shared processors as one chain, with the logger's name set instead of read
+    # from a standard-library logger (there is none on this path).
+    request_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        _add_trace_ids,
+        structlog.processors.add_log_level,
+        _request_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        renderer,
+    ]
+    _RequestLogger.current = structlog.wrap_logger(
+        structlog.WriteLogger(sys.stderr),
+        processors=request_processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+    )
     # uvicorn's own access log would repeat our request line without the context, and
     # httpx logs every request the discovery sources make at INFO.
     logging.getLogger("uvicorn.access").disabled = True

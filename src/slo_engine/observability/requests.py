@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from slo_engine.infra.middleware import HttpMiddleware, notes_of
+from slo_engine.observability.logging import request_logger
 from slo_engine.observability.metrics import HTTP_DURATION, HTTP_REQUESTS, status_class
 
-logger = structlog.get_logger("slo_engine.http")
 # Scrapes and probes would drown the log; they are still counted.
 _QUIET_ROUTES = frozenset({"/metrics", "/api/v1/health", "/api/v1/health/ready"})
 
@@ -67,7 +66,7 @@ class RequestObservationMiddleware(HttpMiddleware):
             HTTP_DURATION.labels(*labels).observe(elapsed)
             if route not in _QUIET_ROUTES or status >= 500:
                 notes = notes_of(scope)
-                logger.info(
+                request_logger().info(
                     "request",
                     correlation_id=notes.correlation_id,
                     method=method,
