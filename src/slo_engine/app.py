@@ -37,7 +37,11 @@ from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import DATABASE, Database
 from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
-from slo_engine.infra.interpreter import shorten_thread_switches, tune_garbage_collector
+from slo_engine.infra.interpreter import (
+    keep_large_blocks_out_of_the_heap,
+    shorten_thread_switches,
+    tune_garbage_collector,
+)
 from slo_engine.infra.shutdown import DRAIN, Drain
 from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
@@ -120,6 +124,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         tune_garbage_collector()
         shorten_thread_switches()
+        keep_large_blocks_out_of_the_heap()
         database = Database.from_settings(settings)
         instrument_engine(database.engine, provider)
         redis = redis_client(settings)

@@ -1,4 +1,5 @@
-"""One middleware that observes every HTTP request: a log line and the HTTP metrics.
+"""One middleware that observes every HTTP request: a log line and the HTTP metrics
+(and, seeing every answer's size, the cue to give a large answer's memory back).
 
 The route label is the matched route's template (`/api/v1/services/{service_id}`), read
 after routing from the ASGI scope, so no raw path or id ever becomes a label; requests
@@ -13,6 +14,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from slo_engine.infra.interpreter import LARGE_BODY_BYTES, give_back_free_memory_later
 from slo_engine.infra.middleware import HttpMiddleware, notes_of
 from slo_engine.observability.logging import request_logger
 from slo_engine.observability.metrics import HTTP_DURATION, HTTP_REQUESTS, status_class
@@ -49,17 +51,22 @@ class RequestObservationMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before answering
+        body_bytes = 0
 
         async def observing_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, body_bytes
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                body_bytes += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, observing_send)
         finally:
             elapsed = time.perf_counter() - started
+            if body_bytes >= LARGE_BODY_BYTES:
+                give_back_free_memory_later()
             route, method = route_template(scope), scope.get("method", "")
             labels = (route, method, status_class(status))
             HTTP_REQUESTS.labels(*labels).inc()

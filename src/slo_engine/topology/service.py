@@ -159,6 +159,12 @@ class SubgraphShape:
     include_stale: bool
     max_nodes: int
 
+    @property
+    def heavy(self) -> bool:
+        """The walk may reach thousands of services: computed off the event loop, and
+        its fragments not remembered (`subgraph_answer`)."""
+        return self.depth > HEAVY_DEPTH and self.max_nodes > HEAVY_NODES
+
     def key(self, revision: int, service_id: str) -> str:
         return answer_key(
             revision, service_id, self.direction, self.depth, self.include_stale, self.max_nodes
@@ -205,7 +211,7 @@ async def subgraph_of(
     def compute() -> tuple[int, bytes]:
         return snapshot.revision, subgraph_answer(snapshot, service_id, shape)
 
-    if shape.depth > HEAVY_DEPTH and shape.max_nodes > HEAVY_NODES:
+    if shape.heavy:
         revision, answer = await cache.off_loop(compute)
     else:
         revision, answer = compute()
@@ -234,8 +240,11 @@ async def query_subgraph(
 
 def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphShape) -> bytes:
     """The answer's bytes. Each node and edge is encoded once and kept in the snapshot
-    (bounded, see `FragmentCache`) until a write changes it, so a large answer costs
-    little more than joining byte strings."""
+    (bounded, see `FragmentCache`) until a write changes it, so an answer costs little
+    more than joining byte strings. A heavy answer's fragments are used but not kept:
+    its thousands of rarely asked-for edges would push out the ones everyday answers
+    share, and kept among its short-lived objects they pinned ~50 MB of a worker's heap
+    after the load benchmark's depth-10 answers (in process, tracemalloc and RSS)."""
     root = snapshot.services[service_id]
     include_stale = shape.include_stale
     downstream, upstream = snapshot.adjacency(include_stale)
@@ -243,6 +252,7 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
         downstream, upstream, service_id, shape.direction, shape.depth, shape.max_nodes
     )
 
+    remember = not shape.heavy
     node_cache = snapshot.rendered_nodes
     services = snapshot.services
     nodes: list[bytes] = []
@@ -250,7 +260,8 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
         prefix = node_cache.get(node_id)
         if prefix is None:
             prefix = _node_prefix(services[node_id])
-            node_cache.put(node_id, prefix)
+            if remember:
+                node_cache.put(node_id, prefix)
         nodes.append(b"%b%d}" % (prefix, node_depth))
 
     if len(found.edges) > LARGE_ANSWER_EDGES:
@@ -273,7 +284,9 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
             for start in range(0, len(pairs), _ENCODE_CHUNK)
         ]
     else:
-        edges = [encoded_edge(snapshot, pair, include_stale) for pair in found.edges]
+        edges = [
+            encoded_edge(snapshot, pair, include_stale, remember=remember) for pair in found.edges
+        ]
 
     statistics = {
         "total_nodes": len(nodes),
