@@ -138,3 +138,21 @@ def test_request_lines_are_json_with_the_correlation_id(
     assert isinstance(request_line["duration_ms"], float)
     assert request_line["level"] == "info" and "timestamp" in request_line
     assert all(isinstance(line, dict) and "event" in line for line in lines)
+
+
+def test_request_lines_honour_the_log_level(
+    capsys: pytest.CaptureFixture[str], database_url: str
+) -> None:
+    key = make_key(database_url, "quiet", Scope.ADMIN)
+    app = create_app(settings_for(database_url, log_json=True, log_level="WARNING"))
+    with TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": key}) as client:
+        response = client.get(
+            "/api/v1/services/ghost/dependencies", headers={"X-Correlation-ID": "hush-7"}
+        )
+        assert response.status_code == 404
+    assert "hush-7" not in capsys.readouterr().err
+    # And at INFO again (a later app reconfigures logging), the line is there.
+    app = create_app(settings_for(database_url, log_json=True))
+    with TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": key}) as client:
+        client.get("/api/v1/services/ghost/dependencies", headers={"X-Correlation-ID": "say-8"})
+    assert '"correlation_id":"say-8"' in capsys.readouterr().err

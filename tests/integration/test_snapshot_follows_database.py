@@ -171,3 +171,46 @@ async def test_a_large_change_is_reloaded_not_applied_on_the_loop(
         repository = CatalogRepository(session)
         services, reports = await repository.load_graph()
     assert _view(follower.snapshot) == _view(GraphSnapshot.build(1, services, reports))
+
+
+def catch_ups() -> float:
+    return (
+        REGISTRY.get_sample_value("slo_engine_live_graph_updates_total", {"kind": "catch_up"})
+        or 0.0
+    )
+
+
+async def test_large_writes_are_applied_by_catching_up(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write of CATCH_UP_WRITES_ROWS rows or more is applied by its own process from
+    the database (not from the rows it made), and `settle` waits for it; smaller ones
+    are applied in place. Either way the graph is exactly a rebuild's."""
+    monkeypatch.setattr(live_module, "CATCH_UP_WRITES_ROWS", 6)
+    rng = random.Random(20261203)
+    live = LiveGraph(database)
+    await live.reload()
+    large = small = 0
+    for _ in range(40):
+        request = _random_request(rng)
+        before = catch_ups()
+        async with database.session_scope() as session:
+            result = await ingest(session, live, request)
+        assert await live.settle(result.revision, 10)
+        caught_up = catch_ups() - before
+        # Rows written: one report per edge, and at most one service per service named.
+        if result.edges_upserted >= 6:
+            assert caught_up == 1
+        if result.edges_upserted + result.nodes_upserted < 6:
+            assert caught_up == 0
+        if caught_up:
+            large += 1
+        else:
+            small += 1
+        async with database.session_scope() as session:
+            repository = CatalogRepository(session)
+            services, reports = await repository.load_graph()
+            revision = await repository.current_revision()
+        assert live.revision == revision
+        assert _view(live.snapshot) == _view(GraphSnapshot.build(revision, services, reports))
+    assert large and small  # both paths were taken

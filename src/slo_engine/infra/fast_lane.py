@@ -49,7 +49,17 @@ def fast_lane(lane: FastLane) -> Callable[[Endpoint], Endpoint]:
 def plain_query(request: Request, known: frozenset[str]) -> dict[str, str] | None:
     """The query parameters as one value per name, parsed as Starlette parses them, or
     None when a name is not in `known` or comes more than once (FastAPI's path decides
-    what those mean)."""
+    what those mean).
+
+    >>> from starlette.requests import Request
+    >>> def query(text: bytes) -> dict[str, str] | None:
+    ...     request = Request({"type": "http", "query_string": text})
+    ...     return plain_query(request, frozenset({"depth", "format"}))
+    >>> query(b"depth=2&format=dot"), query(b"depth=%33&format="), query(b"")
+    ({'depth': '2', 'format': 'dot'}, {'depth': '3', 'format': ''}, {})
+    >>> query(b"depth=2&depth=3"), query(b"depth=2&other=1")
+    (None, None)
+    """
     query_string: bytes = request.scope.get("query_string", b"")
     if not query_string:
         return {}
@@ -63,7 +73,11 @@ def plain_query(request: Request, known: frozenset[str]) -> dict[str, str] | Non
 
 def whole_number(text: str | None, low: int, high: int) -> int | None:
     """`text` as an integer in [low, high] when written plainly (ASCII digits, no sign,
-    no leading zero), else None: the lane leaves every other spelling to pydantic."""
+    no leading zero), else None: the lane leaves every other spelling to pydantic.
+
+    >>> [whole_number(text, 1, 10) for text in ("3", "10", "0", "11", "03", "+3", "", "٣")]
+    [3, 10, None, None, None, None, None, None]
+    """
     if text is None or not text.isascii() or not text.isdigit():
         return None
     if len(text) > 1 and text[0] == "0":
