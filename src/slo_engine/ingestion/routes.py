@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from slo_engine.access.dependencies import write_access
-from slo_engine.infra.components import SettingsDep
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
@@ -30,7 +29,6 @@ async def ingest_dependencies(
     body: Annotated[IngestionRequest, Depends(json_body(IngestionRequest))],
     database: DatabaseDep,
     live: LiveGraphDep,
-    settings: SettingsDep,
     response: Response,
 ) -> IngestionResponse:
     """Upsert the nodes and edges in one transaction: all of it lands or none of it.
@@ -39,9 +37,6 @@ async def ingest_dependencies(
     updates it. Services named only in edges are created as `discovered`.
     """
     result = await database.transaction(lambda session: service.ingest(session, live, body))
-    # A large write is applied by a catch-up (LiveGraph.apply_committed): answer once
-    # this process shows it, as it does a small one.
-    await live.settle(result.revision, settings.min_revision_wait_seconds)
     response.headers[REVISION_HEADER] = str(result.revision)
     return IngestionResponse(
         nodes_upserted=result.nodes_upserted,

@@ -60,14 +60,6 @@ LARGE_CHANGE_ROWS = 50_000
 # After applying a change this large, free heap is given back to the system: its rows
 # were made among a write's or a catch-up's short-lived objects.
 TRIM_AFTER_ROWS = 5_000
-# A write of this process this large is applied by catching up from the database, as
-# the other processes do, not from the rows it made: those were allocated among the
-# request's parsed body, and kept for as long as the graph they pinned the pools and
-# arenas of all that garbage (a worker that took the benchmark's 40,000-edge requests
-# held 299 MB against 218 MB for its twin, which caught up; docs/performance.md).
-# Smaller writes (a discovery run's batch, the mixed benchmark's 5,000 edges) keep the
-# direct path: no read back, and little garbage to pin.
-CATCH_UP_WRITES_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +126,16 @@ class LiveGraph:
                     errors=[{"pointer": "/query/min_revision", "detail": "not committed"}],
                 )
             self.request_refresh(committed)
-        if not await self.settle(revision, wait_seconds):
+        try:
+            async with asyncio.timeout(wait_seconds):
+                while self.revision < revision:
+                    await self._moved.wait()
+        except TimeoutError:
             raise RevisionNotAppliedError(
                 f"This replica has applied graph revision {self.revision}, not yet "
                 f"{revision}; try again shortly.",
                 retry_after_seconds=1,
-            )
+            ) from None
 
     # --- keeping it current (called by the change feed) -----------------------------
 
@@ -316,25 +312,8 @@ class LiveGraph:
         self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
     ) -> None:
         """Apply the rows a committed write stored at `revision` (later, if off-loop
-        reads are running: they must not see the snapshot change under them); a large
-        write's by catching up from the database instead (`CATCH_UP_WRITES_ROWS`): its
-        writer waits for that with `settle`."""
-        if self._database is not None and len(services) + len(reports) >= CATCH_UP_WRITES_ROWS:
-            self.request_refresh()
-            return
+        reads are running: they must not see the snapshot change under them)."""
         self._off_loop.apply_or_defer(Change(revision - 1, revision, services, reports))
-
-    async def settle(self, revision: int, wait_seconds: float) -> bool:
-        """Wait, at most `wait_seconds`, until `revision` is applied; whether it is. For
-        a writer whose answer should be readable at once from its own process; unlike
-        `wait_for`, never an error: the write has committed whatever this says."""
-        try:
-            async with asyncio.timeout(wait_seconds):
-                while self.revision < revision:
-                    await self._moved.wait()
-        except TimeoutError:
-            return False
-        return True
 
     # --- off-loop reads -------------------------------------------------------------
 
