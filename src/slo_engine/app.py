@@ -35,6 +35,7 @@ from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.components import SETTINGS
 from slo_engine.infra.correlation import CorrelationIdMiddleware
 from slo_engine.infra.db import DATABASE, Database
+from slo_engine.infra.fast_lane import LANES_OPEN
 from slo_engine.infra.http_errors import Problem, UnexpectedErrorMiddleware, install_error_handlers
 from slo_engine.infra.http_server import HEADER_LIMIT_STATE_KEY
 from slo_engine.infra.interpreter import (
@@ -158,6 +159,9 @@ def create_app(
         DRAIN.install(app, drain)
         ANSWERS.install(app, answers)
         EXPORT_STREAMS.install(app, asyncio.Semaphore(settings.export_max_streams))
+        # The hot routes' fast lanes (infra/fast_lane.py) skip FastAPI's operation
+        # spans: closed while tracing is on, so traces stay whole.
+        LANES_OPEN.install(app, provider is None)
         drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
         # The graph is loaded before the first request (one attempt: a database that is

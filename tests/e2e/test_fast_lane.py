@@ -10,12 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.testclient import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from slo_engine.access.dependencies import read_access
 from slo_engine.access.keys import Scope
 from slo_engine.app import create_app
-from slo_engine.infra.fast_lane import FastLaneRoute
+from slo_engine.infra.fast_lane import FastLaneRoute, fast_lane
 from tests.e2e.conftest import caught_up, edge, ingest, make_key, settings_for
 from tests.e2e.test_exports import add_stale_edge
 
@@ -39,6 +43,7 @@ LANE_SHAPES: list[tuple[str, str, dict[str, str]]] = [
     ("checkout", "min_revision=1", {}),
     ("checkout", "min_revision=999999999", {}),  # never committed: 400
     ("nobody", "", {}),  # 404
+    ("checkout", "%64epth=2&include%5Fstale=true", {}),  # names percent-encoded
     ("nobody", "depth=2", {"If-None-Match": 'W/"x"'}),
 ]
 # Requests the lane leaves to FastAPI: odd spellings, bad values, unknown or repeated names.
@@ -60,6 +65,8 @@ FULL_PATH_SHAPES: list[tuple[str, str, dict[str, str]]] = [
     ("checkout", "min_revision=-1", {}),
     ("checkout", "min_revision=", {}),
     ("checkout", "unknown=1", {}),
+    ("checkout", "depth=" + "1" * 5000, {}),  # past what int() parses
+    ("checkout", "min_revision=" + "9" * 20, {}),
     ("bad%20id", "", {}),
     ("-leading-dash", "", {}),
     ("x" * 256, "", {}),
@@ -148,9 +155,11 @@ def test_conditional_reads_and_refusals_match(lane_client: TestClient) -> None:
     assert answers[0] == answers[1]
 
 
-def test_rate_limited_answers_match(database_url: str) -> None:
-    """A key over its own limit gets the same 429 from either path, and the lane takes a
-    token exactly as the full path does (the second request of each is refused)."""
+@pytest.mark.parametrize("query", ["", "depth=03"])
+def test_rate_limited_answers_match(database_url: str, query: str) -> None:
+    """A key over its own limit gets the same 429 from either path, and a request takes
+    one token whichever path answers it (the lane's or, for a shape the lane leaves to
+    FastAPI, the full path's alone): the second request of each is refused."""
     app = create_app(settings_for(database_url))
     refusals = []
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -158,7 +167,7 @@ def test_rate_limited_answers_match(database_url: str) -> None:
             key = make_key(database_url, f"limited-{name}", Scope.READ, rate_limit_query="1/minute")
             caught_up(client)
             with full_path_only(app) if name == "full" else _no_change():
-                statuses = [_send(client, "checkout", "", {"X-API-Key": key}) for _ in range(2)]
+                statuses = [_send(client, "checkout", query, {"X-API-Key": key}) for _ in range(2)]
             assert [r.status_code for r in statuses] == [404, 429]
             refusals.append(comparable(statuses[1]))
     assert refusals[0][0] == refusals[1][0] == 429
@@ -167,6 +176,42 @@ def test_rate_limited_answers_match(database_url: str) -> None:
     assert refusals[0][1].replace(b"limited-lane", b"K") == refusals[1][1].replace(
         b"limited-full", b"K"
     )
+
+
+def test_lanes_are_closed_while_tracing_is_on(database_url: str) -> None:
+    """FastAPI's operation spans belong to the trace: with a tracer provider, the route
+    takes FastAPI's path, and its spans are there."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    key = make_key(database_url, "traced", Scope.READ)
+    app = create_app(settings_for(database_url), tracer_provider=provider)
+    with TestClient(app, raise_server_exceptions=False, headers={"X-API-Key": key}) as client:
+        before = FastLaneRoute.lane_answers
+        assert _send(client, "nobody", "", {}).status_code == 404
+        assert FastLaneRoute.lane_answers == before
+    assert len(exporter.get_finished_spans()) > 1  # the request's and its operations'
+
+
+def test_a_lane_must_call_what_its_route_declares() -> None:
+    async def lane(request: Request) -> Response | None:
+        return None
+
+    async def other_check() -> None:
+        return None
+
+    router = APIRouter(route_class=FastLaneRoute)
+    with pytest.raises(RuntimeError, match="must be the same"):
+
+        @router.get("/x", dependencies=[Depends(other_check)])
+        @fast_lane(lane, calls=(read_access,))
+        async def endpoint() -> None:
+            return None
+
+
+def test_the_app_adds_no_dependencies_the_lane_would_skip(database_url: str) -> None:
+    app = create_app(settings_for(database_url))
+    assert app.router.dependencies == []
 
 
 @contextmanager

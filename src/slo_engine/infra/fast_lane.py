@@ -12,12 +12,16 @@ check, the graph read, the endpoint) with what FastAPI would pass them. Anything
 (an unknown or repeated parameter, a value the lane does not recognise, dependency
 overrides in tests) makes the lane return None before any side effect, and the request
 takes FastAPI's full path, which validates and answers it as always. So the lane changes
-no answer, only what the common one costs; tests/unit/topology/test_fast_lane.py holds
+no answer, only what the common one costs; a test holds
 both paths to the same status, headers and bytes for a corpus of requests.
 
 A lane runs inside the route's handler: errors it raises reach the app's exception
-handlers exactly as the endpoint's do. It must not be used on a route that an
-`include_router(dependencies=...)` gives dependencies of its own.
+handlers exactly as the endpoint's do. A lane declares the route dependencies it calls
+itself; the route refuses to start if its own differ, and the app must give the route
+none through `FastAPI(dependencies=...)` or `include_router(dependencies=...)` (a test
+checks). Lanes are open only when `create_app` says so (`LANES_OPEN`): with tracing on,
+FastAPI's operation spans (dependencies, endpoint) are part of the answer's trace, and
+the lane would skip them.
 """
 
 from __future__ import annotations
@@ -29,18 +33,35 @@ from urllib.parse import parse_qsl
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from slo_engine.infra.components import AppComponent
+
 # Answers the request, or None (before any side effect) to leave it to FastAPI.
 FastLane = Callable[[Request], Awaitable[Response | None]]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
-_LANES: dict[Callable[..., Any], FastLane] = {}
+# Whether lanes may answer (installed by create_app; closed when absent).
+LANES_OPEN: AppComponent[bool] = AppComponent("fast_lanes_open")
 
 
-def fast_lane(lane: FastLane) -> Callable[[Endpoint], Endpoint]:
-    """Declare `lane` for the endpoint below it (under the route decorator)."""
+class _Lane:
+    __slots__ = ("calls", "lane")
+
+    def __init__(self, lane: FastLane, calls: tuple[Callable[..., Any], ...]) -> None:
+        self.lane = lane
+        self.calls = calls
+
+
+_LANES: dict[Callable[..., Any], _Lane] = {}
+
+
+def fast_lane(
+    lane: FastLane, *, calls: tuple[Callable[..., Any], ...]
+) -> Callable[[Endpoint], Endpoint]:
+    """Declare `lane` for the endpoint below it (under the route decorator); `calls`:
+    the route dependencies (`dependencies=[Depends(...)]`) the lane calls itself."""
 
     def register(endpoint: Endpoint) -> Endpoint:
-        _LANES[endpoint] = lane
+        _LANES[endpoint] = _Lane(lane, calls)
         return endpoint
 
     return register
@@ -77,8 +98,12 @@ def whole_number(text: str | None, low: int, high: int) -> int | None:
 
     >>> [whole_number(text, 1, 10) for text in ("3", "10", "0", "11", "03", "+3", "", "٣")]
     [3, 10, None, None, None, None, None, None]
+    >>> whole_number("1" * 5000, 1, 10) is None
+    True
     """
     if text is None or not text.isascii() or not text.isdigit():
+        return None
+    if len(text) > len(str(high)):  # and int() refuses 4,300 digits or more
         return None
     if len(text) > 1 and text[0] == "0":
         return None
@@ -96,12 +121,20 @@ class FastLaneRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         standard = super().get_route_handler()
-        lane = _LANES.get(self.endpoint)
-        if lane is None:
+        declared = _LANES.get(self.endpoint)
+        if declared is None:
             return standard
+        own = tuple(depends.dependency for depends in self.dependencies)
+        if own != declared.calls:
+            raise RuntimeError(
+                f"the fast lane of {self.path} calls {declared.calls}, the route declares "
+                f"{own}: they must be the same"
+            )
+        lane = declared.lane
 
         async def handler(request: Request) -> Response:
-            if not request.app.dependency_overrides:
+            app = request.app
+            if getattr(app.state, LANES_OPEN.name, False) and not app.dependency_overrides:
                 try:
                     answer = await lane(request)
                 except Exception:

@@ -16,6 +16,7 @@ is freed by reference counting, so nothing is kept longer than one young period.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import sys
@@ -68,19 +69,20 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
-def keep_large_blocks_out_of_the_heap() -> None:
+def keep_large_blocks_out_of_the_heap() -> bool:
     """Fix glibc's mmap threshold at its initial 128 KiB. Left dynamic, glibc raises it
     to the size of each mmapped block freed (up to 32 MiB), so after the first large
     answer its ~400 KB encoding chunks and joined bodies come from the heap, among
     long-lived objects, and the worker keeps the high-water mark: a worker that had
     served the load benchmark's depth-10 answers held 274 MB against 240 MB with the
     threshold fixed (real server, two workers, 50,000 services; depth-3 throughput
-    within the run-to-run noise). No-op off glibc; affects the whole process."""
+    within the run-to-run noise). Whether glibc took it (no-op off glibc); affects the
+    whole process."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
     except (OSError, AttributeError):
-        pass
+        return False
 
 
 def give_back_free_memory() -> None:
@@ -116,22 +118,26 @@ TRIM_DELAY_SECONDS = 0.5
 
 
 class _PendingTrim:
-    scheduled = False
+    # The event loop a trim is pending on, if any: one whose loop has gone (a test
+    # client's, a stopped worker's) does not hold back the next loop's.
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 def give_back_free_memory_later() -> None:
     """`give_back_free_memory_soon` after TRIM_DELAY_SECONDS, at most one pending at a
     time (from the event loop; a no-op without one)."""
-    if _PendingTrim.scheduled:
-        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
+    if _PendingTrim.loop is loop:
+        return
 
     def trim() -> None:
-        _PendingTrim.scheduled = False
-        give_back_free_memory_soon()
+        _PendingTrim.loop = None
+        # RuntimeError: the loop's executor is shutting down, the process is stopping.
+        with contextlib.suppress(RuntimeError):
+            give_back_free_memory_soon()
 
-    _PendingTrim.scheduled = True
+    _PendingTrim.loop = loop
     loop.call_later(TRIM_DELAY_SECONDS, trim)

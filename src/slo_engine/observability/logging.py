@@ -9,6 +9,7 @@ each request line carries `correlation_id`, `method`, `route`, `status`,
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
@@ -37,10 +38,14 @@ _SHARED_PROCESSORS: list[Any] = [
 ]
 
 
-def _json_line(event: dict[str, Any], **_options: Any) -> str:
+def _json_line(event: dict[str, Any], **options: Any) -> str:
     """The JSON renderer's serializer: orjson, several times faster than the standard
-    library's encoder; what it cannot encode natively it writes as `str()`."""
-    return orjson.dumps(event, default=str).decode()
+    library's encoder (what it cannot encode it writes as `str()`), or that encoder for
+    what orjson refuses outright (an integer past 64 bits), so no line is lost."""
+    try:
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event, **options)
 
 
 def _request_logger_name(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ that matched no route are `unmatched`; files of a mounted app (the explorer) are
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -73,12 +74,16 @@ class RequestObservationMiddleware(HttpMiddleware):
             HTTP_DURATION.labels(*labels).observe(elapsed)
             if route not in _QUIET_ROUTES or status >= 500:
                 notes = notes_of(scope)
-                request_logger().info(
-                    "request",
-                    correlation_id=notes.correlation_id,
-                    method=method,
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 3),
-                    key_name=notes.key_name,
-                )
+                # OSError, ValueError: stderr closed or gone (a dead pipe, a replaced
+                # stream): the line is lost, as the standard library's handlers lose
+                # it; the request is not.
+                with contextlib.suppress(OSError, ValueError):
+                    request_logger().info(
+                        "request",
+                        correlation_id=notes.correlation_id,
+                        method=method,
+                        route=route,
+                        status=status,
+                        duration_ms=round(elapsed * 1000, 3),
+                        key_name=notes.key_name,
+                    )

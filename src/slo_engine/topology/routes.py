@@ -100,7 +100,7 @@ async def _dependencies_lane(request: Request) -> Response | None:
         **problem_responses(400, 401, 403, 404, 406, 429, 500, 503),
     },
 )
-@fast_lane(_dependencies_lane)
+@fast_lane(_dependencies_lane, calls=(read_access,))
 async def get_dependencies(
     request: Request,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
