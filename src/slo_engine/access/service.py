@@ -30,6 +30,7 @@ from slo_engine.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from slo_engine.infra.background import start_in_background
 from slo_engine.infra.db import Database, after_commit
 from slo_engine.rate_policy import InvalidRateError, parse_rate
 
@@ -303,7 +304,7 @@ class Authenticator:
             return
         self._recording.add(key.key_id)
         self._last_recorded[key.key_id] = now
-        task = asyncio.get_running_loop().create_task(self._record_use(key.key_id, now))
+        task = start_in_background(self._record_use(key.key_id, now))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -20,8 +20,10 @@ _HEADER_KEY = CORRELATION_HEADER.lower().encode()
 _EVERY_RESPONSE = ((b"x-content-type-options", b"nosniff"),)
 _SANE = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
+# Outside a request (start-up, jobs, background work): no correlation id.
+NO_CORRELATION_ID = "-"
 current_correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "correlation_id", default="-"
+    "correlation_id", default=NO_CORRELATION_ID
 )
 
 

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from slo_engine.catalog.repository import Revisions
+from slo_engine.infra.background import start_in_background
 
 
 class RefreshRequests:
@@ -37,7 +38,7 @@ class RefreshRequests:
         if self._task is not None and not self._task.done():
             self._again = True
             return
-        self._task = asyncio.get_running_loop().create_task(self._until_quiet(revisions))
+        self._task = start_in_background(self._until_quiet(revisions))
 
     async def stop(self) -> None:
         """Cancel a refresh under way."""

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import structlog
 
+from slo_engine.infra.correlation import NO_CORRELATION_ID, current_correlation_id
 from slo_engine.observability.tracing import current_trace_ids
 
 # The logger of the one line per request (observability/requests.py).
@@ -29,8 +30,18 @@ def _add_trace_ids(_logger: Any, _method: str, event: dict[str, Any]) -> dict[st
     return event
 
 
+def _add_correlation_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The correlation id of the request being served, on every line it logs (the
+    request line passes its own)."""
+    correlation_id = current_correlation_id.get()
+    if correlation_id != NO_CORRELATION_ID:
+        event.setdefault("correlation_id", correlation_id)
+    return event
+
+
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
+    _add_correlation_id,
     _add_trace_ids,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
@@ -109,7 +120,7 @@ def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
     # from a standard-library logger (there is none on this path).
     request_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
-        _add_trace_ids,
+        _add_trace_ids,  # the request line passes its correlation id itself
         structlog.processors.add_log_level,
         _request_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
