@@ -210,8 +210,20 @@ def test_a_lane_must_call_what_its_route_declares() -> None:
 
 
 def test_the_app_adds_no_dependencies_the_lane_would_skip(database_url: str) -> None:
+    """The route as the app serves it (with what `FastAPI(dependencies=...)` and
+    `include_router(dependencies=...)` add) has exactly the dependencies its lane calls.
+    FastAPI 0.165 keeps an included route's effective dependencies on a route context;
+    if that changes, this test fails rather than passing unchecked."""
     app = create_app(settings_for(database_url))
-    assert app.router.dependencies == []
+    served = [
+        candidate
+        for included in app.routes
+        if hasattr(included, "effective_candidates")
+        for candidate in included.effective_candidates()
+        if getattr(candidate, "path_format", "") == "/api/v1/services/{service_id}/dependencies"
+    ]
+    assert len(served) == 1
+    assert [depends.dependency for depends in served[0].dependencies] == [read_access]
 
 
 @contextmanager

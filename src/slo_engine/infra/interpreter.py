@@ -108,9 +108,10 @@ def give_back_free_memory_soon() -> None:
     loop.run_in_executor(None, give_back_free_memory)
 
 
-# An answer at least this large leaves the process holding its high-water mark of free
-# heap (glibc raises its mmap threshold as large blocks are freed, so the next ones come
-# from the heap), unless the free memory is given back once the answer is gone.
+# An answer at least this large is made of many blocks below the mmap threshold too
+# (its encoding chunks' documents, the walk's lists), freed among long-lived ones: the
+# free heap they leave is given back once the answer is gone (in process, one trim after
+# the benchmark's depth-10 answers returned ~5 MB).
 LARGE_BODY_BYTES = 4 * 1024 * 1024
 # How long after such an answer to give the memory back: by then its bytes are freed,
 # and answers that come in a burst are followed by one trim, not one each.

@@ -35,6 +35,8 @@ LIVE_GRAPH: AppComponent[LiveGraph] = AppComponent("live_graph")
 LiveGraphDep = Annotated[LiveGraph, Depends(LIVE_GRAPH)]
 
 REVISION_HEADER = "X-Graph-Revision"
+# The largest `min_revision` a read accepts (revisions are 64-bit signed in the table).
+MAX_REVISION = 2**63 - 1
 FRESHNESS_HEADER = "X-Graph-Freshness"
 MIN_REVISION_DESCRIPTION = (
     "Answer from this graph revision or a later one (read-your-writes): pass the "
@@ -87,7 +89,7 @@ async def graph_read(
     live: LiveGraphDep,
     settings: SettingsDep,
     min_revision: Annotated[
-        int | None, Query(ge=0, le=2**63 - 1, description=MIN_REVISION_DESCRIPTION)
+        int | None, Query(ge=0, le=MAX_REVISION, description=MIN_REVISION_DESCRIPTION)
     ] = None,
 ) -> GraphRead:
     """FastAPI dependency of the graph reads (declare it after the access check)."""

@@ -116,16 +116,13 @@ def configure_logging(level: str, *, json_lines: bool | None = None) -> None:
     root.handlers = [h for h in root.handlers if h.get_name() != "slo-engine"]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # The shared processors as one chain, with the logger's name set instead of read
-    # from a standard-library logger (there is none on this path).
+    # The shared processors, with the logger's name set instead of read from a
+    # standard-library logger (there is none on this path), then the renderer.
     request_processors: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        _add_trace_ids,  # the request line passes its correlation id itself
-        structlog.processors.add_log_level,
-        _request_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        renderer,
+        _request_logger_name if processor is structlog.stdlib.add_logger_name else processor
+        for processor in _SHARED_PROCESSORS
     ]
+    request_processors.append(renderer)
     _RequestLogger.current = structlog.wrap_logger(
         structlog.WriteLogger(sys.stderr),
         processors=request_processors,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -16,7 +17,13 @@ from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
 from slo_engine.infra.components import SETTINGS
 from slo_engine.infra.fast_lane import FastLaneRoute, fast_lane, plain_query, whole_number
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.live.reads import LIVE_GRAPH, NOT_MODIFIED, GraphReadDep, graph_read
+from slo_engine.live.reads import (
+    LIVE_GRAPH,
+    MAX_REVISION,
+    NOT_MODIFIED,
+    GraphReadDep,
+    graph_read,
+)
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
@@ -31,15 +38,18 @@ DEFAULT_MAX_NODES = 10_000
 MAX_MAX_NODES = 100_000
 # The answer's format depends on Accept, so shared caches must key on it.
 _VARY = {"Vary": "Accept"}
-MAX_REVISION = 2**63 - 1
 
-
-_LANE_PARAMETERS = frozenset(
-    ("direction", "depth", "include_stale", "max_nodes", "format", "min_revision")
-)
-_DIRECTIONS = {direction.value: direction for direction in Direction}
-_FORMATS = {export_format.value: export_format for export_format in ExportFormat}
-_BOOLEANS = {"true": True, "false": False}
+# The query parameters the lane parses, each to the endpoint's argument and its value
+# (None: not a value FastAPI would take as written; the request goes its way). A
+# parameter not given keeps the endpoint's default.
+_LANE_ARGUMENTS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "direction": ("direction", {d.value: d for d in Direction}.get),
+    "depth": ("depth", lambda text: whole_number(text, 1, MAX_DEPTH)),
+    "include_stale": ("include_stale", {"true": True, "false": False}.get),
+    "max_nodes": ("max_nodes", lambda text: whole_number(text, 1, MAX_MAX_NODES)),
+    "format": ("export_format", {f.value: f for f in ExportFormat}.get),
+}
+_LANE_PARAMETERS = frozenset((*_LANE_ARGUMENTS, "min_revision"))
 _SERVICE_ID = re.compile(SERVICE_ID_PATTERN)
 
 
@@ -48,44 +58,26 @@ async def _dependencies_lane(request: Request) -> Response | None:
     parameters as FastAPI would validate them, or None for anything else."""
     query = plain_query(request, _LANE_PARAMETERS)
     service_id = request.path_params.get("service_id")
-    if query is None or not isinstance(service_id, str) or len(service_id) > 255:
+    # The pattern bounds the length too (`Path(max_length=255)`).
+    if query is None or not isinstance(service_id, str) or not _SERVICE_ID.fullmatch(service_id):
         return None
-    direction = _DIRECTIONS.get(query.get("direction", "downstream"))
-    depth = whole_number(query.get("depth", "3"), 1, MAX_DEPTH)
-    include_stale = _BOOLEANS.get(query.get("include_stale", "false"))
-    max_nodes = whole_number(query.get("max_nodes", str(DEFAULT_MAX_NODES)), 1, MAX_MAX_NODES)
-    export_format = None
-    if "format" in query:
-        export_format = _FORMATS.get(query["format"])
-        if export_format is None:
-            return None
+    arguments: dict[str, Any] = {}
+    for name, (argument, parse) in _LANE_ARGUMENTS.items():
+        if name in query:
+            value = parse(query[name])
+            if value is None:
+                return None
+            arguments[argument] = value
     min_revision = None
     if "min_revision" in query:
         min_revision = whole_number(query["min_revision"], 0, MAX_REVISION)
         if min_revision is None:
             return None
-    if (
-        direction is None
-        or depth is None
-        or include_stale is None
-        or max_nodes is None
-        or not _SERVICE_ID.fullmatch(service_id)
-    ):
-        return None
     await check_without_injection(read_access, request)
     app = request.app
-    answers = ANSWERS.of(app)
     read = await graph_read(request, LIVE_GRAPH.of(app), SETTINGS.of(app), min_revision)
     return await get_dependencies(
-        request,
-        answers,
-        read,
-        service_id,
-        direction,
-        depth,
-        include_stale,
-        max_nodes,
-        export_format,
+        request=request, answers=ANSWERS.of(app), read=read, service_id=service_id, **arguments
     )
 
 
