@@ -45,6 +45,8 @@ TABLES = (
     "api_keys",
     "circular_dependency_alerts",
     "discovery_source_status",
+    "graph_changes",
+    "graph_revisions",
     "job_runs",
     "service_dependencies",
     "services",

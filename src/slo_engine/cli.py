@@ -30,6 +30,9 @@ from slo_engine.jobs.cli import jobs_app
 from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.settings import Settings
 
+# Who the change log says made a write through the CLI on the database directly.
+CLI_ACTOR = "cli"
+
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -182,7 +185,7 @@ async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, An
     try:
         for request in requests:
             async with database.session_scope() as session:
-                result = await ingest_request(session, cache, request)
+                result = await ingest_request(session, cache, request, CLI_ACTOR)
             results.append(
                 {
                     "nodes_upserted": result.nodes_upserted,

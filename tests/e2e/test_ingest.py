@@ -206,6 +206,7 @@ def test_empty_request_changes_nothing(client: TestClient) -> None:
     assert result == {
         "nodes_upserted": 0,
         "edges_upserted": 0,
+        "edges_retracted": 0,
         "circular_dependencies_detected": [],
         "warnings": [],
     }

@@ -17,6 +17,7 @@ from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.catalog.tables import service_dependencies, services
 from slo_engine.graph.model import Direction
 from slo_engine.infra.db import Database
+from slo_engine.ingestion import cycle_check
 from slo_engine.ingestion import service as ingestion_service
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.live.graph import LiveGraph
@@ -49,7 +50,7 @@ async def _ingest(
     database: Database, cache: LiveGraph, request: IngestionRequest
 ) -> list[list[str]]:
     async with database.session_scope() as session:
-        result = await ingestion_service.ingest(session, cache, request)
+        result = await ingestion_service.ingest(session, cache, request, "test")
     return [c.cycle_path for c in result.circular_dependencies_detected]
 
 
@@ -91,10 +92,10 @@ async def test_failed_cycle_detection_keeps_the_graph_and_warns(
     async def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("alerts table locked")
 
-    monkeypatch.setattr(ingestion_service, "reconcile_alerts", explode)
+    monkeypatch.setattr(cycle_check, "reconcile_alerts", explode)
     async with database.session_scope() as session:
         result = await ingestion_service.ingest(
-            session, LiveGraph(), _request(("a", "b"), ("b", "a"))
+            session, LiveGraph(), _request(("a", "b"), ("b", "a")), "test"
         )
     assert result.edges_upserted == 2
     assert any("cycle detection failed" in w for w in result.warnings)
@@ -152,7 +153,7 @@ _CRASHING_WRITER = textwrap.dedent(
             "edges": [{"source": f"c{i}", "target": f"c{i + 1}"} for i in range(5000)],
         })
         async with database.session_scope() as session:
-            await ingest(session, LiveGraph(), request)
+            await ingest(session, LiveGraph(), request, "test")
             print("written, not committed", flush=True)
             time.sleep(60)  # killed here, inside the transaction
 

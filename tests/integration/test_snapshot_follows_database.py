@@ -82,7 +82,7 @@ async def test_applied_writes_equal_a_rebuild(database: Database) -> None:
     loads_before = reloads()
     for _ in range(40):
         async with database.session_scope() as session:
-            await ingest(session, cache, _random_request(rng))
+            await ingest(session, cache, _random_request(rng), "test")
     async with database.session_scope() as session:
         repository = CatalogRepository(session)
         followed = await cache.current(repository)
@@ -103,7 +103,7 @@ async def test_catch_ups_equal_a_rebuild(database: Database) -> None:
     loads_before = 0.0
     for write in range(30):
         async with database.session_scope() as session:
-            await ingest(session, writer, _random_request(rng))
+            await ingest(session, writer, _random_request(rng), "test")
         if write == 0:
             loads_before = reloads()  # after the writer's own first load
         if rng.random() < 0.5:
@@ -133,7 +133,7 @@ async def test_a_reload_never_goes_behind_a_write_applied_meanwhile(database: Da
         if not raced:
             raced = True
             async with database.session_scope() as session:
-                await ingest(session, live, _random_request(rng))
+                await ingest(session, live, _random_request(rng), "test")
             assert live.revision == 1  # applied to the snapshot being replaced
         return result
 
@@ -163,7 +163,7 @@ async def test_a_large_change_is_reloaded_not_applied_on_the_loop(
     while len(request.edges) < 6:
         request = _random_request(rng)
     async with database.session_scope() as session:
-        await ingest(session, writer, request)
+        await ingest(session, writer, request, "test")
     loads_before = reloads()
     await follower.refresh()
     assert reloads() - loads_before == 1  # the reload instead of a catch-up

@@ -32,7 +32,7 @@ async def _ingest(
         }
     )
     async with database.session_scope() as session:
-        return await ingest(session, cache, request)
+        return await ingest(session, cache, request, "test")
 
 
 async def _stale_flags(database: Database) -> dict[tuple[str, str, str], bool]:

@@ -128,16 +128,25 @@ class AlertRepository:
         return [_alert_from_row(row) for row in result]
 
     async def set_status_by_keys(
-        self, keys: Sequence[str], status: AlertStatus, actor: str, now: datetime
+        self,
+        keys: Sequence[str],
+        status: AlertStatus,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
     ) -> list[Alert]:
-        """Move the alerts of `keys` to `status` on behalf of `actor`; returns them."""
+        """Move the alerts of `keys` to `status` on behalf of `actor` (with `note`, if
+        given); returns them."""
         changed: list[Alert] = []
+        values = _status_values(status, actor, now)
+        if note is not None:
+            values["note"] = note
         for start in range(0, len(keys), _IN_CHUNK):
             chunk = keys[start : start + _IN_CHUNK]
             result = await self._session.execute(
                 update(alerts)
                 .where(alerts.c.canonical_key.in_(chunk))
-                .values(**_status_values(status, actor, now), last_detected_at=now)
+                .values(**values, last_detected_at=now)
                 .returning(*alerts.c)
             )
             changed.extend(_alert_from_row(row) for row in result)

@@ -7,10 +7,14 @@ import asyncio
 from datetime import datetime
 
 from slo_engine.alerts.service import reconcile_alerts
+from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.infra.db import Database
 from slo_engine.live.graph import LiveGraph
+
+# Who the change log says opened or resolved the cycles a full scan found.
+SCAN_ACTOR = "job:cycle-scan"
 
 
 async def scan_cycles(database: Database, cache: LiveGraph, now: datetime) -> int:
@@ -23,5 +27,6 @@ async def scan_cycles(database: Database, cache: LiveGraph, now: datetime) -> in
         base = await cache.for_write(repository, revision)
         adjacency = base.downstream_fresh
         components = await asyncio.to_thread(cyclic_components, adjacency, adjacency)
-        await reconcile_alerts(session, components, adjacency, now)
+        change_log = ChangeLog(session, revision, now, SCAN_ACTOR)
+        await reconcile_alerts(session, components, adjacency, now, change_log)
     return len(components)

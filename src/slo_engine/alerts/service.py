@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.alerts.repository import Alert, AlertRepository, NewAlert
 from slo_engine.alerts.rules import ALLOWED_TRANSITIONS, SYSTEM_ACTOR, canonical_key, reconcile
+from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.errors import AlertNotFoundError, ConflictError
+from slo_engine.graph.change_log import cycle_change
 from slo_engine.graph.cycles import cycle_path
 from slo_engine.graph.model import AlertStatus
 
@@ -23,17 +25,29 @@ class DetectedCycle:
     cycle_path: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class CycleOutcome:
+    """What a reconciliation did: the cycles opened (new or back), the ones resolved."""
+
+    opened: list[DetectedCycle]
+    resolved: list[DetectedCycle]
+
+
 async def reconcile_alerts(
     session: AsyncSession,
     components: Sequence[list[str]],
     adjacency: Mapping[str, Sequence[str]],
     now: datetime,
-) -> list[DetectedCycle]:
+    change_log: ChangeLog | None = None,
+    resolve_reason: str | None = None,
+) -> CycleOutcome:
     """Make the alerts on record match `components`, every cyclic component of the graph.
 
     New components get an open alert, components that came back reopen theirs, and
-    open or acknowledged alerts whose component is gone are resolved by the system.
-    Returns the cycles that are new or back (what an ingestion "created").
+    open or acknowledged alerts whose component is gone are resolved by the system, with
+    `resolve_reason` as their note when the write knows why. Each opening and resolution
+    is recorded in `change_log`. Returns the cycles that are new or back (what an
+    ingestion "created") and those resolved.
     """
     repository = AlertRepository(session)
     by_key = {canonical_key(members): members for members in components}
@@ -43,9 +57,19 @@ async def reconcile_alerts(
         now,
     )
     reopened = await repository.set_status_by_keys(plan.reopen, AlertStatus.OPEN, SYSTEM_ACTOR, now)
-    await repository.set_status_by_keys(plan.resolve, AlertStatus.RESOLVED, SYSTEM_ACTOR, now)
+    resolved = await repository.set_status_by_keys(
+        plan.resolve, AlertStatus.RESOLVED, SYSTEM_ACTOR, now, note=resolve_reason
+    )
     await repository.touch(plan.still_present, now)
-    return [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in [*created, *reopened]]
+    if change_log is not None:
+        await change_log.record(
+            [cycle_change(True, alert.cycle_path) for alert in [*created, *reopened]]
+            + [cycle_change(False, alert.cycle_path, resolve_reason) for alert in resolved]
+        )
+    return CycleOutcome(
+        [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in [*created, *reopened]],
+        [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in resolved],
+    )
 
 
 async def list_alerts(

@@ -147,6 +147,16 @@ _REPORT_UPDATE_SQL = (
 _REPORT_CONFLICT = "(source_service_id, target_service_id, discovery_source)"
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, inside the session's transaction."""
+    connection = await session.connection()
+    # The driver's transaction starts lazily with the first statement SQLAlchemy
+    # sends; send one, so that what follows on the raw connection is inside it.
+    await connection.exec_driver_sql("SELECT 1")
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
 class PostgresBulkWriter:
     """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT."""
 
@@ -154,12 +164,7 @@ class PostgresBulkWriter:
         self._session = session
 
     async def _driver(self) -> Any:
-        connection = await self._session.connection()
-        # The driver's transaction starts lazily with the first statement SQLAlchemy
-        # sends; send one, so that what follows on the raw connection is inside it.
-        await connection.exec_driver_sql("SELECT 1")
-        raw = await connection.get_raw_connection()
-        return raw.driver_connection
+        return await driver_connection(self._session)
 
     async def _copy_then_insert(
         self,
@@ -250,12 +255,12 @@ class PostgresBulkWriter:
         await self._copy_then_insert(staging_ddl, "_staged_reports", records, insert_sql)
 
 
-def _sqlite_time(value: datetime) -> str:
+def sqlite_time(value: datetime) -> str:
     """The text form SQLAlchemy's SQLite DateTime writes and reads back (naive UTC,
     the year in four digits: `strftime("%Y")` writes year 92 as `92`, which reads back
     as nothing at all).
 
-    >>> _sqlite_time(datetime(92, 1, 4, 15, 33, 40, tzinfo=UTC))
+    >>> sqlite_time(datetime(92, 1, 4, 15, 33, 40, tzinfo=UTC))
     '0092-01-04 15:33:40.000000'
     """
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
@@ -281,8 +286,8 @@ class SqliteBulkWriter:
                 row.criticality,
                 _json(row.metadata) or "{}",
                 1 if row.discovered else 0,
-                _sqlite_time(row.created_at),
-                _sqlite_time(row.updated_at),
+                sqlite_time(row.created_at),
+                sqlite_time(row.updated_at),
                 revision,
             )
             for row in rows
@@ -322,13 +327,13 @@ class SqliteBulkWriter:
             f"INSERT INTO service_dependencies ({columns}) VALUES ({marks}) "
             f"ON CONFLICT {_REPORT_CONFLICT} DO UPDATE SET {_REPORT_UPDATE_SQL}"
         )
-        written_at = _sqlite_time(now)
+        written_at = sqlite_time(now)
         observed_text: dict[datetime, str] = {}
         records = []
         for r in reports:
             observed = observed_text.get(r.last_observed_at)
             if observed is None:
-                observed = observed_text[r.last_observed_at] = _sqlite_time(r.last_observed_at)
+                observed = observed_text[r.last_observed_at] = sqlite_time(r.last_observed_at)
             records.append(
                 (
                     # Row ids of reports are internal: random 128 bits as SQLAlchemy's

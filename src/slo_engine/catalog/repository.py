@@ -10,14 +10,15 @@ import asyncio
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
+from slo_engine.catalog.change_log import record_revision, removals_since
 from slo_engine.catalog.identity import service_uuid
 from slo_engine.catalog.interning import Interner
 from slo_engine.catalog.tables import (
@@ -37,6 +38,7 @@ from slo_engine.graph.model import (
     ServiceCriticality,
     ServiceDeclaration,
 )
+from slo_engine.graph.snapshot import ReportKey
 
 AnyRow = Row[*tuple[Any, ...]]
 
@@ -192,8 +194,9 @@ class CatalogRepository:
 
     # --- graph revision -------------------------------------------------------------
 
-    async def bump_revision(self) -> int:
-        """Advance the graph revision. Takes the graph write lock until the transaction ends."""
+    async def bump_revision(self, actor: str | None = None, at: datetime | None = None) -> int:
+        """Advance the graph revision, and record when (`at`, default now) and by whom.
+        Takes the graph write lock until the transaction ends."""
         result = await self._session.execute(
             update(graph_state)
             .where(graph_state.c.id == GRAPH_REVISION_ROW)
@@ -201,6 +204,7 @@ class CatalogRepository:
             .returning(graph_state.c.revision)
         )
         self._revision = int(result.scalar_one())
+        await record_revision(self._session, self._revision, at or datetime.now(UTC), actor)
         await notify_change(self._session, "graph", self._revision)
         return self._revision
 
@@ -277,6 +281,32 @@ class CatalogRepository:
         """
         await self._bulk.upsert_reports(reports, now, self._writing_revision())
 
+    async def delete_reports(self, keys: Sequence[tuple[str, str, str]]) -> int:
+        """Delete these reports, each named (caller, callee, discovery source); returns
+        how many rows went (a retraction; the change log records it)."""
+        deps = service_dependencies
+        removed = 0
+        rows = [(service_uuid(s), service_uuid(t), d) for s, t, d in keys]
+        # Three bound parameters per key.
+        for start in range(0, len(rows), _IN_CHUNK // 3):
+            chunk = rows[start : start + _IN_CHUNK // 3]
+            result = await self._session.execute(
+                delete(deps).where(
+                    tuple_(
+                        deps.c.source_service_id, deps.c.target_service_id, deps.c.discovery_source
+                    ).in_(chunk)
+                )
+            )
+            removed += int(result.rowcount)  # type: ignore[attr-defined]
+        return removed
+
+    async def delete_service(self, service_id: str) -> bool:
+        """Delete a service that no report names any more; whether it existed."""
+        result = await self._session.execute(
+            delete(services).where(services.c.id == service_uuid(service_id))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     # --- reads ----------------------------------------------------------------------
 
     async def load_graph(self) -> tuple[list[Service], list[DependencyReport]]:
@@ -310,8 +340,8 @@ class CatalogRepository:
 
     async def changes_since(self, revision: int) -> tuple[list[Service], list[DependencyReport]]:
         """The services and reports written after graph revision `revision` (each as it
-        is now). Applied in order over a snapshot at `revision`, they bring it to the
-        current revision: rows are only inserted or updated, never deleted. Consistent
+        is now). Applied over a snapshot at `revision` after the removals since then
+        (`removals_since`), they bring it to the current revision. Consistent
         only inside a snapshot transaction (`Database.consistent_read`). O(changed rows),
         by the revision indexes."""
         shared = Interner()
@@ -341,6 +371,11 @@ class CatalogRepository:
             )
             await asyncio.sleep(0)  # a large write's rows must not stall the reads
         return changed_services, changed_reports
+
+    async def removals_since(self, revision: int) -> tuple[list[ReportKey], list[str]]:
+        """The reports retracted and services deleted after `revision` (from the change
+        log: deleted rows leave nothing else behind)."""
+        return await removals_since(self._session, revision)
 
     async def only_stale_edges(self, service_ids: Sequence[str]) -> set[str]:
         """Those of these services that have edges, all of them stale: seen only through

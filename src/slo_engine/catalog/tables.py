@@ -1,5 +1,6 @@
 """Tables of the catalog: services, their dependencies (one row per discovery source),
-and the graph revision counter. Rows never leave catalog/repository.py."""
+the graph revision counter, and the graph's history (the change log and the time of
+each revision). Rows never leave catalog/repository.py and catalog/change_log.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from slo_engine.infra.columns import UtcDateTime, VerbatimJson, metadata
@@ -104,4 +106,48 @@ graph_identity = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("epoch", String(36), nullable=False),
+)
+
+# The change log: one row per change of the stored graph, written in the transaction
+# that makes it (catalog/change_log.py; the entries are graph/change_log.py's). Append
+# only, except `valid_to`. The rows of edges and services hold the thing's whole state
+# after the change and are valid from `revision` until `valid_to` (exclusive; NULL while
+# current): the graph at revision r is the states valid at r, one indexed read, never a
+# replay. Other rows (retractions, deletions, cycles) are events: `valid_to` is their
+# own revision, so they are never current.
+graph_changes = Table(
+    "graph_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("revision", BigInteger, nullable=False, index=True),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("change_type", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("service_id", String(255), nullable=False, index=True),
+    Column("target_id", String(255), index=True),
+    Column("discovery_source", String(32)),
+    Column("actor", String(255)),
+    Column("state", VerbatimJson),
+    Column("previous", VerbatimJson),
+    Column("valid_to", BigInteger),
+    # The current state of each thing, found when a write replaces it.
+    Index(
+        "ix_graph_changes_current",
+        "kind",
+        "service_id",
+        "target_id",
+        "discovery_source",
+        postgresql_where=text("valid_to IS NULL"),
+        sqlite_where=text("valid_to IS NULL"),
+    ),
+)
+
+# When each graph revision was committed, and by whom: how a time ("as of") becomes a
+# revision. The oldest row kept is where the history answerable begins.
+graph_revisions = Table(
+    "graph_revisions",
+    metadata,
+    Column("revision", BigInteger, primary_key=True, autoincrement=False),
+    Column("committed_at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(255)),
 )

@@ -41,7 +41,7 @@ async def run_source(
         return SourceRun(found, None)
     try:
         async with database.session_scope() as session:
-            result = await ingest(session, cache, found.request)
+            result = await ingest(session, cache, found.request, f"job:discover-{source.name}")
             await DiscoveryRepository(session).record_success(
                 source.name, now, result.nodes_upserted, result.edges_upserted
             )

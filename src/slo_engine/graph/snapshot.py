@@ -33,6 +33,8 @@ from slo_engine.graph.merge import merge_reports
 from slo_engine.graph.model import DependencyReport, MergedDependency, Service
 
 Pair = tuple[str, str]
+# A report's identity: (caller, callee, discovery source).
+ReportKey = tuple[str, str, str]
 # One side of a pair in the adjacency: (lists over all pairs, fresh lists, node, neighbour).
 _Side = tuple[dict[str, list[str]], dict[str, list[str]], str, str]
 
@@ -226,14 +228,65 @@ class GraphSnapshot:
                 return report
         return None
 
-    def apply(
-        self, revision: int, services: Iterable[Service], reports: Iterable[DependencyReport]
-    ) -> None:
-        """Bring the snapshot to `revision` by upserting the rows one write stored.
+    def fresh_pairs_lost(self, retracted: Iterable[ReportKey]) -> set[Pair]:
+        """The fresh pairs that would have no fresh report left without the `retracted`
+        reports (the edges a retraction takes out of the fresh graph). O(k) for k keys.
 
-        A report replaces the pair's report from the same discovery source. O(k * d) for
-        k rows, d the degree of the touched services (a list removal when a pair goes stale).
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> one = DependencyReport("a", "b", "manual", at)  # type: ignore[arg-type]
+        >>> two = DependencyReport("a", "b", "jaeger", at)  # type: ignore[arg-type]
+        >>> snapshot = GraphSnapshot.build(1, [], [one, two])
+        >>> snapshot.fresh_pairs_lost([("a", "b", "manual")])
+        set()
+        >>> snapshot.fresh_pairs_lost([("a", "b", "manual"), ("a", "b", "jaeger")])
+        {('a', 'b')}
         """
+        by_pair: dict[Pair, set[str]] = {}
+        for source, target, discovery_source in retracted:
+            by_pair.setdefault((source, target), set()).add(discovery_source)
+        lost: set[Pair] = set()
+        for pair, sources in by_pair.items():
+            stored = self.pairs.get(pair)
+            if stored is not None and is_fresh(stored):
+                remaining = reports_of(stored)
+                if all(r.is_stale or r.discovery_source in sources for r in remaining):
+                    lost.add(pair)
+        return lost
+
+    def reports_touching(self, service_id: str) -> list[DependencyReport]:
+        """Every stored report whose caller or callee is `service_id`. O(degree)."""
+        found: dict[ReportKey, DependencyReport] = {}
+        for target in self.downstream_all.get(service_id, ()):
+            for report in self.reports((service_id, target)):
+                found[(report.source, report.target, report.discovery_source)] = report
+        for source in self.upstream_all.get(service_id, ()):
+            for report in self.reports((source, service_id)):
+                found[(report.source, report.target, report.discovery_source)] = report
+        return list(found.values())
+
+    def apply(
+        self,
+        revision: int,
+        services: Iterable[Service],
+        reports: Iterable[DependencyReport],
+        retracted: Iterable[ReportKey] = (),
+        deleted: Iterable[str] = (),
+    ) -> None:
+        """Bring the snapshot to `revision`: remove the `retracted` reports and the
+        `deleted` services, then upsert the rows written.
+
+        Removals come first: a catch-up over several revisions gets every report
+        retracted in them, and the rows as they are now, which include any report
+        reported again after its retraction. A report replaces the pair's report from
+        the same discovery source. O(k * d) for k rows, d the degree of the touched
+        services (a list removal when a pair goes stale or away).
+        """
+        for key in retracted:
+            self._remove_report(key)
+        for service_id in deleted:
+            if self.services.pop(service_id, None) is not None:
+                self.rendered_nodes.discard(service_id)
         for service in services:
             self.services[service.service_id] = service
             self.rendered_nodes.discard(service.service_id)
@@ -257,6 +310,48 @@ class GraphSnapshot:
             elif was_fresh and not now_fresh:
                 self._unlink_fresh(pair)
         self.revision = revision
+
+    def _remove_report(self, key: ReportKey) -> None:
+        """Take one source's report of a pair out; the pair goes when it was the last."""
+        source, target, discovery_source = key
+        pair = (source, target)
+        old = self.pairs.get(pair)
+        if old is None:
+            return
+        reports = reports_of(old)
+        others = tuple(r for r in reports if r.discovery_source != discovery_source)
+        if len(others) == len(reports):
+            return
+        self.rendered_edges.discard((pair, True))
+        self.rendered_edges.discard((pair, False))
+        if not others:
+            del self.pairs[pair]
+            self._unlink(pair, was_fresh=is_fresh(old))
+            return
+        stored = self.pairs[pair] = pair_reports(others)
+        was_fresh, now_fresh = is_fresh(old), is_fresh(stored)
+        if now_fresh and not was_fresh:
+            self._link_fresh(pair)
+        elif was_fresh and not now_fresh:
+            self._unlink_fresh(pair)
+
+    def _unlink(self, pair: Pair, *, was_fresh: bool) -> None:
+        """Take a pair that left the graph out of every list, as a rebuild would have
+        them: no key without neighbours, a fresh list shared again once it holds every
+        pair of its node."""
+        for every, only_fresh, node, neighbour in self._sides(pair):
+            neighbours = every[node]
+            fresh = only_fresh.get(node)
+            neighbours.remove(neighbour)
+            if fresh is not None and fresh is not neighbours and was_fresh:
+                fresh.remove(neighbour)
+            if not neighbours:
+                del every[node]
+                only_fresh.pop(node, None)
+            elif fresh is not None and not fresh:
+                del only_fresh[node]
+            elif fresh is not None and fresh is not neighbours and len(fresh) == len(neighbours):
+                only_fresh[node] = neighbours
 
     def _sharing_values(self, report: DependencyReport) -> DependencyReport:
         """`report` holding the snapshot's own objects for its service ids (and an

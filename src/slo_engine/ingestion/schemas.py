@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from typing_extensions import TypedDict
 
 from slo_engine.graph.model import (
@@ -74,6 +74,17 @@ class EdgeIn(TypedDict):
     attributes: NotRequired[EdgeAttributes]
 
 
+class ReplaceScope(BaseModel):
+    model_config = _STRICT
+
+    services: list[ServiceId] = Field(
+        min_length=1,
+        max_length=100_000,
+        description="The request is the complete picture of these services' outgoing edges "
+        "(as reported by its source).",
+    )
+
+
 class IngestionRequest(BaseModel):
     model_config = _STRICT
 
@@ -83,8 +94,25 @@ class IngestionRequest(BaseModel):
         description="When the source saw this graph (RFC 3339 with an offset, within the "
         "years 1-9999 in UTC); defaults to now.",
     )
+    mode: Literal["merge", "replace"] = Field(
+        default="merge",
+        description="`merge` (the default) upserts what is given. `replace` also says it is "
+        "the source's complete picture of its scope: the edges this source reported in "
+        "scope before and not in this request are retracted in the same transaction.",
+    )
+    scope: ReplaceScope | None = Field(
+        default=None,
+        description="With `mode: replace`: the services whose outgoing edges the request "
+        "covers. Without it, the source's whole report.",
+    )
     nodes: list[NodeIn] = Field(default_factory=list)
     edges: list[EdgeIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _scope_needs_replace(self) -> IngestionRequest:
+        if self.scope is not None and self.mode != "replace":
+            raise ValueError("scope is only meaningful with mode 'replace'")
+        return self
 
 
 def ingestion_request(document: dict[str, Any]) -> IngestionRequest:
@@ -108,5 +136,31 @@ class IngestionResponse(BaseModel):
         description="The graph revision this write committed (also `X-Graph-Revision`): "
         "pass it as `min_revision` to read it back through any replica."
     )
+    edges_retracted: int = Field(
+        default=0,
+        description="Edge reports of this source retracted because a `replace` request "
+        "no longer lists them.",
+    )
     circular_dependencies_detected: list[DetectedCycleOut]
     warnings: list[str]
+
+
+class RetractedEdgeOut(BaseModel):
+    source: str
+    target: str
+    discovery_source: DiscoverySource
+
+
+class RetractionResponse(BaseModel):
+    revision: int = Field(
+        description="The graph revision this write committed (also `X-Graph-Revision`)."
+    )
+    retracted: list[RetractedEdgeOut] = Field(description="The edge reports retracted.")
+    deleted_service: str | None = Field(
+        default=None, description="The service deleted, for a service deletion."
+    )
+    cycles_resolved: list[list[str]] = Field(
+        default_factory=list,
+        description="The paths of the circular-dependency alerts this write resolved.",
+    )
+    warnings: list[str] = Field(default_factory=list)

@@ -6,24 +6,29 @@ jobs) goes through `ingest`, inside one transaction owned by the caller.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.alerts.service import DetectedCycle, reconcile_alerts
+from slo_engine.alerts.service import DetectedCycle
+from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.graph.cycles import cyclic_components
+from slo_engine.graph.change_log import (
+    GraphChange,
+    report_change,
+    report_retracted,
+    service_change,
+)
 from slo_engine.graph.merge import BASE_CONFIDENCE
-from slo_engine.graph.model import DependencyReport, ServiceDeclaration
-from slo_engine.graph.overlay import OverlayAdjacency
-from slo_engine.graph.snapshot import is_fresh
+from slo_engine.graph.model import DependencyReport, Service, ServiceDeclaration
+from slo_engine.graph.snapshot import GraphSnapshot, is_fresh, reports_of
 from slo_engine.graph.stored_rows import declared_service, discovered_service, observed_report
 from slo_engine.infra.db import after_commit
-from slo_engine.infra.db_outage import outage_of
+from slo_engine.ingestion.cycle_check import CYCLE_CHECK_FAILED, record_cycles, start_cycle_check
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
 from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import (
@@ -45,6 +50,7 @@ MAX_WARNINGS = 100
 class IngestionResult:
     nodes_upserted: int = 0
     edges_upserted: int = 0
+    edges_retracted: int = 0  # by a `replace` request
     revision: int = 0  # the graph revision this write committed
     circular_dependencies_detected: list[DetectedCycle] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -118,9 +124,12 @@ def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDec
 
 
 async def ingest(
-    session: AsyncSession, cache: LiveGraph, request: IngestionRequest
+    session: AsyncSession, cache: LiveGraph, request: IngestionRequest, actor: str
 ) -> IngestionResult:
-    """Upsert the request's services and edges, then detect the cycles it created.
+    """Upsert the request's services and edges (and, in `replace` mode, retract what the
+    source no longer reports in scope), record the changes in the change log, then
+    detect the cycles the write created or broke. `actor`: who writes (an API key's
+    name, a job's).
 
     The caller's transaction makes it all-or-nothing. Cycle detection runs inside a
     savepoint: if it fails, the graph is still stored, the failure is a warning, and the
@@ -128,14 +137,43 @@ async def ingest(
     """
     started = time.perf_counter()
     try:
-        return await _ingest(session, cache, request, started)
+        return await _ingest(session, cache, request, actor, started)
     except Exception:
         INGESTION_FAILURES.labels(request.source.value).inc()
         raise
 
 
+def _replaced(
+    base: GraphSnapshot, request: IngestionRequest, reports: list[DependencyReport]
+) -> list[DependencyReport]:
+    """The reports of the request's source, in its `replace` scope, that the request no
+    longer lists. O(E) over the whole graph without a scope, O(out-degree) per scoped
+    service with one."""
+    source = request.source
+    listed = {(r.source, r.target) for r in reports}
+    if request.scope is None:
+        candidates: Iterable[DependencyReport | None] = (
+            r for stored in base.pairs.values() for r in reports_of(stored)
+        )
+    else:
+        candidates = (
+            base.report((caller, callee), source)
+            for caller in dict.fromkeys(request.scope.services)
+            for callee in base.downstream_all.get(caller, ())
+        )
+    return [
+        r
+        for r in candidates
+        if r is not None and r.discovery_source == source and (r.source, r.target) not in listed
+    ]
+
+
 async def _ingest(
-    session: AsyncSession, cache: LiveGraph, request: IngestionRequest, started: float
+    session: AsyncSession,
+    cache: LiveGraph,
+    request: IngestionRequest,
+    actor: str,
+    started: float,
 ) -> IngestionResult:
     result = IngestionResult()
     now = datetime.now(UTC)
@@ -144,25 +182,20 @@ async def _ingest(
     reports = _reports(request, observed_at, result.warnings)
 
     repository = CatalogRepository(session)
-    revision = await repository.bump_revision()  # serialises graph writers from here on
+    # Serialises graph writers from here on.
+    revision = await repository.bump_revision(actor, now)
     result.revision = revision
     # Exactly the graph as committed before this write: the write lock is ours.
     base = await cache.for_write(repository, revision - 1)
 
+    retracted = _replaced(base, request, reports) if request.mode == "replace" else []
+    retracted_keys = [(r.source, r.target, r.discovery_source.value) for r in retracted]
     new_fresh_edges: dict[str, list[str]] = {}
     for report in reports:
         stored = base.pairs.get((report.source, report.target))
         if stored is None or not is_fresh(stored):
             new_fresh_edges.setdefault(report.source, []).append(report.target)
-    # Without a new fresh edge no cycle can appear and none can vanish: no scan. With
-    # one, the scan is CPU work that does not depend on the writes, so it runs in a
-    # thread while the database works.
-    adjacency = OverlayAdjacency(base.downstream_fresh, new_fresh_edges)
-    scan = (
-        asyncio.ensure_future(asyncio.to_thread(cyclic_components, adjacency, adjacency))
-        if new_fresh_edges
-        else None
-    )
+    check = start_cycle_check(base, new_fresh_edges, base.fresh_pairs_lost(retracted_keys))
 
     declared_ids = {d.service_id for d in declared}
     named_by_edges = dict.fromkeys(name for r in reports for name in (r.source, r.target))
@@ -173,13 +206,16 @@ async def _ingest(
         await repository.upsert_declared_services(declared, now)
         await repository.insert_missing_services(missing, now)
         await repository.upsert_reports(reports, now)
+        if retracted_keys:
+            await repository.delete_reports(retracted_keys)
     except BaseException:
-        if scan is not None:
-            scan.cancel()
+        if check is not None:
+            check.cancel()
         raise
 
     result.nodes_upserted = len(declared_ids | named_by_edges.keys())
     result.edges_upserted = len(reports)
+    result.edges_retracted = len(retracted)
 
     # What the database now holds for the rows written, derived from the exact base
     # snapshot by the same rules as the SQL (graph/stored_rows.py).
@@ -189,8 +225,21 @@ async def _ingest(
         observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
     ]
 
-    if scan is not None:
-        await _record_cycles(session, scan, adjacency, now, result)
+    change_log = ChangeLog(session, revision, now, actor)
+    try:
+        await change_log.record(_changes(base, services_written, reports_written, retracted))
+    except BaseException:
+        if check is not None:
+            check.cancel()
+        raise
+
+    if check is not None:
+        reason = f"edges retracted by a full sync of {request.source.value}" if retracted else None
+        outcome = await record_cycles(session, check, now, change_log, reason)
+        if outcome is None:
+            result.warnings.append(CYCLE_CHECK_FAILED)
+        else:
+            result.circular_dependencies_detected = outcome.opened
 
     if len(result.warnings) > MAX_WARNINGS:
         hidden = len(result.warnings) - MAX_WARNINGS
@@ -198,7 +247,7 @@ async def _ingest(
     source = request.source.value
 
     def committed() -> None:
-        cache.apply_committed(revision, services_written, reports_written)
+        cache.apply_committed(revision, services_written, reports_written, retracted_keys)
         INGESTED_NODES.labels(source).inc(result.nodes_upserted)
         INGESTED_EDGES.labels(source).inc(result.edges_upserted)
         INGESTION_DURATION.labels(source).observe(time.perf_counter() - started)
@@ -207,28 +256,23 @@ async def _ingest(
     return result
 
 
-async def _record_cycles(
-    session: AsyncSession,
-    scan: asyncio.Future[list[list[str]]],
-    adjacency: OverlayAdjacency,
-    now: datetime,
-    result: IngestionResult,
-) -> None:
-    """Reconcile the alerts with the scan's components, in a savepoint that a failure
-    rolls back alone: cycle detection never fails an ingestion."""
-    try:
-        components = await scan
-        async with session.begin_nested():
-            detected = await reconcile_alerts(session, components, adjacency, now)
-    except Exception as error:
-        if outage_of(error) is not None:
-            # The database went away, not cycle detection: nothing of this ingestion can
-            # be kept, and the unit of work decides what the client gets (a retry, a 503).
-            raise
-        logger.exception("cycle detection failed; the ingested graph is kept")
-        result.warnings.append(
-            "cycle detection failed for this ingestion; the graph was stored and cycles "
-            "will be checked again on the next change"
-        )
-        return
-    result.circular_dependencies_detected = detected
+def _changes(
+    base: GraphSnapshot,
+    services: list[Service],
+    reports: list[DependencyReport],
+    retracted: list[DependencyReport],
+) -> list[GraphChange]:
+    """The change-log entries of a write: each service and report compared with the
+    base snapshot (graph/change_log.py decides what counts), then the retractions."""
+    changes: list[GraphChange] = []
+    for service in services:
+        change = service_change(base.services.get(service.service_id), service)
+        if change is not None:
+            changes.append(change)
+    for report in reports:
+        old = base.report((report.source, report.target), report.discovery_source)
+        change = report_change(old, report)
+        if change is not None:
+            changes.append(change)
+    changes.extend(report_retracted(r) for r in retracted)
+    return changes

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slo_engine.alerts.service import reconcile_alerts
+from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
+from slo_engine.graph.change_log import report_change
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.model import DependencyReport, DiscoverySource
 from slo_engine.graph.snapshot import reports_of
@@ -19,6 +21,9 @@ from slo_engine.infra.db import Database, after_commit
 from slo_engine.live.graph import LiveGraph
 
 logger = logging.getLogger(__name__)
+
+# Who the change log says made the staleness job's changes.
+STALENESS_ACTOR = "job:mark-stale"
 
 # Sources whose edges are observations and so go stale when no longer seen. Declared
 # edges (manual, Backstage) stay until someone changes them.
@@ -55,8 +60,21 @@ async def mark_stale_edges(
         ]
         if not flagged:
             return StaleOutcome(0, cycles_checked=False)
-        new_revision = await repository.bump_revision()
+        new_revision = await repository.bump_revision(STALENESS_ACTOR, now)
         count = await repository.mark_stale(sorted(AGING_SOURCES), cutoff, now)
+        change_log = ChangeLog(session, new_revision, now, STALENESS_ACTOR)
+        await change_log.record(
+            [
+                change
+                for r in flagged
+                if (
+                    change := report_change(
+                        base.report((r.source, r.target), r.discovery_source), r
+                    )
+                )
+                is not None
+            ]
+        )
         if count != len(flagged):  # cannot happen while the lock is held; be safe anyway
             logger.warning("staleness: %d rows flagged, %d expected", count, len(flagged))
             after_commit(session, cache.invalidate)
@@ -76,6 +94,13 @@ async def mark_stale_edges(
         }
         components = await asyncio.to_thread(cyclic_components, adjacency, adjacency)
         async with session.begin_nested():
-            await reconcile_alerts(session, components, adjacency, now)
+            await reconcile_alerts(
+                session,
+                components,
+                adjacency,
+                now,
+                change_log,
+                "only edges no longer observed closed the cycle",
+            )
     logger.info("staleness: %d edge reports flagged stale (cutoff %s)", count, cutoff)
     return StaleOutcome(count, cycles_checked=True)

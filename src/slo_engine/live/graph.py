@@ -34,14 +34,20 @@ from typing import TypeVar
 from slo_engine.catalog.repository import CatalogRepository, Revisions, read_revisions
 from slo_engine.errors import BadRequestError, DatabaseUnavailableError, RevisionNotAppliedError
 from slo_engine.graph.model import DependencyReport, Service
-from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.graph.snapshot import GraphSnapshot, ReportKey
 from slo_engine.infra.db import RETRY_AFTER_SECONDS, Database
 from slo_engine.infra.interpreter import (
     exempt_from_full_collections,
     give_back_free_memory,
     give_back_free_memory_soon,
 )
-from slo_engine.live.loading import Change, changes_since, load_pulling, whole_graph
+from slo_engine.live.loading import (
+    Change,
+    apply_change,
+    changes_since,
+    load_pulling,
+    whole_graph,
+)
 from slo_engine.live.off_loop import OffLoopReads
 from slo_engine.live.refresh_requests import RefreshRequests
 from slo_engine.observability.metrics import LIVE_GRAPH_UPDATES, SNAPSHOT_LOOKUPS
@@ -209,14 +215,14 @@ class LiveGraph:
         )
         read = time.perf_counter()
         self.note_access_revision(now.access)
-        if len(change.services) + len(change.reports) > LARGE_CHANGE_ROWS:
+        if change.size > LARGE_CHANGE_ROWS:
             # Applied in place, this would be one step of seconds on the event loop (the
             # snapshot must never be seen half changed); a reload builds the new
             # snapshot in a worker thread while the old one answers.
             logger.info(
                 "live graph: %d rows changed since revision %d; reloading instead of "
                 "applying them on the event loop",
-                len(change.services) + len(change.reports),
+                change.size,
                 base,
             )
             await self.reload()
@@ -248,7 +254,7 @@ class LiveGraph:
                 _, change = await self._database.consistent_read(
                     functools.partial(changes_since, base=snapshot.revision)
                 )
-                snapshot.apply(change.revision, change.services, change.reports)
+                apply_change(snapshot, change)
             self.epoch = epoch
             self.note_access_revision(revisions.access)
             self._replace(snapshot)
@@ -293,9 +299,10 @@ class LiveGraph:
         if snapshot is not None and snapshot.revision < revision:
             # Not under this process's lock: a reload holding it for seconds would keep
             # this writer, and with it the database's graph row lock, waiting.
+            retracted, deleted = await repository.removals_since(snapshot.revision)
             services, reports = await repository.changes_since(snapshot.revision)
             LIVE_GRAPH_UPDATES.labels("catch_up").inc()
-            change = Change(snapshot.revision, revision, services, reports)
+            change = Change(snapshot.revision, revision, services, reports, retracted, deleted)
             await self._off_loop.apply_when_settled(change)
             if self._snapshot is snapshot and snapshot.revision == revision:
                 return snapshot
@@ -309,11 +316,19 @@ class LiveGraph:
             return snapshot
 
     def apply_committed(
-        self, revision: int, services: Sequence[Service], reports: Sequence[DependencyReport]
+        self,
+        revision: int,
+        services: Sequence[Service],
+        reports: Sequence[DependencyReport],
+        retracted: Sequence[ReportKey] = (),
+        deleted: Sequence[str] = (),
     ) -> None:
-        """Apply the rows a committed write stored at `revision` (later, if off-loop
-        reads are running: they must not see the snapshot change under them)."""
-        self._off_loop.apply_or_defer(Change(revision - 1, revision, services, reports))
+        """Apply what a committed write did at `revision`: the reports it retracted and
+        services it deleted, and the rows it stored (later, if off-loop reads are
+        running: they must not see the snapshot change under them)."""
+        self._off_loop.apply_or_defer(
+            Change(revision - 1, revision, services, reports, retracted, deleted)
+        )
 
     # --- off-loop reads -------------------------------------------------------------
 
@@ -342,7 +357,7 @@ class LiveGraph:
             else:
                 self._snapshot = None
             return
-        snapshot.apply(change.revision, change.services, change.reports)
+        apply_change(snapshot, change)
         self._revision_moved()
         if len(change.reports) >= TRIM_AFTER_ROWS:
             give_back_free_memory_soon()

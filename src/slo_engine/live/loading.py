@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository, Revisions, graph_epoch, read_revisions
 from slo_engine.graph.model import DependencyReport, Service
-from slo_engine.graph.snapshot import GraphSnapshot
+from slo_engine.graph.snapshot import GraphSnapshot, ReportKey
 
 logger = logging.getLogger(__name__)
 
@@ -27,21 +27,40 @@ _CONSISTENT_READ_ATTEMPTS = 5
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Rows to upsert into a snapshot at a revision in [base, revision) to bring it to
-    `revision`: one write's rows (base = revision - 1), or every row written since
-    `base` (a catch-up)."""
+    """Rows to remove from and upsert into a snapshot at a revision in [base, revision)
+    to bring it to `revision`: one write's rows (base = revision - 1), or every row
+    written and removed since `base` (a catch-up)."""
 
     base: int
     revision: int
     services: Sequence[Service]
     reports: Sequence[DependencyReport]
+    # Taken out before the rows are upserted (GraphSnapshot.apply).
+    retracted: Sequence[ReportKey] = ()
+    deleted: Sequence[str] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.services) + len(self.reports) + len(self.retracted) + len(self.deleted)
+
+
+def apply_change(snapshot: GraphSnapshot, change: Change) -> None:
+    snapshot.apply(
+        change.revision,
+        change.services,
+        change.reports,
+        retracted=change.retracted,
+        deleted=change.deleted,
+    )
 
 
 async def changes_since(session: AsyncSession, base: int) -> tuple[Revisions, Change]:
     """The revisions, and the rows written after `base` (on one database snapshot)."""
     now = await read_revisions(session)
-    services, reports = await CatalogRepository(session).changes_since(base)
-    return now, Change(base, now.graph, services, reports)
+    repository = CatalogRepository(session)
+    retracted, deleted = await repository.removals_since(base)
+    services, reports = await repository.changes_since(base)
+    return now, Change(base, now.graph, services, reports, retracted, deleted)
 
 
 async def whole_graph(session: AsyncSession) -> tuple[Revisions, str, GraphSnapshot]:

@@ -412,6 +412,54 @@ def test_incremental_apply_equals_build_of_the_final_rows(case: tuple[Any, ...])
     assert_same_graph(built, applied)
 
 
+@st.composite
+def reports_and_retractions(draw: st.DrawFn) -> tuple[Any, ...]:
+    """(initial reports, writes): each write upserts some reports and retracts some
+    report keys, drawn over a small set of triples so that reports come and go."""
+    triples: list[Triple] = draw(
+        st.lists(
+            st.tuples(st.sampled_from(NODES), st.sampled_from(NODES), st.sampled_from(SOURCES[:3])),
+            min_size=1,
+            max_size=10,
+            unique=True,
+        )
+    )
+    initial = [version_of(t, draw) for t in triples if draw(st.booleans())]
+    writes = []
+    for _ in range(draw(st.integers(1, 6))):
+        chosen = draw(st.lists(st.sampled_from(triples), max_size=5, unique=True))
+        upserts = [version_of(t, draw) for t in chosen if draw(st.booleans())]
+        written = {(r.source, r.target, r.discovery_source) for r in upserts}
+        retracted = [t for t in chosen if t not in written]
+        writes.append((upserts, retracted))
+    return initial, writes
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports_and_retractions())
+def test_retractions_applied_equal_a_build_of_what_is_left(case: tuple[Any, ...]) -> None:
+    initial, writes = case
+    services = [Service(node) for node in NODES]
+    rows: dict[Triple, DependencyReport] = {
+        (r.source, r.target, r.discovery_source): r for r in initial
+    }
+    applied = GraphSnapshot.build(1, services, initial)
+    for revision, (upserts, retracted) in enumerate(writes, start=2):
+        applied.apply(revision, [], upserts, retracted=retracted)
+        assert_consistent(applied)
+        for key in retracted:
+            rows.pop(key, None)
+        rows.update(((r.source, r.target, r.discovery_source), r) for r in upserts)
+        assert_same_graph(GraphSnapshot.build(revision, services, rows.values()), applied)
+
+
+def test_deleting_a_service_takes_it_out() -> None:
+    snapshot = GraphSnapshot.build(1, [Service("a"), Service("b")], [])
+    snapshot.apply(2, [], [], deleted=["a", "missing"])
+    assert set(snapshot.services) == {"b"}
+    assert snapshot.revision == 2
+
+
 # --------------------------------------------------------------------------- OverlayAdjacency
 
 
