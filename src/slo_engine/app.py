@@ -31,6 +31,7 @@ from slo_engine.exports.routes import EXPORT_STREAMS
 from slo_engine.exports.routes import router as exports_router
 from slo_engine.health.metrics_routes import router as metrics_router
 from slo_engine.health.routes import router as health_router
+from slo_engine.history.routes import router as history_router
 from slo_engine.infra.body_limit import BodySizeLimitMiddleware
 from slo_engine.infra.components import SETTINGS
 from slo_engine.infra.correlation import CorrelationIdMiddleware
@@ -50,9 +51,10 @@ from slo_engine.ingestion.schemas import IngestionRequest
 from slo_engine.insights.routes import router as insights_router
 from slo_engine.jobs.runner import JOBS, JobRunner, JobScheduler
 from slo_engine.jobs.wiring import build_jobs
+from slo_engine.live.as_of import PastGraphs
 from slo_engine.live.change_feed import change_feed
 from slo_engine.live.graph import LiveGraph
-from slo_engine.live.reads import LIVE_GRAPH
+from slo_engine.live.reads import LIVE_GRAPH, PAST_GRAPHS
 from slo_engine.observability.logging import configure_logging
 from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.tracing import (
@@ -142,6 +144,10 @@ def create_app(
         SETTINGS.install(app, settings)
         DATABASE.install(app, database)
         LIVE_GRAPH.install(app, live_graph)
+        PAST_GRAPHS.install(
+            app,
+            PastGraphs(database, settings.history_snapshots_kept, settings.history_retention_days),
+        )
         ACCESS_CONTROL.install(
             app,
             AccessControl(
@@ -207,6 +213,7 @@ def create_app(
         alerts_router,
         access_router,
         discovery_router,
+        history_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     if settings.metrics_enabled:

@@ -68,6 +68,13 @@ class ConflictError(SloEngineError):
     title = "Conflict"
 
 
+class HistoryGoneError(SloEngineError):
+    """A time or revision before the history kept: pruned past HISTORY_RETENTION_DAYS,
+    or before the history began (410)."""
+
+    title = "Beyond the history kept"
+
+
 class UnavailableError(SloEngineError):
     """The service cannot answer now; the client may try again after
     `retry_after_seconds` (503 with Retry-After)."""

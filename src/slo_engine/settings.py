@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     stale_edge_threshold_hours: int = Field(default=168, ge=1)
     stale_check_interval_minutes: int = Field(default=60, ge=1)
     cycle_scan_interval_minutes: int = Field(default=60, ge=1)
+    # The graph's history (docs/history.md): how long changes are kept, how often the
+    # pruning job runs, and how many past graphs ("as of" reads) a process keeps built.
+    history_retention_days: int = Field(default=90, ge=1, le=36_500)
+    history_prune_interval_minutes: int = Field(default=60, ge=1)
+    history_snapshots_kept: int = Field(default=2, ge=1, le=32)
     # Availability ceiling: the target of a service whose metadata gives no slo_target.
     default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
     explorer_enabled: bool = True  # the web page at /ui/

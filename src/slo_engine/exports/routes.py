@@ -63,7 +63,7 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
     responses={
         200: {"content": openapi_content(), "description": "A JSON page or a whole export"},
         **NOT_MODIFIED,
-        **problem_responses(400, 401, 403, 406, 429, 500, 503),
+        **problem_responses(400, 401, 403, 406, 410, 429, 500, 503),
     },
 )
 async def get_graph(

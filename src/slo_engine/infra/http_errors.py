@@ -31,6 +31,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.SloEngineError], int, str], ...] = (
     (errors.BadRequestError, 400, "bad-request"),
     (errors.InvalidInputError, 422, "validation-error"),
     (errors.ConflictError, 409, "conflict"),
+    (errors.HistoryGoneError, 410, "history-gone"),
     (errors.PayloadTooLargeError, 413, "payload-too-large"),
     (errors.UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (errors.NotAcceptableError, 406, "not-acceptable"),

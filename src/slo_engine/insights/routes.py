@@ -30,7 +30,7 @@ IncludeStale = Annotated[
     dependencies=[Depends(read_access)],
     response_model=ImpactOut,
     summary="Blast radius: who is hurt if this service fails",
-    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_impact(
     read: GraphReadDep,
@@ -66,7 +66,7 @@ async def get_impact(
     dependencies=[Depends(read_access)],
     response_model=AvailabilityOut,
     summary="Availability ceiling: the best this service can deliver",
-    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_availability(
     read: GraphReadDep,

@@ -11,6 +11,11 @@ and freshness headers, and conditional requests.
 * `X-Graph-Revision` names the revision the answer was computed at, and
   `X-Graph-Freshness` is `confirmed` while the process's change feed vouches for it, or
   `unconfirmed` (the database is unreachable: the answer is the last applied revision).
+* `as_of` (query parameter, RFC 3339): answer from the graph as it was at that time
+  (live/as_of.py): the revision committed last before it, with the same semantics and
+  shapes; the answer names it in `X-Graph-Revision` and echoes the time in
+  `X-Graph-As-Of`. A time older than HISTORY_RETENTION_DAYS, or before the history
+  began, is a 410 problem.
 * `ETag` is weak: `W/"<graph epoch>.<revision>.<request digest>"`, the digest over the
   path, the query and `Accept`. Two replicas at one revision give the same tag (their
   bytes may list neighbours in another order, hence weak). `If-None-Match` with the
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -28,6 +34,7 @@ from fastapi import Depends, Query, Request
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.components import AppComponent, SettingsDep
 from slo_engine.infra.conditional import NotModified, etag_matches
+from slo_engine.live.as_of import PastGraphs, as_of_problem
 from slo_engine.live.graph import LiveGraph
 
 # The process's live graph, as a route dependency: `live: LiveGraphDep`.
@@ -51,13 +58,30 @@ NOT_MODIFIED: dict[int | str, dict[str, str]] = {
 }
 
 
+# The process's past graphs ("as of" reads).
+PAST_GRAPHS: AppComponent[PastGraphs] = AppComponent("past_graphs")
+AS_OF_HEADER = "X-Graph-As-Of"
+AS_OF_DESCRIPTION = (
+    "Answer from the graph as it was at this time (RFC 3339 with an offset): the last "
+    "revision committed at or before it, same semantics and shape; echoed in "
+    "`X-Graph-As-Of`. Older than HISTORY_RETENTION_DAYS, or before the history began: 410."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class GraphRead:
-    """A read request's view of the live graph."""
+    """A read request's view of the live graph, or of a past one (`as_of`)."""
 
     live: LiveGraph
     snapshot: GraphSnapshot
     request_digest: str
+    as_of: datetime | None = None
+
+    @property
+    def current(self) -> bool:
+        """The answer is of the live graph (answers of a past one are not cached:
+        rebuilt from the change log, their observed figures are those last recorded)."""
+        return self.as_of is None
 
     def etag(self, revision: int) -> str:
         return f'W/"{self.live.epoch}.{revision}.{self.request_digest}"'
@@ -65,11 +89,14 @@ class GraphRead:
     def headers(self, revision: int) -> dict[str, str]:
         """The answer's headers, for an answer computed at `revision` (read from the
         snapshot when the answer was computed: the live snapshot moves between awaits)."""
-        return {
+        headers = {
             REVISION_HEADER: str(revision),
             FRESHNESS_HEADER: "confirmed" if self.live.freshness().confirmed else "unconfirmed",
             "ETag": self.etag(revision),
         }
+        if self.as_of is not None:
+            headers[AS_OF_HEADER] = self.as_of.isoformat()
+        return headers
 
 
 def _request_digest(request: Request) -> str:
@@ -88,14 +115,23 @@ async def graph_read(
     request: Request,
     live: LiveGraphDep,
     settings: SettingsDep,
+    past: Annotated[PastGraphs | None, Depends(PAST_GRAPHS)],
     min_revision: Annotated[
         int | None, Query(ge=0, le=MAX_REVISION, description=MIN_REVISION_DESCRIPTION)
     ] = None,
+    as_of: Annotated[datetime | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> GraphRead:
     """FastAPI dependency of the graph reads (declare it after the access check)."""
     if min_revision is not None:
         await live.wait_for(min_revision, settings.min_revision_wait_seconds)
-    read = GraphRead(live, live.snapshot, _request_digest(request))
+    if as_of is not None:
+        if past is None:
+            raise as_of_problem("this process keeps no history")
+        revision = await past.revision_at(as_of)
+        snapshot = await past.snapshot(revision, live.peek())
+        read = GraphRead(live, snapshot, _request_digest(request), as_of)
+    else:
+        read = GraphRead(live, live.snapshot, _request_digest(request))
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         revision = read.snapshot.revision

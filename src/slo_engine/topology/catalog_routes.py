@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
+from slo_engine.infra.components import SettingsDep
 from slo_engine.infra.cursor import CursorQuery, PageLimit
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.storable import NO_NUL_PATTERN
-from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
+from slo_engine.live.as_of import PastGraphs
+from slo_engine.live.reads import (
+    AS_OF_DESCRIPTION,
+    NOT_MODIFIED,
+    PAST_GRAPHS,
+    GraphReadDep,
+    LiveGraphDep,
+    graph_read,
+)
 from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
 from slo_engine.topology.service import service_in
 
@@ -26,10 +36,15 @@ router = APIRouter(tags=["services"])
     dependencies=[Depends(read_access)],
     response_model=ServicePage,
     summary="List services",
-    responses=problem_responses(400, 401, 403, 429, 500),
+    responses=problem_responses(400, 401, 403, 410, 429, 500, 503),
 )
 async def list_services(
+    request: Request,
+    response: Response,
     database: DatabaseDep,
+    live: LiveGraphDep,
+    settings: SettingsDep,
+    past: Annotated[PastGraphs | None, Depends(PAST_GRAPHS)],
     team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
@@ -44,13 +59,21 @@ async def list_services(
     ] = None,
     cursor: CursorQuery = None,
     limit: PageLimit = 100,
+    as_of: Annotated[datetime | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> ServicePage:
-    """Services ordered by service id; pass `next_cursor` back as `cursor` for the next page."""
-    items, stale_only, next_cursor = await database.read(
-        lambda session: service.list_services(
-            session, ServiceFilter(team, criticality, discovered, search), cursor, limit
+    """Services ordered by service id; pass `next_cursor` back as `cursor` for the next
+    page. With `as_of`, the services of the graph as it was then."""
+    wanted = ServiceFilter(team, criticality, discovered, search)
+    if as_of is not None:
+        read = await graph_read(request, live, settings, past, as_of=as_of)
+        items, stale_only, next_cursor = service.list_services_of(
+            read.snapshot, wanted, cursor, limit
         )
-    )
+        response.headers.update(read.headers(read.snapshot.revision))
+    else:
+        items, stale_only, next_cursor = await database.read(
+            lambda session: service.list_services(session, wanted, cursor, limit)
+        )
     return ServicePage(
         items=[ServiceOut.of(s, s.service_id in stale_only) for s in items],
         next_cursor=next_cursor,
@@ -62,7 +85,7 @@ async def list_services(
     dependencies=[Depends(read_access)],
     response_model=ServiceOut,
     summary="One service",
-    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 429, 500, 503)},
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_service(
     read: GraphReadDep,

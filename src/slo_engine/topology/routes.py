@@ -21,6 +21,7 @@ from slo_engine.live.reads import (
     LIVE_GRAPH,
     MAX_REVISION,
     NOT_MODIFIED,
+    PAST_GRAPHS,
     GraphReadDep,
     graph_read,
 )
@@ -75,7 +76,9 @@ async def _dependencies_lane(request: Request) -> Response | None:
             return None
     await check_without_injection(read_access, request)
     app = request.app
-    read = await graph_read(request, LIVE_GRAPH.of(app), SETTINGS.of(app), min_revision)
+    read = await graph_read(
+        request, LIVE_GRAPH.of(app), SETTINGS.of(app), PAST_GRAPHS.of(app), min_revision
+    )
     return await get_dependencies(
         request=request, answers=ANSWERS.of(app), read=read, service_id=service_id, **arguments
     )
@@ -89,7 +92,7 @@ async def _dependencies_lane(request: Request) -> Response | None:
     responses={
         200: {"content": openapi_content(), "description": "The subgraph"},
         **NOT_MODIFIED,
-        **problem_responses(400, 401, 403, 404, 406, 429, 500, 503),
+        **problem_responses(400, 401, 403, 404, 406, 410, 429, 500, 503),
     },
 )
 @fast_lane(_dependencies_lane, calls=(read_access,))
@@ -116,6 +119,8 @@ async def get_dependencies(
     started = time.perf_counter()
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
     revision = read.snapshot.revision
+    if not read.current:
+        answers = None  # a past graph's answers are not the live one's (GraphRead.current)
     body = await service.cached_subgraph(answers, revision, service_id, shape)
     if body is None:
         revision, body = await service.subgraph_of(
