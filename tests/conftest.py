@@ -101,6 +101,9 @@ def _empty_postgres(url: str) -> None:
             dsn,
             f"TRUNCATE {', '.join(TABLES)} CASCADE",
             "UPDATE graph_state SET revision = 0 WHERE id = 1",
+            # As a fresh migration leaves it: the history begins at revision 0, now.
+            "INSERT INTO graph_revisions (revision, committed_at, actor) "
+            "VALUES (0, now(), 'migration')",
             # A new graph: cached answers of the previous test's graph must not match.
             "UPDATE graph_identity SET epoch = gen_random_uuid()::text WHERE id = 1",
         )

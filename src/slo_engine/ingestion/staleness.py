@@ -60,7 +60,8 @@ async def mark_stale_edges(
         ]
         if not flagged:
             return StaleOutcome(0, cycles_checked=False)
-        new_revision = await repository.bump_revision(STALENESS_ACTOR, now)
+        # The revision's time is the wall clock's, not the job's `now` (a test's clock).
+        new_revision = await repository.bump_revision(STALENESS_ACTOR)
         count = await repository.mark_stale(sorted(AGING_SOURCES), cutoff, now)
         change_log = ChangeLog(session, new_revision, now, STALENESS_ACTOR)
         await change_log.record(
