@@ -44,6 +44,7 @@ class _Order:
     `*_count` keys of its dict. Lists are never changed once made: an export may still
     be reading one."""
 
+    removals: int  # the snapshot's `removals` when the lists were started
     service_count: int = 0
     service_ids: list[str] = field(default_factory=list)
     pair_count: int = 0
@@ -55,9 +56,11 @@ _ORDERS: weakref.WeakKeyDictionary[GraphSnapshot, _Order] = weakref.WeakKeyDicti
 
 
 def _order(snapshot: GraphSnapshot) -> _Order:
+    """The snapshot's remembered order; started again once something was removed from
+    it (a retraction, a deletion): the lists are only ever extended by what was added."""
     order = _ORDERS.get(snapshot)
-    if order is None:
-        order = _ORDERS[snapshot] = _Order()
+    if order is None or order.removals != snapshot.removals:
+        order = _ORDERS[snapshot] = _Order(snapshot.removals)
     return order
 
 
@@ -65,10 +68,10 @@ def _extended(sorted_keys: list[K], count: int, keys: dict[K, Any]) -> list[K]:
     """`sorted_keys`, the first `count` keys of `keys` in sorted order, extended to all
     of them.
 
-    A snapshot never removes a service or a pair, only replaces its value or adds a
-    new key (graph/snapshot.py, `apply`), and dicts keep insertion order: the keys added
-    since are the last `len(keys) - count`. So a write costs a sort of what it added and
-    a merge, not a sort of everything.
+    While a snapshot removes no service and no pair (`_order` starts again when it
+    does), a write only replaces values or adds keys (graph/snapshot.py, `apply`), and
+    dicts keep insertion order: the keys added since are the last `len(keys) - count`.
+    So a write costs a sort of what it added and a merge, not a sort of everything.
     """
     added = sorted(itertools.islice(reversed(keys), len(keys) - count))
     if not added:
@@ -113,6 +116,7 @@ async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairReports])
     merge in what writes added since.
     """
     order = _order(snapshot)
+    removals = order.removals
     if order.pair_count == len(pairs):
         return order.pairs
     if 0 < order.pair_count < len(pairs):
@@ -132,7 +136,9 @@ async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairReports])
         if len(keys) != len(pairs):  # the adjacency lists disagree with the pairs
             keys = sorted(pairs)
     order = _order(snapshot)
-    if order.pair_count < len(keys):  # another export may have got further meanwhile
+    # Another export may have got further meanwhile; and keys sorted before a removal
+    # must not be remembered after it.
+    if order.removals == removals and order.pair_count < len(keys):
         order.pairs, order.pair_count = keys, len(keys)
     return keys
 

@@ -154,6 +154,9 @@ class GraphSnapshot:
         # queries; `apply` drops the entries of whatever a write changes.
         self.rendered_edges = FragmentCache[tuple[Pair, bool]](EDGE_FRAGMENT_BYTES)
         self.rendered_nodes = FragmentCache[str](NODE_FRAGMENT_BYTES)
+        # How many times a service or a pair was taken out: what keeps orders derived
+        # from the keys (exports/service.py) from assuming keys are only ever added.
+        self.removals = 0
 
     @classmethod
     def build(
@@ -287,6 +290,7 @@ class GraphSnapshot:
         for service_id in deleted:
             if self.services.pop(service_id, None) is not None:
                 self.rendered_nodes.discard(service_id)
+                self.removals += 1
         for service in services:
             self.services[service.service_id] = service
             self.rendered_nodes.discard(service.service_id)
@@ -326,6 +330,7 @@ class GraphSnapshot:
         self.rendered_edges.discard((pair, False))
         if not others:
             del self.pairs[pair]
+            self.removals += 1
             self._unlink(pair, was_fresh=is_fresh(old))
             return
         stored = self.pairs[pair] = pair_reports(others)

@@ -20,6 +20,7 @@ body, a 400 for a parameter), never left to the database (docs/reliability.md):
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -241,3 +242,26 @@ WHOLE_NUMBER = BeforeValidator(whole_number)
 StorableAwareTime = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 # An offset is optional: a time without one is UTC (an API key's expires_at).
 StorableTime = Annotated[datetime, AfterValidator(utc_instant)]
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def rfc3339_text(value: Any) -> Any:
+    """Only RFC 3339 text with an offset reaches the parser: pydantic would also take
+    `0.5` (seconds since 1970) or a date alone for a datetime, which the OpenAPI's
+    `date-time` does not allow.
+
+    >>> rfc3339_text("2026-12-01T09:00:00Z")
+    '2026-12-01T09:00:00Z'
+    >>> rfc3339_text("0.5")
+    Traceback (most recent call last):
+    ...
+    ValueError: expected an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00Z
+    """
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise ValueError("expected an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00Z")
+
+
+# A time in a query parameter (`as_of`, `since`): RFC 3339 with an offset, as UTC.
+QueryTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_text), AfterValidator(utc_instant)]

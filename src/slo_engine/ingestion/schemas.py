@@ -102,8 +102,8 @@ class IngestionRequest(BaseModel):
     )
     scope: ReplaceScope | None = Field(
         default=None,
-        description="With `mode: replace`: the services whose outgoing edges the request "
-        "covers. Without it, the source's whole report.",
+        description="Only with `mode: replace` (with `merge` it is a 422): the services "
+        "whose outgoing edges the request covers. Without it, the source's whole report.",
     )
     nodes: list[NodeIn] = Field(default_factory=list)
     edges: list[EdgeIn] = Field(default_factory=list)

@@ -34,6 +34,7 @@ from fastapi import Depends, Query, Request
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.components import AppComponent, SettingsDep
 from slo_engine.infra.conditional import NotModified, etag_matches
+from slo_engine.infra.storable import QueryTime
 from slo_engine.live.as_of import PastGraphs, as_of_problem
 from slo_engine.live.graph import LiveGraph
 
@@ -119,7 +120,7 @@ async def graph_read(
     min_revision: Annotated[
         int | None, Query(ge=0, le=MAX_REVISION, description=MIN_REVISION_DESCRIPTION)
     ] = None,
-    as_of: Annotated[datetime | None, Query(description=AS_OF_DESCRIPTION)] = None,
+    as_of: Annotated[QueryTime | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> GraphRead:
     """FastAPI dependency of the graph reads (declare it after the access check)."""
     if min_revision is not None:

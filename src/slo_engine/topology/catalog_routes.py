@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -15,7 +14,7 @@ from slo_engine.infra.components import SettingsDep
 from slo_engine.infra.cursor import CursorQuery, PageLimit
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
-from slo_engine.infra.storable import NO_NUL_PATTERN
+from slo_engine.infra.storable import NO_NUL_PATTERN, QueryTime
 from slo_engine.live.as_of import PastGraphs
 from slo_engine.live.reads import (
     AS_OF_DESCRIPTION,
@@ -59,7 +58,7 @@ async def list_services(
     ] = None,
     cursor: CursorQuery = None,
     limit: PageLimit = 100,
-    as_of: Annotated[datetime | None, Query(description=AS_OF_DESCRIPTION)] = None,
+    as_of: Annotated[QueryTime | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next
     page. With `as_of`, the services of the graph as it was then."""
