@@ -154,7 +154,9 @@ def test_backstage_components_resources_and_refs() -> None:
     assert set(nodes) == {"artist-web", "payments.billing", "artists-db"}
     assert nodes["artist-web"]["team"] == "artists"
     assert nodes["artist-web"]["display_name"] == "Artist Web"
-    assert nodes["artist-web"]["metadata"]["backstage"] == {
+    metadata = nodes["artist-web"].get("metadata")
+    assert metadata is not None
+    assert metadata["backstage"] == {
         "kind": "component",
         "lifecycle": "production",
         "type": "website",
@@ -169,6 +171,45 @@ def test_backstage_components_resources_and_refs() -> None:
     }
     assert any("42" in w for w in found.warnings)
     assert found.request.source == "backstage"
+    # A full sync of exactly the services read: their outgoing edges, nobody else's.
+    assert found.request.mode == "replace"
+    assert found.request.scope is not None
+    assert found.request.scope.services == ["artist-web", "artists-db", "payments.billing"]
+
+
+def test_backstage_entities_it_cannot_read_are_out_of_the_sync_scope() -> None:
+    entities: list[dict[str, Any]] = [
+        {"kind": "Component", "metadata": {"name": "web"}, "spec": {"dependsOn": ["api"]}},
+        # A string would otherwise be read character by character.
+        {"kind": "Component", "metadata": {"name": "api"}, "spec": {"dependsOn": "db"}},
+        {"kind": "Component", "metadata": "not a mapping", "spec": {}},
+        {"kind": "Resource", "metadata": {"name": "///"}, "spec": {}},
+        {"kind": "Resource", "metadata": {"name": "db"}},  # no spec: no dependencies
+        {"kind": "API", "metadata": {"name": "web-api"}, "spec": {"dependsOn": ["db"]}},
+    ]
+    found = build_backstage_graph(entities)
+    assert found.request.scope is not None
+    assert found.request.scope.services == ["db", "web"]
+    assert [n["service_id"] for n in found.request.nodes] == ["db", "web"]
+    assert set(edges_of(found)) == {("web", "api")}
+    assert any("api" in w and "dependsOn is not a list" in w for w in found.warnings)
+    assert len(found.warnings) == 3
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        [],
+        [{"kind": "System", "metadata": {"name": "portal"}, "spec": {}}],
+        [{"kind": "Component", "metadata": {"name": "///"}, "spec": {"dependsOn": ["a"]}}],
+    ],
+)
+def test_backstage_run_that_read_no_component_fails_rather_than_sync_everything(
+    entities: list[dict[str, Any]],
+) -> None:
+    # Without a scope, a replace would retract every edge Backstage declared.
+    with pytest.raises(SourceError, match="no usable Component or Resource"):
+        build_backstage_graph(entities)
 
 
 @pytest.mark.parametrize(

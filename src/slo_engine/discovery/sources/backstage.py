@@ -10,6 +10,16 @@ name, `spec.owner` the team (`group:default/payments` → `payments`), and `spec
 `spec.type`, the kind, `metadata.description` and `metadata.tags` go to the service's
 metadata. Each `spec.dependsOn` ref becomes a declared edge; a ref without a kind means a
 Component. Other kinds (System, API, Group, ...) are ignored.
+
+Each run is a full sync of what it read: the request is `mode: replace` with
+`scope: {"services": [every Component and Resource read]}`, so a `dependsOn` removed
+from a descriptor (or from the catalog) is retracted on the next run, in the same
+transaction. What is out of scope stays: the edges of services this run did not read
+(a descriptor deleted, an entity skipped with a warning) and other sources' reports of
+the same edges. A run that cannot read everything (unreadable YAML, a malformed or
+partial catalog page, paging past the limit) raises `SourceError` before anything is
+ingested, so it stores and retracts nothing; so does a run that read no usable
+Component or Resource at all (see `build_backstage_graph`).
 """
 
 from __future__ import annotations
@@ -77,6 +87,13 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             warnings.append(f"skipped a {kind} without a usable metadata.name")
             continue
         service_id = parsed[1]
+        depends_on = spec.get("dependsOn") or []
+        if not isinstance(depends_on, list):
+            # Read as a list, a string would become one edge per character; and the run
+            # retracts what a service read no longer lists, so a service whose
+            # dependencies cannot be read is left out whole: its stored edges stay.
+            warnings.append(f"skipped {service_id}: spec.dependsOn is not a list")
+            continue
         details = {
             "kind": kind,
             "lifecycle": spec.get("lifecycle"),
@@ -91,7 +108,7 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             "team": _ref_name(spec.get("owner")),
             "metadata": {"backstage": {k: v for k, v in details.items() if v is not None}},
         }
-        for ref in spec.get("dependsOn") or []:
+        for ref in depends_on:
             target = entity_ref_to_service_id(str(ref)) if isinstance(ref, str) else None
             if target is None:
                 warnings.append(f"{service_id}: skipped dependsOn entry {ref!r}")
@@ -101,11 +118,26 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
                 "target": target[1],
                 "attributes": {"criticality": "hard"},
             }
+    if not nodes:
+        # A scope-less replace would retract every edge Backstage ever declared, and a
+        # plain merge of nothing would report a healthy run while the graph no longer
+        # matches the catalog. A configured catalog that yields no Component or Resource
+        # is almost always a mistake (a wrong path, a token the catalog's permissions
+        # filter down to nothing), so the run fails instead: nothing is stored or
+        # retracted, and the reason shows in the source's status.
+        raise SourceError(
+            "the catalog gave no usable Component or Resource; nothing was synced"
+            + (f" ({len(warnings)} skipped, first: {warnings[0]})" if warnings else "")
+        )
+    service_ids = sorted(nodes)
     request = ingestion_request(
         {
             "source": "backstage",
             "observed_at": datetime.now(UTC),
-            "nodes": [nodes[k] for k in sorted(nodes)],
+            # The complete picture of the outgoing edges of every service read.
+            "mode": "replace",
+            "scope": {"services": service_ids},
+            "nodes": [nodes[k] for k in service_ids],
             "edges": [edges[k] for k in sorted(edges)],
         }
     )
