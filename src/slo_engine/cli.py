@@ -1,8 +1,9 @@
-"""The `slo-cli` command: serve, migrate, manage API keys, ingest files, query the graph.
+"""The `slo-cli` command: serve, migrate, manage API keys, ingest files, retract edges,
+delete services, query the graph.
 
-`ingest` and `query` talk to a running server when given `--url`, and otherwise work on
-the configured database directly (DATABASE_URL or .env), through the same use cases as
-the HTTP API.
+`ingest`, `retract`, `services delete` and `query` talk to a running server when given
+`--url`, and otherwise work on the configured database directly (DATABASE_URL or .env),
+through the same use cases as the HTTP API.
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ from slo_engine.access.cli import app as api_keys_app
 from slo_engine.discovery.cli import discover
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
+from slo_engine.ingestion.cli import CLI_ACTOR, retract, services_app
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
 from slo_engine.jobs.cli import jobs_app
 from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers, fetch
 from slo_engine.settings import Settings
-
-# Who the change log says made a write through the CLI on the database directly.
-CLI_ACTOR = "cli"
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -42,6 +41,8 @@ app.add_typer(jobs_app, name="jobs")
 app.command(name="impact")(impact)
 app.command(name="availability")(availability)
 app.command(name="export")(export)
+app.command(name="retract")(retract)
+app.add_typer(services_app, name="services")
 console = Console()
 errors = Console(stderr=True)
 
@@ -109,10 +110,30 @@ def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Nodes or edges per request.")] = 10_000,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=1, help="Nodes or edges per request (not with --replace)."),
+    ] = 10_000,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The file is the source's complete picture (of --scope, if given): edges "
+            "it reported before and not now are retracted. Sent as ONE request, one "
+            "transaction, never in batches (a batch would retract the others' edges).",
+        ),
+    ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="With --replace: a service whose outgoing edges the file covers; repeat "
+            "for several. Default: the source's whole report.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a file in the ingest format (see examples/). Large files go in batches,
-    each one transaction, with a progress bar."""
+    each one transaction, with a progress bar; with --replace, in one."""
     try:
         document = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as error:
@@ -121,7 +142,16 @@ def ingest(
     if not isinstance(document, dict):
         errors.print(f"[red]{file} must hold one JSON object in the ingest format[/red]")
         raise typer.Exit(2)
-    batches = _batches(document, batch_size)
+    # A file that says `"mode": "replace"` itself is a replace too.
+    replace = replace or document.get("mode") == "replace"
+    if scope and not replace:
+        errors.print("[red]--scope needs --replace[/red]")
+        raise typer.Exit(2)
+    if replace:
+        document["mode"] = "replace"
+        if scope:
+            document["scope"] = {"services": scope}
+    batches = [document] if replace else _batches(document, batch_size)
     requests = []
     for batch in batches:
         try:
@@ -129,7 +159,7 @@ def ingest(
         except ValidationError as error:
             errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
             raise typer.Exit(2) from error
-    totals = {"nodes_upserted": 0, "edges_upserted": 0}
+    totals = {"nodes_upserted": 0, "edges_upserted": 0, "edges_retracted": 0}
     cycles: list[Any] = []
     warnings: list[str] = []
     with Progress(
@@ -144,6 +174,7 @@ def ingest(
         for result in _ingest_all(requests, url, api_key):
             totals["nodes_upserted"] += result["nodes_upserted"]
             totals["edges_upserted"] += result["edges_upserted"]
+            totals["edges_retracted"] += result["edges_retracted"]
             cycles.extend(result["circular_dependencies_detected"])
             warnings.extend(result["warnings"])
             progress.advance(task)
@@ -190,6 +221,7 @@ async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, An
                 {
                     "nodes_upserted": result.nodes_upserted,
                     "edges_upserted": result.edges_upserted,
+                    "edges_retracted": result.edges_retracted,
                     "circular_dependencies_detected": [
                         {"alert_id": str(c.alert_id), "cycle_path": c.cycle_path}
                         for c in result.circular_dependencies_detected
