@@ -126,7 +126,7 @@ def test_backstage_through_the_job_runner_and_health_through_the_api(
         assert ready["checks"]["discovery:backstage"] == "not run yet"
 
         jobs = JOBS.of(client.app)  # type: ignore[arg-type]
-        assert set(jobs.jobs) == {"discover-backstage", "mark-stale", "cycle-scan"}
+        assert set(jobs.jobs) == {"discover-backstage", "mark-stale", "cycle-scan", "history-prune"}
         assert client.portal.call(jobs.run_now, "discover-backstage") == "3 services, 3 edges"  # type: ignore[union-attr]
 
         sources = {

@@ -348,3 +348,114 @@ async def prune_before(session: AsyncSession, revision: int) -> int:
     )
     await session.execute(delete(graph_revisions).where(graph_revisions.c.revision < revision))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the difference between two revisions --------------------------------------------
+
+# A recorded state (an entry's `state`), as stored.
+State = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedStates:
+    """Recorded states of services (by id) and of edge reports (by caller, callee,
+    source), each key at most once."""
+
+    services: dict[str, State]
+    edges: dict[ReportKey, State]
+
+
+async def _keyed_states(session: AsyncSession, condition: Any) -> KeyedStates:
+    """The state rows of services and edges meeting `condition`, read in partitions with
+    a yield to the event loop between them. O(rows read)."""
+    rows = await session.stream(
+        select(
+            graph_changes.c.kind,
+            graph_changes.c.service_id,
+            graph_changes.c.target_id,
+            graph_changes.c.discovery_source,
+            graph_changes.c.state,
+        )
+        .where(
+            condition,
+            graph_changes.c.kind.in_((EDGE, SERVICE)),
+            # Retractions and deletions carry no state: they only end one.
+            graph_changes.c.state.is_not(None),
+        )
+        .execution_options(yield_per=_READ_PARTITION)
+    )
+    found = KeyedStates({}, {})
+    async for partition in rows.partitions():
+        for row in partition:
+            if row.kind == SERVICE:
+                found.services[row.service_id] = row.state
+            else:
+                found.edges[(row.service_id, row.target_id, row.discovery_source)] = row.state
+        await asyncio.sleep(0)
+    return found
+
+
+async def states_ended_between(session: AsyncSession, after: int, upto: int) -> KeyedStates:
+    """The states valid at revision `after` that stopped being valid by `upto`
+    (`revision <= after < valid_to <= upto`): what each thing that changed in
+    (after, upto] was at `after`. At most one per key (one state of a thing is valid at
+    a revision). One range read of `ix_graph_changes_valid_to`: O(entries that ended in
+    (after, upto]).
+
+    Stable under concurrent writes: a later write only closes current states, with a
+    `valid_to` above `upto`."""
+    return await _keyed_states(
+        session,
+        and_(
+            graph_changes.c.valid_to > after,
+            graph_changes.c.valid_to <= upto,
+            graph_changes.c.revision <= after,
+        ),
+    )
+
+
+async def states_started_between(session: AsyncSession, after: int, upto: int) -> KeyedStates:
+    """The states that began in (after, upto] and are still valid at `upto`
+    (`after < revision <= upto`, `valid_to` NULL or above `upto`): what each thing that
+    changed in that range is at `upto`. At most one per key. One range read of
+    `ix_graph_changes_revision`: O(entries of the revisions in (after, upto]).
+
+    Stable under concurrent writes: a later write closes a state with a `valid_to` above
+    `upto`, which still counts as valid at `upto`."""
+    return await _keyed_states(
+        session,
+        and_(
+            graph_changes.c.revision > after,
+            graph_changes.c.revision <= upto,
+            or_(graph_changes.c.valid_to.is_(None), graph_changes.c.valid_to > upto),
+        ),
+    )
+
+
+async def count_changes(
+    session: AsyncSession, after: int, upto: int, types: Sequence[ChangeType]
+) -> dict[ChangeType, int]:
+    """How many entries of each of `types` the revisions in (after, upto] recorded. One
+    range read of `ix_graph_changes_revision`: O(entries of those revisions)."""
+    result = await session.execute(
+        select(graph_changes.c.change_type, func.count())
+        .where(
+            graph_changes.c.revision > after,
+            graph_changes.c.revision <= upto,
+            graph_changes.c.change_type.in_([t.value for t in types]),
+        )
+        .group_by(graph_changes.c.change_type)
+    )
+    counts = dict.fromkeys(types, 0)
+    for change_type, count in result:
+        counts[ChangeType(change_type)] = int(count)
+    return counts
+
+
+async def revisions_before(session: AsyncSession, revision: int) -> int:
+    """How many revision times are kept for revisions before `revision` (what
+    `prune_before` forgets of them). One index range count."""
+    result = await session.execute(
+        select(func.count()).where(graph_revisions.c.revision < revision)
+    )
+    return int(result.scalar_one())

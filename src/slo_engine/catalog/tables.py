@@ -140,6 +140,9 @@ graph_changes = Table(
         postgresql_where=text("valid_to IS NULL"),
         sqlite_where=text("valid_to IS NULL"),
     ),
+    # The states that ended in a range of revisions (a diff's "before"), and what pruning
+    # deletes: both are read by `valid_to`.
+    Index("ix_graph_changes_valid_to", "valid_to"),
 )
 
 # When each graph revision was committed, and by whom: how a time ("as of") becomes a

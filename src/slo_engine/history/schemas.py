@@ -1,14 +1,15 @@
-"""HTTP shapes of the change feed."""
+"""HTTP shapes of the change feed and of the difference between two revisions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from slo_engine.catalog.change_log import ChangeEntry
 from slo_engine.graph.change_log import ChangeType
+from slo_engine.history.diff import Bound, CycleEvent, FieldChange, GraphDiff
 
 
 class ChangeOut(BaseModel):
@@ -53,3 +54,170 @@ class ChangePage(BaseModel):
         description="Pass back as `cursor` for the next page; none on the last page. A "
         "consumer that follows the feed keeps the last cursor it got and asks again later."
     )
+
+
+# --- GET /api/v1/graph/diff ------------------------------------------------------------
+
+
+class DiffBoundOut(BaseModel):
+    revision: int = Field(description="The graph revision compared.")
+    committed_at: datetime | None = Field(
+        description="When it was committed; none when its time is not kept."
+    )
+
+
+class FieldChangeOut(BaseModel):
+    old: Any = Field(description="The value at `from`.")
+    new: Any = Field(description="The value at `to`.")
+
+
+class ServiceStateOut(BaseModel):
+    service_id: str
+    state: dict[str, Any] = Field(
+        description="The service's recorded fields (at `to` when added, at `from` when removed)."
+    )
+
+
+class ServiceChangeOut(BaseModel):
+    service_id: str
+    changes: dict[str, FieldChangeOut] = Field(description="Each field that differs.")
+
+
+class EdgeStateOut(BaseModel):
+    source: str = Field(description="The caller.")
+    target: str = Field(description="The callee.")
+    discovery_source: str = Field(description="Whose report it is.")
+    state: dict[str, Any] = Field(
+        description="The report's recorded fields (at `to` when added, at `from` when removed)."
+    )
+
+
+class EdgeChangeOut(BaseModel):
+    source: str
+    target: str
+    discovery_source: str
+    changes: dict[str, FieldChangeOut] = Field(description="Each field that differs.")
+
+
+class DiffCountsOut(BaseModel):
+    """Whole counts: a list is cut at 10,000 entries, its count is not."""
+
+    added: int
+    removed: int
+    changed: int
+
+
+class ServicesDiffOut(BaseModel):
+    added: list[ServiceStateOut]
+    removed: list[ServiceStateOut]
+    changed: list[ServiceChangeOut]
+    counts: DiffCountsOut
+
+
+class EdgesDiffOut(BaseModel):
+    added: list[EdgeStateOut]
+    removed: list[EdgeStateOut]
+    changed: list[EdgeChangeOut]
+    counts: DiffCountsOut
+
+
+class CycleEventOut(BaseModel):
+    revision: int = Field(description="The revision whose write opened or resolved it.")
+    changed_at: datetime
+    cycle_path: list[str]
+    reason: str | None = Field(description="Why it resolved, when the write knew.")
+
+
+class CycleCountsOut(BaseModel):
+    opened: int
+    resolved: int
+
+
+class CyclesDiffOut(BaseModel):
+    opened: list[CycleEventOut]
+    resolved: list[CycleEventOut]
+    counts: CycleCountsOut
+
+
+class GraphDiffOut(BaseModel):
+    """What changed in the stored graph between two revisions."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: DiffBoundOut = Field(alias="from", description="The earlier revision.")
+    to: DiffBoundOut = Field(description="The later revision.")
+    services: ServicesDiffOut = Field(
+        description="Services that exist only at `to` (added), only at `from` (removed), "
+        "or at both with different fields (changed); in service id order."
+    )
+    edges: EdgesDiffOut = Field(
+        description="Edge reports (one source's report of a call) added, removed or "
+        "changed, keyed by (source, target, discovery_source), in that order."
+    )
+    cycles: CyclesDiffOut = Field(
+        description="Cycles opened and resolved by the writes after `from` up to `to`, "
+        "in revision order."
+    )
+    truncated: bool = Field(description="Some list was cut at 10,000 entries (its count is whole).")
+
+    @classmethod
+    def of(cls, diff: GraphDiff) -> GraphDiffOut:
+        services, edges, cycles = diff.services, diff.edges, diff.cycles
+
+        def bound(b: Bound) -> DiffBoundOut:
+            return DiffBoundOut(revision=b.revision, committed_at=b.committed_at)
+
+        def changes(found: dict[str, FieldChange]) -> dict[str, FieldChangeOut]:
+            return {name: FieldChangeOut(old=c.old, new=c.new) for name, c in found.items()}
+
+        def cycle(e: CycleEvent) -> CycleEventOut:
+            return CycleEventOut(
+                revision=e.revision,
+                changed_at=e.changed_at,
+                cycle_path=e.cycle_path,
+                reason=e.reason,
+            )
+
+        return cls(
+            from_=bound(diff.start),
+            to=bound(diff.end),
+            services=ServicesDiffOut(
+                added=[ServiceStateOut(service_id=k, state=dict(s)) for k, s in services.added],
+                removed=[ServiceStateOut(service_id=k, state=dict(s)) for k, s in services.removed],
+                changed=[
+                    ServiceChangeOut(service_id=k, changes=changes(c)) for k, c in services.changed
+                ],
+                counts=DiffCountsOut(
+                    added=services.added_count,
+                    removed=services.removed_count,
+                    changed=services.changed_count,
+                ),
+            ),
+            edges=EdgesDiffOut(
+                added=[
+                    EdgeStateOut(source=k[0], target=k[1], discovery_source=k[2], state=dict(s))
+                    for k, s in edges.added
+                ],
+                removed=[
+                    EdgeStateOut(source=k[0], target=k[1], discovery_source=k[2], state=dict(s))
+                    for k, s in edges.removed
+                ],
+                changed=[
+                    EdgeChangeOut(
+                        source=k[0], target=k[1], discovery_source=k[2], changes=changes(c)
+                    )
+                    for k, c in edges.changed
+                ],
+                counts=DiffCountsOut(
+                    added=edges.added_count,
+                    removed=edges.removed_count,
+                    changed=edges.changed_count,
+                ),
+            ),
+            cycles=CyclesDiffOut(
+                opened=[cycle(e) for e in cycles.opened],
+                resolved=[cycle(e) for e in cycles.resolved],
+                counts=CycleCountsOut(opened=cycles.opened_count, resolved=cycles.resolved_count),
+            ),
+            truncated=diff.truncated,
+        )

@@ -69,6 +69,7 @@ _TITLE_BY_STATUS = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    410: "Gone: beyond the history kept",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Validation error",

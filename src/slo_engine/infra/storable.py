@@ -243,7 +243,12 @@ StorableAwareTime = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 # An offset is optional: a time without one is UTC (an API key's expires_at).
 StorableTime = Annotated[datetime, AfterValidator(utc_instant)]
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+# RFC 3339 (section 5.6): a full date, "T" (or a space, as section 5.6 allows), a full
+# time and an offset. Stricter than datetime.fromisoformat, which also takes a date
+# alone, a time without an offset or the basic format.
+RFC3339_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 def rfc3339_text(value: Any) -> Any:
@@ -258,7 +263,7 @@ def rfc3339_text(value: Any) -> Any:
     ...
     ValueError: expected an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00Z
     """
-    if isinstance(value, str) and _RFC3339.fullmatch(value):
+    if isinstance(value, str) and RFC3339_TIME.fullmatch(value):
         return value
     raise ValueError("expected an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00Z")
 

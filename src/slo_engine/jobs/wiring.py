@@ -1,7 +1,7 @@
 """Which jobs the settings schedule: each discovery source at its interval, the
-staleness sweep and the full cycle scan. The work of each job lives with its feature
-(discovery/service.py, ingestion/staleness.py, alerts/scan.py); this module only says
-when it runs."""
+staleness sweep, the full cycle scan and the history prune. The work of each job lives
+with its feature (discovery/service.py, ingestion/staleness.py, alerts/scan.py,
+history/retention.py); this module only says when it runs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 from slo_engine.alerts.scan import scan_cycles
 from slo_engine.discovery.service import run_source
 from slo_engine.discovery.wiring import Discovery
+from slo_engine.history.retention import prune_history
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.staleness import mark_stale_edges
 from slo_engine.jobs.runner import Job
@@ -40,6 +41,17 @@ def build_jobs(
         found = await scan_cycles(database, cache, now)
         return f"{found} cyclic components"
 
+    async def prune(now):  # type: ignore[no-untyped-def]
+        retention = timedelta(days=settings.history_retention_days)
+        outcome = await prune_history(database, retention, now)
+        if outcome.cutoff_revision is None:
+            return "nothing to prune: no revision committed by the cutoff"
+        return (
+            f"{outcome.entries_removed} change-log entries before revision "
+            f"{outcome.cutoff_revision} pruned"
+        )
+
     jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
     jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))
+    jobs.append(Job("history-prune", settings.history_prune_interval_minutes * 60, prune))
     return jobs

@@ -75,6 +75,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("valid_to IS NULL"),
         sqlite_where=sa.text("valid_to IS NULL"),
     )
+    op.create_index("ix_graph_changes_valid_to", "graph_changes", ["valid_to"])
     revisions = op.create_table(
         "graph_revisions",
         sa.Column("revision", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -174,6 +175,6 @@ def _seed(changes: sa.Table, revisions: sa.Table) -> None:
 def downgrade() -> None:
     op.drop_index("ix_graph_revisions_committed_at", table_name="graph_revisions")
     op.drop_table("graph_revisions")
-    for name in ("current", "target_id", "service_id", "revision"):
+    for name in ("valid_to", "current", "target_id", "service_id", "revision"):
         op.drop_index(f"ix_graph_changes_{name}", table_name="graph_changes")
     op.drop_table("graph_changes")
