@@ -28,7 +28,13 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/circular-dependencies/{alert_id}"): {"status": "acknowledged"},
     ("POST", "/api/v1/api-keys"): {"name": "made-in-matrix", "scopes": ["read"]},
 }
-PATH_VALUES = {"service_id": "checkout", "alert_id": ALERT_ID, "name": "nobody"}
+PATH_VALUES = {
+    "service_id": "checkout",
+    "source_id": "checkout",
+    "target_id": "payment",
+    "alert_id": ALERT_ID,
+    "name": "nobody",
+}
 
 
 @pytest.fixture
@@ -58,6 +64,8 @@ def call(client: TestClient, method: str, template: str, path: str, key: str | N
 def needed_scope(method: str, template: str) -> Scope:
     if template.startswith(f"{API_PREFIX}/api-keys"):
         return Scope.ADMIN
+    if (method, template) == ("DELETE", f"{API_PREFIX}/services/{{service_id}}"):
+        return Scope.ADMIN  # deleting a service
     return Scope.READ if method == "GET" else Scope.WRITE
 
 

@@ -1639,6 +1639,9 @@ def test_bad_parameters_are_400_with_a_pointer(corpus: Corpus, path: str, pointe
         ("GET", f"{SERVICES}/no-such-service"),
         ("GET", f"{SERVICES}/no-such-service/dependencies"),
         ("DELETE", f"{KEYS}/no-such-key"),
+        # DELETE /services/{service_id} of a service named "dependencies" (none is).
+        ("DELETE", INGEST),
+        ("DELETE", f"{SERVICES}/a/dependencies/b"),
     ],
     ids=lambda v: str(v)[:60],
 )
@@ -1664,7 +1667,6 @@ NOT_ALLOWED = [
     ("DELETE", "{alert}"),
     ("POST", "{alert}"),
     ("PUT", INGEST),
-    ("DELETE", INGEST),
     ("POST", GRAPH),
     ("DELETE", GRAPH),
     ("POST", ALERTS),

@@ -31,6 +31,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from slo_engine.errors import BadRequestError, HistoryGoneError, SloEngineError
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.components import AppComponent, SettingsDep
 from slo_engine.infra.conditional import NotModified, etag_matches
@@ -74,9 +75,21 @@ class GraphRead:
     """A read request's view of the live graph, or of a past one (`as_of`)."""
 
     live: LiveGraph
-    snapshot: GraphSnapshot
+    read_snapshot: GraphSnapshot | None
     request_digest: str
     as_of: datetime | None = None
+    # Why `as_of` cannot be answered (410, 400). Raised when the endpoint reads the
+    # snapshot, not by the dependency: FastAPI solves dependencies before it validates
+    # the endpoint's own parameters, and a request with a bad service id must get that
+    # 400, whatever its `as_of`.
+    refusal: SloEngineError | None = None
+
+    @property
+    def snapshot(self) -> GraphSnapshot:
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.read_snapshot is not None
+        return self.read_snapshot
 
     @property
     def current(self) -> bool:
@@ -126,10 +139,13 @@ async def graph_read(
     if min_revision is not None:
         await live.wait_for(min_revision, settings.min_revision_wait_seconds)
     if as_of is not None:
-        if past is None:
-            raise as_of_problem("this process keeps no history")
-        revision = await past.revision_at(as_of)
-        snapshot = await past.snapshot(revision, live.peek())
+        try:
+            if past is None:
+                raise as_of_problem("this process keeps no history")
+            revision = await past.revision_at(as_of)
+            snapshot = await past.snapshot(revision, live.peek())
+        except (HistoryGoneError, BadRequestError) as refusal:
+            return GraphRead(live, None, _request_digest(request), as_of, refusal)
         read = GraphRead(live, snapshot, _request_digest(request), as_of)
     else:
         read = GraphRead(live, live.snapshot, _request_digest(request))
