@@ -51,7 +51,8 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     missing = client.get("/api/v1/nowhere")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    wrong_method = client.delete(INGEST)
+    # (DELETE would be the deletion of a service named "dependencies": a 404.)
+    wrong_method = client.put(INGEST)
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"] == "application/problem+json"
 
