@@ -11,7 +11,7 @@ on SQLite): two or three statements per write, never one per row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,7 +100,9 @@ def _entry_from_row(row: Row[Any]) -> ChangeEntry:
 class ChangeLog:
     """The change log as one write at `revision` appends to it."""
 
-    def __init__(self, session: AsyncSession, revision: int, at: datetime, actor: str) -> None:
+    def __init__(
+        self, session: AsyncSession, revision: int, at: datetime, actor: str | None
+    ) -> None:
         self._session = session
         self.revision = revision
         self.at = at
@@ -275,33 +277,16 @@ async def graph_at(
     valid = and_(
         graph_changes.c.revision <= revision,
         or_(graph_changes.c.valid_to.is_(None), graph_changes.c.valid_to > revision),
-        graph_changes.c.kind.in_((EDGE, SERVICE)),
-        graph_changes.c.state.is_not(None),
-    )
-    rows = await session.stream(
-        select(
-            graph_changes.c.kind,
-            graph_changes.c.service_id,
-            graph_changes.c.target_id,
-            graph_changes.c.discovery_source,
-            graph_changes.c.state,
-        )
-        .where(valid)
-        .execution_options(yield_per=_READ_PARTITION)
     )
     services: list[Service] = []
     reports: list[DependencyReport] = []
-    async for partition in rows.partitions():
-        for row in partition:
-            if row.kind == SERVICE:
-                services.append(service_from_state(row.service_id, row.state))
-            else:
-                reports.append(
-                    report_from_state(
-                        row.service_id, row.target_id, row.discovery_source, row.state
-                    )
-                )
-        await asyncio.sleep(0)
+    async for row in _state_rows(session, valid):
+        if row.kind == SERVICE:
+            services.append(service_from_state(row.service_id, row.state))
+        else:
+            reports.append(
+                report_from_state(row.service_id, row.target_id, row.discovery_source, row.state)
+            )
     return services, reports
 
 
@@ -365,9 +350,10 @@ class KeyedStates:
     edges: dict[ReportKey, State]
 
 
-async def _keyed_states(session: AsyncSession, condition: Any) -> KeyedStates:
-    """The state rows of services and edges meeting `condition`, read in partitions with
-    a yield to the event loop between them. O(rows read)."""
+async def _state_rows(session: AsyncSession, condition: Any) -> AsyncIterator[Any]:
+    """The state rows (kind, service_id, target_id, discovery_source, state) of services
+    and edges meeting `condition`, read in partitions with a yield to the event loop
+    between them. O(rows read)."""
     rows = await session.stream(
         select(
             graph_changes.c.kind,
@@ -384,14 +370,20 @@ async def _keyed_states(session: AsyncSession, condition: Any) -> KeyedStates:
         )
         .execution_options(yield_per=_READ_PARTITION)
     )
-    found = KeyedStates({}, {})
     async for partition in rows.partitions():
         for row in partition:
-            if row.kind == SERVICE:
-                found.services[row.service_id] = row.state
-            else:
-                found.edges[(row.service_id, row.target_id, row.discovery_source)] = row.state
+            yield row
         await asyncio.sleep(0)
+
+
+async def _keyed_states(session: AsyncSession, condition: Any) -> KeyedStates:
+    """The states of services and edges meeting `condition`, by key. O(rows read)."""
+    found = KeyedStates({}, {})
+    async for row in _state_rows(session, condition):
+        if row.kind == SERVICE:
+            found.services[row.service_id] = row.state
+        else:
+            found.edges[(row.service_id, row.target_id, row.discovery_source)] = row.state
     return found
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from slo_engine.catalog.bulk import ServiceRow, bulk_writer
-from slo_engine.catalog.change_log import record_revision, removals_since
+from slo_engine.catalog.change_log import ChangeLog, record_revision, removals_since
 from slo_engine.catalog.identity import service_uuid
 from slo_engine.catalog.interning import Interner
 from slo_engine.catalog.tables import (
@@ -186,6 +186,7 @@ class CatalogRepository:
         self._session = session
         self._bulk = bulk_writer(session)
         self._revision: int | None = None  # the revision this transaction writes
+        self._change_log: ChangeLog | None = None  # its entries, once bumped
 
     def _writing_revision(self) -> int:
         if self._revision is None:
@@ -204,9 +205,18 @@ class CatalogRepository:
             .returning(graph_state.c.revision)
         )
         self._revision = int(result.scalar_one())
-        await record_revision(self._session, self._revision, at or datetime.now(UTC), actor)
+        at = at or datetime.now(UTC)
+        await record_revision(self._session, self._revision, at, actor)
+        self._change_log = ChangeLog(self._session, self._revision, at, actor)
         await notify_change(self._session, "graph", self._revision)
         return self._revision
+
+    def change_log(self) -> ChangeLog:
+        """The change log as this write appends to it: its revision, the time and the
+        actor the revision was recorded with (`bump_revision`)."""
+        if self._change_log is None:
+            raise RuntimeError("a graph write must bump the revision first (bump_revision)")
+        return self._change_log
 
     async def lock_graph(self) -> int:
         """Take the graph write lock without changing the revision (for jobs that read

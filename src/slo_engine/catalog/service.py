@@ -8,16 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from slo_engine.catalog.repository import CatalogRepository, ServiceFilter
 from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot
-from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
-
-
-def _after(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    (after,) = decode_cursor(cursor, 1)
-    if not isinstance(after, str):
-        raise not_issued()
-    return after
+from slo_engine.infra.cursor import encode_cursor, text_after
 
 
 def _matches(service: Service, wanted: ServiceFilter) -> bool:
@@ -39,7 +30,7 @@ def list_services_of(
     snapshot: GraphSnapshot, service_filter: ServiceFilter, cursor: str | None, limit: int
 ) -> tuple[list[Service], set[str], str | None]:
     """`list_services` over a snapshot (a past graph: "as of"). O(V log V)."""
-    after = _after(cursor)
+    after = text_after(cursor)
     ordered = sorted(
         (
             s
@@ -59,7 +50,7 @@ async def list_services(
 ) -> tuple[list[Service], set[str], str | None]:
     """A page of services ordered by service id, those of them seen only through stale
     edges, and the cursor of the next page."""
-    after = _after(cursor)
+    after = text_after(cursor)
     repository = CatalogRepository(session)
     page = await repository.list_services(service_filter, after, limit + 1)
     next_cursor = encode_cursor([page[limit - 1].service_id]) if len(page) > limit else None

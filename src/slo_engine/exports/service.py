@@ -24,7 +24,7 @@ import orjson
 
 from slo_engine.graph.model import Service
 from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairReports, merged_view
-from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
+from slo_engine.infra.cursor import encode_cursor, text_after
 from slo_engine.topology.service import edge_document, encoded_edge, node_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -143,15 +143,6 @@ async def _sorted_pairs(snapshot: GraphSnapshot, pairs: dict[Pair, PairReports])
     return keys
 
 
-def _after(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    (after,) = decode_cursor(cursor, 1)
-    if not isinstance(after, str):
-        raise not_issued()
-    return after
-
-
 def graph_page(
     snapshot: GraphSnapshot, *, include_stale: bool, cursor: str | None, limit: int
 ) -> bytes:
@@ -166,7 +157,7 @@ def graph_page(
     Synchronous on purpose: the page is built from one state of the snapshot, which
     writes in this process change only between awaits.
     """
-    after = _after(cursor)
+    after = text_after(cursor)
     ids = sorted_service_ids(snapshot)
     start = 0 if after is None else bisect.bisect_right(ids, after)
     page_ids = ids[start : start + limit]

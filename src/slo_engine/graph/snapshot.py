@@ -35,6 +35,12 @@ from slo_engine.graph.model import DependencyReport, MergedDependency, Service
 Pair = tuple[str, str]
 # A report's identity: (caller, callee, discovery source).
 ReportKey = tuple[str, str, str]
+
+
+def report_key(report: DependencyReport) -> ReportKey:
+    return (report.source, report.target, report.discovery_source.value)
+
+
 # One side of a pair in the adjacency: (lists over all pairs, fresh lists, node, neighbour).
 _Side = tuple[dict[str, list[str]], dict[str, list[str]], str, str]
 
@@ -261,11 +267,9 @@ class GraphSnapshot:
         """Every stored report whose caller or callee is `service_id`. O(degree)."""
         found: dict[ReportKey, DependencyReport] = {}
         for target in self.downstream_all.get(service_id, ()):
-            for report in self.reports((service_id, target)):
-                found[(report.source, report.target, report.discovery_source)] = report
+            found.update((report_key(r), r) for r in self.reports((service_id, target)))
         for source in self.upstream_all.get(service_id, ()):
-            for report in self.reports((source, service_id)):
-                found[(report.source, report.target, report.discovery_source)] = report
+            found.update((report_key(r), r) for r in self.reports((source, service_id)))
         return list(found.values())
 
     def apply(

@@ -18,16 +18,16 @@ Pure: no I/O. Every list is cut at `MAX_LIST_ENTRIES` (the counts stay whole).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from slo_engine.graph.change_log import BOOKKEEPING_FIELDS
+
 # At most this many entries in each list of an answer (added, removed, changed, opened,
 # resolved): an answer of a year of a large graph stays a bounded size.
 MAX_LIST_ENTRIES = 10_000
-# Recorded with each state but never a change of their own (see the module docstring).
-BOOKKEEPING_FIELDS = frozenset({"last_observed_at", "created_at", "updated_at"})
 
 State = Mapping[str, Any]
 EdgeKey = tuple[str, str, str]  # caller, callee, discovery source
@@ -221,6 +221,16 @@ def _section(lines: list[str], title: str, entries: Sequence[str], count: int) -
         lines.append(f"- … and {count - len(entries)} more (the list is cut at {len(entries)})")
 
 
+def _keyed_sections(
+    lines: list[str], things: str, diff: KeyedDiff[K], name: Callable[[K], str]
+) -> None:
+    """The added, removed and changed sections of one kind of thing."""
+    _section(lines, f"{things} added", [name(k) for k, _ in diff.added], diff.added_count)
+    _section(lines, f"{things} removed", [name(k) for k, _ in diff.removed], diff.removed_count)
+    changed = [f"{name(k)}: {_changes(c)}" for k, c in diff.changed]
+    _section(lines, f"{things} changed", changed, diff.changed_count)
+
+
 def render_markdown(diff: GraphDiff) -> str:
     """A short readable summary: the revisions, the counts, then each list. O(answer)."""
     services, edges, cycles = diff.services, diff.edges, diff.cycles
@@ -239,26 +249,8 @@ def render_markdown(diff: GraphDiff) -> str:
     ]
     if diff.truncated:
         lines += ["", f"Lists are cut at {MAX_LIST_ENTRIES:,} entries each; the counts are whole."]
-    _section(lines, "Services added", [_code(k) for k, _ in services.added], services.added_count)
-    _section(
-        lines, "Services removed", [_code(k) for k, _ in services.removed], services.removed_count
-    )
-    _section(
-        lines,
-        "Services changed",
-        [f"{_code(k)}: {_changes(c)}" for k, c in services.changed],
-        services.changed_count,
-    )
-    _section(lines, "Edge reports added", [_edge(k) for k, _ in edges.added], edges.added_count)
-    _section(
-        lines, "Edge reports removed", [_edge(k) for k, _ in edges.removed], edges.removed_count
-    )
-    _section(
-        lines,
-        "Edge reports changed",
-        [f"{_edge(k)}: {_changes(c)}" for k, c in edges.changed],
-        edges.changed_count,
-    )
+    _keyed_sections(lines, "Services", services, _code)
+    _keyed_sections(lines, "Edge reports", edges, _edge)
     for title, events, count in (
         ("Cycles opened", cycles.opened, cycles.opened_count),
         ("Cycles resolved", cycles.resolved, cycles.resolved_count),

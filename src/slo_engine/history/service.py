@@ -23,7 +23,7 @@ from slo_engine.catalog.change_log import (
     states_started_between,
 )
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.errors import BadRequestError, HistoryGoneError
+from slo_engine.errors import HistoryGoneError
 from slo_engine.graph.change_log import ChangeType
 from slo_engine.history.diff import (
     MAX_LIST_ENTRIES,
@@ -36,6 +36,8 @@ from slo_engine.history.diff import (
 from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
 from slo_engine.infra.db import Database
 from slo_engine.infra.storable import RFC3339_TIME
+from slo_engine.live.as_of import query_problem, revision_at_time
+from slo_engine.live.reads import MAX_REVISION
 
 
 async def change_page(
@@ -74,19 +76,8 @@ async def change_page(
 
 # --- the difference between two revisions --------------------------------------------
 
-# Clocks of client and server drift: a time this far ahead of the server's is "now" (as
-# for `as_of`, live/as_of.py).
-_FUTURE_TOLERANCE = timedelta(seconds=5)
 # A revision: a non-negative 64-bit integer, in digits only.
 _REVISION = re.compile(r"[0-9]{1,19}")
-_MAX_REVISION = 2**63 - 1
-
-
-def bound_problem(parameter: str, detail: str) -> BadRequestError:
-    """The 400 of a bad `from` or `to`, naming the parameter."""
-    return BadRequestError(
-        f"{parameter}: {detail}", errors=[{"pointer": f"/query/{parameter}", "detail": detail}]
-    )
 
 
 def parse_bound(parameter: str, value: str) -> int | datetime:
@@ -98,11 +89,11 @@ def parse_bound(parameter: str, value: str) -> int | datetime:
     text = value.upper()  # RFC 3339 allows "t" and "z"
     if _REVISION.fullmatch(text):
         revision = int(text)
-        if revision > _MAX_REVISION:
-            raise bound_problem(parameter, f"revision {text} is out of range")
+        if revision > MAX_REVISION:
+            raise query_problem(parameter, f"revision {text} is out of range")
         return revision
     if not RFC3339_TIME.fullmatch(text):
-        raise bound_problem(
+        raise query_problem(
             parameter,
             "expected a graph revision (an integer) or an RFC 3339 time with an offset, "
             "e.g. 2026-12-01T09:00:00Z",
@@ -111,7 +102,7 @@ def parse_bound(parameter: str, value: str) -> int | datetime:
         # Python keeps microseconds: finer digits are cut.
         return datetime.fromisoformat(text)
     except ValueError:
-        raise bound_problem(parameter, f"{value} is not a valid time") from None
+        raise query_problem(parameter, f"{value} is not a valid time") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,30 +130,15 @@ async def _resolve(
     retention cutoff, or before the oldest the history kept, is gone: the same rule as a
     time, whether or not the prune job has run yet.
     """
-    oldest_time = now - retention
     if isinstance(value, datetime):
-        if value > now + _FUTURE_TOLERANCE:
-            raise bound_problem(parameter, f"{value.isoformat()} is in the future")
-        if value < oldest_time:
-            raise HistoryGoneError(
-                f"{parameter} {value.isoformat()} is older than the history kept "
-                f"(HISTORY_RETENTION_DAYS: {retention.days} days)."
-            )
-        found = await revision_at(session, value)
-        if found is None:
-            begins = await history_begins(session)
-            since = "" if begins is None else f" (it begins at {begins[1].isoformat()})"
-            raise HistoryGoneError(
-                f"{parameter} {value.isoformat()} is before the history kept{since}."
-            )
-        return min(found, current)
+        return min(await revision_at_time(session, parameter, value, now, retention), current)
     if value > current:
-        raise bound_problem(parameter, f"revision {value} is past the current revision ({current})")
+        raise query_problem(parameter, f"revision {value} is past the current revision ({current})")
     begins = await history_begins(session)
     # With no revision time kept at all (a graph never written since its history
     # began), only the current revision is known.
     oldest = current if begins is None else begins[0]
-    at_cutoff = await revision_at(session, oldest_time)
+    at_cutoff = await revision_at(session, now - retention)
     if at_cutoff is not None:
         oldest = max(oldest, at_cutoff)
     if value < oldest:
@@ -184,12 +160,12 @@ async def _diff_inputs(
     """Everything a diff needs, read in one transaction: O(entries of the revisions in
     the range + entries that ended in it) rows, no graph rebuilt (catalog/change_log.py)."""
     if isinstance(start, datetime) and isinstance(end, datetime) and start > end:
-        raise bound_problem("from", "from is later than to")
+        raise query_problem("from", "from is later than to")
     current = await CatalogRepository(session).current_revision()
     first = await _resolve(session, "from", start, current, now, retention)
     last = current if end is None else await _resolve(session, "to", end, current, now, retention)
     if first > last:
-        raise bound_problem("from", f"from (revision {first}) is after to (revision {last})")
+        raise query_problem("from", f"from (revision {first}) is after to (revision {last})")
     times = await revision_times(session, (first, last))
     bounds = Bound(first, times.get(first)), Bound(last, times.get(last))
     if first == last:

@@ -70,3 +70,14 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             except ValueError as error:
                 raise not_issued() from error
     return values
+
+
+def text_after(cursor: str | None) -> str | None:
+    """The key a cursor of one text value (a service id) says to start after, or None
+    without a cursor; a 400 for one this service did not issue."""
+    if cursor is None:
+        return None
+    (after,) = decode_cursor(cursor, 1)
+    if not isinstance(after, str):
+        raise not_issued()
+    return after

@@ -23,7 +23,7 @@ from slo_engine.errors import ConflictError, SloEngineError
 from slo_engine.graph.model import DiscoverySource
 from slo_engine.ingestion import retraction
 from slo_engine.ingestion.retraction import RetractionResult
-from slo_engine.ingestion.schemas import RetractedEdgeOut, RetractionResponse
+from slo_engine.ingestion.schemas import RetractionResponse
 from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers
 from slo_engine.settings import Settings
 
@@ -191,14 +191,4 @@ async def _in_one_transaction(work: Retraction) -> RetractionResult:
 
 def _answer(result: RetractionResult) -> dict[str, Any]:
     """The JSON the HTTP API answers for the same retraction."""
-    response = RetractionResponse(
-        revision=result.revision,
-        retracted=[
-            RetractedEdgeOut(source=s, target=t, discovery_source=DiscoverySource(d))
-            for s, t, d in result.retracted
-        ],
-        deleted_service=result.deleted_service,
-        cycles_resolved=result.cycles_resolved,
-        warnings=result.warnings,
-    )
-    return response.model_dump(mode="json")
+    return RetractionResponse.of(result).model_dump(mode="json")

@@ -9,8 +9,9 @@ neither cannot change the cycles, and nothing is scanned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from slo_engine.alerts.service import CycleOutcome, reconcile_alerts
 from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.overlay import OverlayAdjacency
-from slo_engine.graph.snapshot import GraphSnapshot, Pair
+from slo_engine.graph.snapshot import GraphSnapshot, ReportKey
 from slo_engine.infra.db_outage import outage_of
 
 logger = logging.getLogger(__name__)
@@ -43,15 +44,17 @@ class CycleCheck:
 
 
 def start_cycle_check(
-    base: GraphSnapshot, added: dict[str, list[str]], gone: set[Pair]
+    base: GraphSnapshot, added: dict[str, list[str]], retracted: Iterable[ReportKey] = ()
 ) -> CycleCheck | None:
     """Start scanning the fresh graph of `base` with the `added` fresh edges and without
-    the `gone` pairs, in a worker thread (CPU work that does not depend on the writes,
-    so it runs while the database works); None when the write changes neither.
+    the fresh pairs the `retracted` reports take out, in a worker thread (CPU work that
+    does not depend on the writes, so it runs while the database works); None when the
+    write changes neither.
 
     Without removals the new edges are an overlay on the base lists (no copy); with
     them, the base lists are copied without the gone pairs: O(V + E).
     """
+    gone = base.fresh_pairs_lost(retracted)
     if not added and not gone:
         return None
     fresh = base.downstream_fresh
@@ -63,6 +66,17 @@ def start_cycle_check(
     adjacency = OverlayAdjacency(fresh, added)
     scan = asyncio.ensure_future(asyncio.to_thread(cyclic_components, adjacency, adjacency))
     return CycleCheck(adjacency, scan)
+
+
+@contextlib.contextmanager
+def cancelled_on_failure(check: CycleCheck | None) -> Iterator[None]:
+    """The write's statements: if one fails, the scan under way is cancelled with it."""
+    try:
+        yield
+    except BaseException:
+        if check is not None:
+            check.cancel()
+        raise
 
 
 async def record_cycles(

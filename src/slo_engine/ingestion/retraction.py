@@ -10,18 +10,21 @@ graph after the commit. A merged edge leaves the graph when its last report goes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ConflictError, NotFoundError, ServiceNotFoundError
 from slo_engine.graph.change_log import report_retracted, service_deleted
 from slo_engine.graph.model import DependencyReport, DiscoverySource, Service
-from slo_engine.graph.snapshot import GraphSnapshot, ReportKey
+from slo_engine.graph.snapshot import GraphSnapshot, ReportKey, report_key
 from slo_engine.infra.db import after_commit
-from slo_engine.ingestion.cycle_check import CYCLE_CHECK_FAILED, record_cycles, start_cycle_check
+from slo_engine.ingestion.cycle_check import (
+    CYCLE_CHECK_FAILED,
+    cancelled_on_failure,
+    record_cycles,
+    start_cycle_check,
+)
 from slo_engine.live.graph import LiveGraph
 
 # Without a named source, a retraction takes back what people declared: observed edges
@@ -50,9 +53,8 @@ async def retract_edge(
 ) -> RetractionResult:
     """Retract `discovery_source`'s report of source -> target (without one: every
     declared source's). 404 if none of them reports it."""
-    now = datetime.now(UTC)
     repository = CatalogRepository(session)
-    revision = await repository.bump_revision(actor, now)
+    revision = await repository.bump_revision(actor)
     base = await cache.for_write(repository, revision - 1)
     sources = DECLARED_SOURCES if discovery_source is None else (discovery_source,)
     reports = [r for r in base.reports((source, target)) if r.discovery_source in sources]
@@ -64,7 +66,7 @@ async def retract_edge(
         )
         raise NotFoundError(f"No edge {source} -> {target} is reported by {named}.")
     reason = f"edge {source} -> {target} retracted by {actor}"
-    return await _retract(session, cache, base, revision, now, actor, reports, None, reason)
+    return await _retract(session, cache, repository, base, reports, None, reason)
 
 
 async def delete_service(
@@ -72,9 +74,8 @@ async def delete_service(
 ) -> RetractionResult:
     """Delete a service; with `cascade`, every edge report that names it goes in the
     same transaction, else a service still named by an edge is a 409 listing them."""
-    now = datetime.now(UTC)
     repository = CatalogRepository(session)
-    revision = await repository.bump_revision(actor, now)
+    revision = await repository.bump_revision(actor)
     base = await cache.for_write(repository, revision - 1)
     service = base.services.get(service_id)
     if service is None:
@@ -98,43 +99,37 @@ async def delete_service(
             ],
         )
     reason = f"service {service_id} deleted by {actor}"
-    return await _retract(session, cache, base, revision, now, actor, touching, service, reason)
+    return await _retract(session, cache, repository, base, touching, service, reason)
 
 
 async def _retract(
     session: AsyncSession,
     cache: LiveGraph,
+    repository: CatalogRepository,
     base: GraphSnapshot,
-    revision: int,
-    now: datetime,
-    actor: str,
     reports: list[DependencyReport],
     service: Service | None,
     reason: str,
 ) -> RetractionResult:
-    keys = [(r.source, r.target, r.discovery_source.value) for r in reports]
-    check = start_cycle_check(base, {}, base.fresh_pairs_lost(keys))
-    repository = CatalogRepository(session)
-    change_log = ChangeLog(session, revision, now, actor)
-    try:
+    keys = [report_key(r) for r in reports]
+    deleted = [service] if service is not None else []
+    check = start_cycle_check(base, {}, keys)
+    change_log = repository.change_log()
+    with cancelled_on_failure(check):
         await repository.delete_reports(keys)
-        if service is not None:
-            await repository.delete_service(service.service_id)
+        for gone in deleted:
+            await repository.delete_service(gone.service_id)
         await change_log.record(
-            [report_retracted(r) for r in reports]
-            + ([service_deleted(service)] if service is not None else [])
+            [report_retracted(r) for r in reports] + [service_deleted(s) for s in deleted]
         )
-    except BaseException:
-        if check is not None:
-            check.cancel()
-        raise
+    revision = change_log.revision
     result = RetractionResult(revision, keys, service.service_id if service else None)
     if check is not None:
-        outcome = await record_cycles(session, check, now, change_log, reason)
+        outcome = await record_cycles(session, check, change_log.at, change_log, reason)
         if outcome is None:
             result.warnings.append(CYCLE_CHECK_FAILED)
         else:
             result.cycles_resolved = [cycle.cycle_path for cycle in outcome.resolved]
-    deleted = [service.service_id] if service is not None else []
-    after_commit(session, lambda: cache.apply_committed(revision, [], [], keys, deleted))
+    deleted_ids = [s.service_id for s in deleted]
+    after_commit(session, lambda: cache.apply_committed(revision, [], [], keys, deleted_ids))
     return result

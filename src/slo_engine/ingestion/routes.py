@@ -20,7 +20,6 @@ from slo_engine.ingestion.schemas import (
     DetectedCycleOut,
     IngestionRequest,
     IngestionResponse,
-    RetractedEdgeOut,
     RetractionResponse,
 )
 from slo_engine.live.reads import REVISION_HEADER, LiveGraphDep
@@ -68,16 +67,7 @@ async def ingest_dependencies(
 
 def _retraction_response(result: RetractionResult, response: Response) -> RetractionResponse:
     response.headers[REVISION_HEADER] = str(result.revision)
-    return RetractionResponse(
-        revision=result.revision,
-        retracted=[
-            RetractedEdgeOut(source=s, target=t, discovery_source=DiscoverySource(d))
-            for s, t, d in result.retracted
-        ],
-        deleted_service=result.deleted_service,
-        cycles_resolved=result.cycles_resolved,
-        warnings=result.warnings,
-    )
+    return RetractionResponse.of(result)
 
 
 @router.delete(

@@ -23,6 +23,7 @@ from slo_engine.infra.storable import (
     StorableAwareTime,
     StorableJson,
 )
+from slo_engine.ingestion.retraction import RetractionResult
 
 ServiceId = Annotated[
     str,
@@ -164,3 +165,16 @@ class RetractionResponse(BaseModel):
         description="The paths of the circular-dependency alerts this write resolved.",
     )
     warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: RetractionResult) -> RetractionResponse:
+        return cls(
+            revision=result.revision,
+            retracted=[
+                RetractedEdgeOut(source=s, target=t, discovery_source=DiscoverySource(d))
+                for s, t, d in result.retracted
+            ],
+            deleted_service=result.deleted_service,
+            cycles_resolved=result.cycles_resolved,
+            warnings=result.warnings,
+        )

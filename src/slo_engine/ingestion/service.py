@@ -15,20 +15,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.alerts.service import DetectedCycle
-from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.graph.change_log import (
-    GraphChange,
-    report_change,
-    report_retracted,
-    service_change,
-)
+from slo_engine.graph.change_log import changes_of_write
 from slo_engine.graph.merge import BASE_CONFIDENCE
-from slo_engine.graph.model import DependencyReport, Service, ServiceDeclaration
-from slo_engine.graph.snapshot import GraphSnapshot, is_fresh, reports_of
+from slo_engine.graph.model import DependencyReport, ServiceDeclaration
+from slo_engine.graph.snapshot import GraphSnapshot, is_fresh, report_key, reports_of
 from slo_engine.graph.stored_rows import declared_service, discovered_service, observed_report
 from slo_engine.infra.db import after_commit
-from slo_engine.ingestion.cycle_check import CYCLE_CHECK_FAILED, record_cycles, start_cycle_check
+from slo_engine.ingestion.cycle_check import (
+    CYCLE_CHECK_FAILED,
+    cancelled_on_failure,
+    record_cycles,
+    start_cycle_check,
+)
 from slo_engine.ingestion.schemas import EdgeAttributes, IngestionRequest
 from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import (
@@ -189,49 +188,40 @@ async def _ingest(
     base = await cache.for_write(repository, revision - 1)
 
     retracted = _replaced(base, request, reports) if request.mode == "replace" else []
-    retracted_keys = [(r.source, r.target, r.discovery_source.value) for r in retracted]
+    retracted_keys = [report_key(r) for r in retracted]
     new_fresh_edges: dict[str, list[str]] = {}
     for report in reports:
         stored = base.pairs.get((report.source, report.target))
         if stored is None or not is_fresh(stored):
             new_fresh_edges.setdefault(report.source, []).append(report.target)
-    check = start_cycle_check(base, new_fresh_edges, base.fresh_pairs_lost(retracted_keys))
+    check = start_cycle_check(base, new_fresh_edges, retracted_keys)
 
     declared_ids = {d.service_id for d in declared}
     named_by_edges = dict.fromkeys(name for r in reports for name in (r.source, r.target))
     missing = [
         name for name in named_by_edges if name not in declared_ids and name not in base.services
     ]
-    try:
-        await repository.upsert_declared_services(declared, now)
-        await repository.insert_missing_services(missing, now)
-        await repository.upsert_reports(reports, now)
-        if retracted_keys:
-            await repository.delete_reports(retracted_keys)
-    except BaseException:
-        if check is not None:
-            check.cancel()
-        raise
-
-    result.nodes_upserted = len(declared_ids | named_by_edges.keys())
-    result.edges_upserted = len(reports)
-    result.edges_retracted = len(retracted)
-
-    # What the database now holds for the rows written, derived from the exact base
-    # snapshot by the same rules as the SQL (graph/stored_rows.py).
+    # What the database holds for the rows written, derived from the exact base snapshot
+    # by the same rules as the SQL (graph/stored_rows.py).
     services_written = [declared_service(base.services.get(d.service_id), d, now) for d in declared]
     services_written += [discovered_service(name, now) for name in missing]
     reports_written = [
         observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
     ]
+    change_log = repository.change_log()
+    with cancelled_on_failure(check):
+        await repository.upsert_declared_services(declared, now)
+        await repository.insert_missing_services(missing, now)
+        await repository.upsert_reports(reports, now)
+        if retracted_keys:
+            await repository.delete_reports(retracted_keys)
+        await change_log.record(
+            changes_of_write(base, services_written, reports_written, retracted)
+        )
 
-    change_log = ChangeLog(session, revision, now, actor)
-    try:
-        await change_log.record(_changes(base, services_written, reports_written, retracted))
-    except BaseException:
-        if check is not None:
-            check.cancel()
-        raise
+    result.nodes_upserted = len(declared_ids | named_by_edges.keys())
+    result.edges_upserted = len(reports)
+    result.edges_retracted = len(retracted)
 
     if check is not None:
         reason = f"edges retracted by a full sync of {request.source.value}" if retracted else None
@@ -254,25 +244,3 @@ async def _ingest(
 
     after_commit(session, committed)
     return result
-
-
-def _changes(
-    base: GraphSnapshot,
-    services: list[Service],
-    reports: list[DependencyReport],
-    retracted: list[DependencyReport],
-) -> list[GraphChange]:
-    """The change-log entries of a write: each service and report compared with the
-    base snapshot (graph/change_log.py decides what counts), then the retractions."""
-    changes: list[GraphChange] = []
-    for service in services:
-        change = service_change(base.services.get(service.service_id), service)
-        if change is not None:
-            changes.append(change)
-    for report in reports:
-        old = base.report((report.source, report.target), report.discovery_source)
-        change = report_change(old, report)
-        if change is not None:
-            changes.append(change)
-    changes.extend(report_retracted(r) for r in retracted)
-    return changes

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slo_engine.alerts.service import reconcile_alerts
-from slo_engine.catalog.change_log import ChangeLog
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.graph.change_log import report_change
+from slo_engine.graph.change_log import changes_of_write
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.model import DependencyReport, DiscoverySource
 from slo_engine.graph.snapshot import reports_of
@@ -60,22 +59,12 @@ async def mark_stale_edges(
         ]
         if not flagged:
             return StaleOutcome(0, cycles_checked=False)
-        # The revision's time is the wall clock's, not the job's `now` (a test's clock).
+        # The revision's time, and its change-log entries', is the wall clock's, not the
+        # job's `now` (a test's clock).
         new_revision = await repository.bump_revision(STALENESS_ACTOR)
         count = await repository.mark_stale(sorted(AGING_SOURCES), cutoff, now)
-        change_log = ChangeLog(session, new_revision, now, STALENESS_ACTOR)
-        await change_log.record(
-            [
-                change
-                for r in flagged
-                if (
-                    change := report_change(
-                        base.report((r.source, r.target), r.discovery_source), r
-                    )
-                )
-                is not None
-            ]
-        )
+        change_log = repository.change_log()
+        await change_log.record(changes_of_write(base, [], flagged))
         if count != len(flagged):  # cannot happen while the lock is held; be safe anyway
             logger.warning("staleness: %d rows flagged, %d expected", count, len(flagged))
             after_commit(session, cache.invalidate)

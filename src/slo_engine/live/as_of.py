@@ -21,20 +21,48 @@ import logging
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slo_engine.catalog.change_log import graph_at, history_begins, revision_at
 from slo_engine.errors import BadRequestError, HistoryGoneError
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 logger = logging.getLogger(__name__)
 
 # Clocks of client and server drift: a time this far ahead of the server's is "now".
-_FUTURE_TOLERANCE = timedelta(seconds=5)
+FUTURE_TOLERANCE = timedelta(seconds=5)
 
 
-def as_of_problem(detail: str) -> BadRequestError:
-    return BadRequestError(detail, errors=[{"pointer": "/query/as_of", "detail": detail}])
+def query_problem(parameter: str, detail: str) -> BadRequestError:
+    """The 400 of a query parameter that cannot be answered, naming it."""
+    return BadRequestError(
+        f"{parameter}: {detail}", errors=[{"pointer": f"/query/{parameter}", "detail": detail}]
+    )
+
+
+async def revision_at_time(
+    session: AsyncSession, parameter: str, at: datetime, now: datetime, retention: timedelta
+) -> int:
+    """The revision the graph was at, at `at` (the time query parameter `parameter`
+    gave): the last one committed at or before it. A 400 for a time in the future; a
+    410 for one older than `retention` before `now`, or before the history kept."""
+    if at > now + FUTURE_TOLERANCE:
+        raise query_problem(parameter, f"{at.isoformat()} is in the future")
+    if at < now - retention:
+        raise HistoryGoneError(
+            f"{parameter} {at.isoformat()} is older than the history kept "
+            f"(HISTORY_RETENTION_DAYS: {retention.days} days)."
+        )
+    found = await revision_at(session, at)
+    if found is None:
+        begins = await history_begins(session)
+        since = "" if begins is None else f" (it begins at {begins[1].isoformat()})"
+        raise HistoryGoneError(f"{parameter} {at.isoformat()} is before the history kept{since}.")
+    return found
 
 
 class PastGraphs:
@@ -47,28 +75,12 @@ class PastGraphs:
         self._max_kept = kept
         self._retention = timedelta(days=retention_days)
 
-    def oldest_answerable(self, now: datetime) -> datetime:
-        return now - self._retention
-
     async def revision_at(self, at: datetime) -> int:
-        """The revision the graph was at, at `at` (aware); 410 or 400 when it cannot be
-        answered."""
-        if at.tzinfo is None:
-            raise as_of_problem("as_of needs a UTC offset (RFC 3339), e.g. 2026-12-01T09:00:00Z")
+        """The revision of an `as_of` time (`revision_at_time`)."""
         now = datetime.now(UTC)
-        if at > now + _FUTURE_TOLERANCE:
-            raise as_of_problem(f"as_of {at.isoformat()} is in the future")
-        if at < self.oldest_answerable(now):
-            raise HistoryGoneError(
-                f"as_of {at.isoformat()} is older than the history kept "
-                f"(HISTORY_RETENTION_DAYS: {self._retention.days} days)."
-            )
-        found = await self._database.read(lambda session: revision_at(session, at))
-        if found is None:
-            begins = await self._database.read(history_begins)
-            since = "" if begins is None else f" (it begins at {begins[1].isoformat()})"
-            raise HistoryGoneError(f"as_of {at.isoformat()} is before the history kept{since}.")
-        return found
+        return await self._database.read(
+            lambda session: revision_at_time(session, "as_of", at, now, self._retention)
+        )
 
     async def snapshot(self, revision: int, live: GraphSnapshot | None) -> GraphSnapshot:
         """The graph at `revision`: the live snapshot if it is there, else a kept or

@@ -36,7 +36,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.components import AppComponent, SettingsDep
 from slo_engine.infra.conditional import NotModified, etag_matches
 from slo_engine.infra.storable import QueryTime
-from slo_engine.live.as_of import PastGraphs, as_of_problem
+from slo_engine.live.as_of import PastGraphs
 from slo_engine.live.graph import LiveGraph
 
 # The process's live graph, as a route dependency: `live: LiveGraphDep`.
@@ -129,7 +129,7 @@ async def graph_read(
     request: Request,
     live: LiveGraphDep,
     settings: SettingsDep,
-    past: Annotated[PastGraphs | None, Depends(PAST_GRAPHS)],
+    past: Annotated[PastGraphs, Depends(PAST_GRAPHS)],
     min_revision: Annotated[
         int | None, Query(ge=0, le=MAX_REVISION, description=MIN_REVISION_DESCRIPTION)
     ] = None,
@@ -140,8 +140,6 @@ async def graph_read(
         await live.wait_for(min_revision, settings.min_revision_wait_seconds)
     if as_of is not None:
         try:
-            if past is None:
-                raise as_of_problem("this process keeps no history")
             revision = await past.revision_at(as_of)
             snapshot = await past.snapshot(revision, live.peek())
         except (HistoryGoneError, BadRequestError) as refusal:

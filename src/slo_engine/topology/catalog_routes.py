@@ -43,7 +43,7 @@ async def list_services(
     database: DatabaseDep,
     live: LiveGraphDep,
     settings: SettingsDep,
-    past: Annotated[PastGraphs | None, Depends(PAST_GRAPHS)],
+    past: Annotated[PastGraphs, Depends(PAST_GRAPHS)],
     team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
     criticality: Annotated[ServiceCriticality | None, Query()] = None,
     discovered: Annotated[bool | None, Query()] = None,
