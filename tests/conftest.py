@@ -50,6 +50,8 @@ TABLES = (
     "job_runs",
     "service_dependencies",
     "services",
+    "webhook_deliveries",
+    "webhooks",
 )
 
 

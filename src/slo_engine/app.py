@@ -73,6 +73,9 @@ from slo_engine.topology.answer_cache import (
 )
 from slo_engine.topology.catalog_routes import router as catalog_router
 from slo_engine.topology.routes import router as topology_router
+from slo_engine.webhooks.delivery import DeliveryLimits, WebhookDispatcher
+from slo_engine.webhooks.routes import router as webhooks_router
+from slo_engine.webhooks.schemas import WebhookCreate
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
@@ -177,12 +180,21 @@ def create_app(
             answers.epoch = lambda: live_graph.epoch
         if settings.scheduler_enabled:
             scheduler.start()
+        webhooks = WebhookDispatcher(
+            database,
+            DeliveryLimits.of(settings),
+            jobs.replica,
+            poll_seconds=settings.webhook_poll_seconds,
+        )
+        if settings.webhook_delivery_enabled:
+            webhooks.start()
         try:
             # The lifespan state: what the server reads of the app's settings (the
             # bound on request heads, infra/http_server.py).
             yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
             scheduler.shutdown()
+            await webhooks.stop()
             await feed.stop()
             await discovery.aclose()
             await authenticator.close()
@@ -214,6 +226,7 @@ def create_app(
         access_router,
         discovery_router,
         history_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     if settings.metrics_enabled:
@@ -236,7 +249,7 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Models the routes use without declaring them as parameters (JSON bodies
             # are read by infra/json_body.py, not by FastAPI).
-            for model in (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate):
+            for model in (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate, WebhookCreate):
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema

@@ -29,6 +29,10 @@ class AlertNotFoundError(NotFoundError):
     title = "Circular-dependency alert not found"
 
 
+class WebhookNotFoundError(NotFoundError):
+    title = "Webhook not found"
+
+
 class InvalidInputError(SloEngineError):
     """Input that parsed but breaks a rule the schema cannot express."""
 

@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(default=90, ge=1, le=36_500)
     history_prune_interval_minutes: int = Field(default=60, ge=1)
     history_snapshots_kept: int = Field(default=2, ge=1, le=32)
+    # Webhooks (docs/history.md). The hosts a subscription's URL may name
+    # (comma-separated; `*.example.com` for its subdomains; empty: any host), and the
+    # bounds of one delivery attempt: its whole time and the response bytes read.
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    # Retries: exponential backoff with jitter from the first step up to the longest,
+    # for this many hours after the first attempt; then the subscription is failing.
+    webhook_retry_first_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_longest_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    # How often each process looks for messages to deliver; false: this process
+    # delivers none (another replica does).
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_delivery_enabled: bool = True
     # Availability ceiling: the target of a service whose metadata gives no slo_target.
     default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
     explorer_enabled: bool = True  # the web page at /ui/

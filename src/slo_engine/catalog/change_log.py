@@ -17,15 +17,17 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, delete, func, or_, select
+from sqlalchemy import Row, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.bulk import driver_connection, sqlite_time
 from slo_engine.catalog.tables import graph_changes, graph_revisions
 from slo_engine.graph.change_log import (
+    CYCLE,
     EDGE,
     SERVICE,
     ChangeType,
+    EntryOutline,
     GraphChange,
     report_from_state,
     service_from_state,
@@ -239,6 +241,50 @@ async def revision_times(session: AsyncSession, revisions: Sequence[int]) -> dic
 
 
 # --- reads -------------------------------------------------------------------------
+
+
+async def latest_revision(session: AsyncSession) -> int:
+    """The last committed revision (0 before the first write)."""
+    result = await session.execute(select(func.max(graph_revisions.c.revision)))
+    found = result.scalar_one()
+    return 0 if found is None else int(found)
+
+
+async def outlines_between(
+    session: AsyncSession, after: int, upto: int
+) -> AsyncIterator[EntryOutline]:
+    """The entries of the revisions after `after` up to `upto`, in the order they were
+    written, read in partitions. O(entries read); the states of edges and services,
+    most of an entry's bytes, are not read."""
+    c = graph_changes.c
+    rows = await session.stream(
+        select(
+            c.revision,
+            c.changed_at,
+            c.actor,
+            c.change_type,
+            c.service_id,
+            c.target_id,
+            c.discovery_source,
+            case((c.kind == CYCLE, c.state), else_=None).label("cycle"),
+        )
+        .where(c.revision > after, c.revision <= upto)
+        .order_by(c.id)
+        .execution_options(yield_per=_READ_PARTITION)
+    )
+    async for partition in rows.partitions():
+        for row in partition:
+            yield EntryOutline(
+                int(row.revision),
+                row.changed_at,
+                row.actor,
+                ChangeType(row.change_type),
+                row.service_id,
+                row.target_id,
+                row.discovery_source,
+                row.cycle,
+            )
+        await asyncio.sleep(0)
 
 
 async def removals_since(session: AsyncSession, revision: int) -> tuple[list[ReportKey], list[str]]:

@@ -93,6 +93,21 @@ class GraphChange:
         return _KIND_OF[self.type]
 
 
+@dataclass(frozen=True, slots=True)
+class EntryOutline:
+    """A stored entry without the state of its edge or service, which is most of its
+    bytes (what webhook messages are made of); a cycle's state, its path, is kept."""
+
+    revision: int
+    changed_at: datetime
+    actor: str | None
+    type: ChangeType
+    service_id: str
+    target_id: str | None
+    discovery_source: str | None
+    cycle: dict[str, Any] | None
+
+
 def _figure_moved(name: str, old: float | None, new: float | None) -> bool:
     """Whether an observed figure moved enough to be recorded.
 

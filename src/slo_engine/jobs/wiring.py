@@ -16,6 +16,7 @@ from slo_engine.ingestion.staleness import mark_stale_edges
 from slo_engine.jobs.runner import Job
 from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
+from slo_engine.webhooks.service import prune_deliveries
 
 
 def build_jobs(
@@ -44,12 +45,15 @@ def build_jobs(
     async def prune(now):  # type: ignore[no-untyped-def]
         retention = timedelta(days=settings.history_retention_days)
         outcome = await prune_history(database, retention, now)
+        messages = await prune_deliveries(database, now - retention)
         if outcome.cutoff_revision is None:
-            return "nothing to prune: no revision committed by the cutoff"
-        return (
-            f"{outcome.entries_removed} change-log entries before revision "
-            f"{outcome.cutoff_revision} pruned"
-        )
+            pruned = "no change-log entry: no revision committed by the cutoff"
+        else:
+            pruned = (
+                f"{outcome.entries_removed} change-log entries before revision "
+                f"{outcome.cutoff_revision}"
+            )
+        return f"pruned {pruned}; {messages} webhook messages delivered or failed before it"
 
     jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
     jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))

@@ -17,7 +17,8 @@ import slo_engine.access.tables  # noqa: E402
 import slo_engine.alerts.tables  # noqa: E402
 import slo_engine.catalog.tables  # noqa: E402
 import slo_engine.discovery.tables  # noqa: E402
-import slo_engine.jobs.tables  # noqa: E402,F401
+import slo_engine.jobs.tables  # noqa: E402
+import slo_engine.webhooks.tables  # noqa: E402,F401
 
 
 def _run(connection: Connection) -> None:

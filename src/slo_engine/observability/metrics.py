@@ -96,6 +96,12 @@ JOB_RUNS = _counter(
     "Scheduled job firings: success, failure, or skipped (another replica had the slot).",
     ("job", "outcome"),
 )
+WEBHOOK_ATTEMPTS = _counter(
+    "webhook_attempts_total",
+    "Webhook delivery attempts: delivered, failed (to be retried), given_up (the retry "
+    "window passed; the subscription is failing).",
+    ("outcome",),
+)
 JOB_DURATION = _histogram(
     "job_duration_seconds",
     "Duration of the job runs this process made, by job and outcome.",

@@ -1,0 +1,1 @@
+"""Webhook subscriptions: the graph's changes pushed to subscribers (docs/history.md)."""
