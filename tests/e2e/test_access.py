@@ -27,6 +27,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/services/dependencies"): {"source": "manual", "nodes": [], "edges": []},
     ("PATCH", "/api/v1/circular-dependencies/{alert_id}"): {"status": "acknowledged"},
     ("POST", "/api/v1/api-keys"): {"name": "made-in-matrix", "scopes": ["read"]},
+    ("POST", "/api/v1/webhooks"): {"url": "https://h.example/x", "event_types": ["edge.added"]},
 }
 PATH_VALUES = {
     "service_id": "checkout",
@@ -34,6 +35,8 @@ PATH_VALUES = {
     "target_id": "payment",
     "alert_id": ALERT_ID,
     "name": "nobody",
+    "webhook_id": "wh_" + "0" * 32,
+    "message_id": "msg_" + "0" * 32,
 }
 
 
@@ -62,7 +65,7 @@ def call(client: TestClient, method: str, template: str, path: str, key: str | N
 
 
 def needed_scope(method: str, template: str) -> Scope:
-    if template.startswith(f"{API_PREFIX}/api-keys"):
+    if template.startswith((f"{API_PREFIX}/api-keys", f"{API_PREFIX}/webhooks")):
         return Scope.ADMIN
     if (method, template) == ("DELETE", f"{API_PREFIX}/services/{{service_id}}"):
         return Scope.ADMIN  # deleting a service

@@ -260,7 +260,7 @@ class WebhookDispatcher:
                     return Attempt(r.status_code, None if r.is_success else r.reason_phrase)
         except TimeoutError:
             return Attempt(None, f"no answer within {self._limits.timeout.total_seconds():g} s")
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             return Attempt(None, f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT])
 
     async def _record(self, webhook_id: str, delivery: Delivery, attempt: Attempt) -> bool:

@@ -21,7 +21,9 @@ SERVICE_FILTER_MAX = 1_000
 class WebhookCreate(BaseModel):
     model_config = STRICT_BODY
 
-    url: Annotated[str, StringConstraints(min_length=1, max_length=URL_MAX_LENGTH)] = Field(
+    url: Annotated[
+        str, StringConstraints(max_length=URL_MAX_LENGTH, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")
+    ] = Field(
         description="Where messages are POSTed: an http or https URL whose host "
         "WEBHOOK_ALLOWED_HOSTS allows. Redirects are not followed.",
         examples=["https://hooks.example.com/slo-engine"],

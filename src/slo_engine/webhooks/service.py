@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.change_log import latest_revision
@@ -31,6 +32,11 @@ async def create_webhook(
     """A new subscription and its secret. It is told about changes committed after it
     was made: its read position starts at the current revision."""
     why_not = refusal(body.url, allowed)
+    if why_not is None:
+        try:
+            httpx.URL(body.url)  # what the delivery will send to
+        except httpx.InvalidURL as error:
+            why_not = f"not a URL: {error}"
     if why_not is not None:
         raise InvalidInputError(
             f"This URL cannot receive webhooks: {why_not}.",
