@@ -1,9 +1,10 @@
 """The `slo-cli` command: serve, migrate, manage API keys, ingest files, retract edges,
-delete services, query the graph.
+delete services, query the graph, follow its changes.
 
-`ingest`, `retract`, `services delete` and `query` talk to a running server when given
-`--url`, and otherwise work on the configured database directly (DATABASE_URL or .env),
-through the same use cases as the HTTP API.
+`ingest`, `retract`, `services delete`, `query`, `changes` and `diff` talk to a running
+server when given `--url`, and otherwise work on the configured database directly
+(DATABASE_URL or .env), through the same use cases as the HTTP API. `query`, `impact`,
+`availability` and `export` answer from the graph as it was with `--as-of`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from slo_engine.access.cli import app as api_keys_app
 from slo_engine.discovery.cli import discover
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
+from slo_engine.history.cli import changes, diff
 from slo_engine.ingestion.cli import CLI_ACTOR, retract, services_app
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
 from slo_engine.jobs.cli import jobs_app
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers, fetch
+from slo_engine.live.cli_fetch import ApiKeyOption, AsOfOption, UrlOption, auth_headers, fetch
 from slo_engine.settings import Settings
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
@@ -43,6 +45,8 @@ app.command(name="availability")(availability)
 app.command(name="export")(export)
 app.command(name="retract")(retract)
 app.add_typer(services_app, name="services")
+app.command(name="changes")(changes)
+app.command(name="diff")(diff)
 console = Console()
 errors = Console(stderr=True)
 
@@ -241,26 +245,21 @@ def query(
     depth: Annotated[int, typer.Option(min=1, max=10)] = 3,
     include_stale: Annotated[bool, typer.Option()] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer.")] = False,
+    as_of: AsOfOption = None,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
     """Show what a service depends on (or what depends on it) as a tree."""
-    from slo_engine.topology.service import query_subgraph
+    from slo_engine.topology.service import SubgraphShape, subgraph_of
 
+    shape = SubgraphShape(direction, depth, include_stale, max_nodes=10_000)
     answer = fetch(
         f"/services/{service_id}/dependencies",
         {"direction": direction.value, "depth": depth, "include_stale": include_stale},
         url,
         api_key,
-        lambda session, cache, _: query_subgraph(
-            session,
-            cache,
-            service_id,
-            direction=direction,
-            depth=depth,
-            include_stale=include_stale,
-            max_nodes=10_000,
-        ),
+        lambda snapshot, cache, _: subgraph_of(cache, snapshot, service_id, shape),
+        as_of,
     )
     if as_json:
         console.print_json(data=answer)

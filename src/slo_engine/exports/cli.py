@@ -3,26 +3,42 @@ Cytoscape.js elements, to stdout or a file.
 
 Like `query`, it asks a running server when given `--url` (GET /api/v1/graph or
 /services/{id}/dependencies with format=), and otherwise reads the configured database
-directly through the same use cases. The whole graph in JSON is one document
-`{"revision", "nodes", "edges"}`: the server's pages, joined, all of one revision.
+directly through the same use cases; with `--as-of`, from the graph as it was then. The
+whole graph in JSON is one document `{"revision", "nodes", "edges"}`: the server's
+pages, joined, all of one revision.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import httpx
 import orjson
 import typer
 
 from slo_engine.graph.model import Direction
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers
+from slo_engine.live.cli_fetch import (
+    ApiKeyOption,
+    AsOfOption,
+    UrlOption,
+    auth_headers,
+    check,
+    fail,
+    on_database,
+    read_time,
+    snapshot_as_of,
+)
 from slo_engine.topology.formats import RENDERERS, ExportFormat, render_subgraph
+
+if TYPE_CHECKING:
+    from slo_engine.infra.db import Database
+    from slo_engine.live.graph import LiveGraph
+    from slo_engine.settings import Settings
 
 # The subgraph's bounds; the same defaults and limits as the API (topology/routes.py).
 DEFAULT_DEPTH = 3
@@ -32,11 +48,6 @@ PAGE = 2000
 # Walks of the pages started over when the graph changes during one, before giving up.
 WALK_ATTEMPTS = 3
 TIMEOUT_SECONDS = 120
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
 
 
 def export(
@@ -64,24 +75,30 @@ def export(
         Path | None,
         typer.Option("--output", "-o", dir_okay=False, help="Write here instead of stdout."),
     ] = None,
+    as_of: AsOfOption = None,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
     """Export the dependency graph (or a service's subgraph) for Graphviz (`dot -Tsvg`),
     Mermaid, Cytoscape.js, or as the API's JSON. See docs/exports.md."""
     if service_id is None and (direction, depth, max_nodes) != (None, None, None):
-        raise _fail("--direction, --depth and --max-nodes need a SERVICE_ID", 2)
+        raise fail("--direction, --depth and --max-nodes need a SERVICE_ID", 2)
     subgraph = {
         "direction": direction or Direction.DOWNSTREAM,
         "depth": depth or DEFAULT_DEPTH,
         "max_nodes": max_nodes or DEFAULT_MAX_NODES,
         "include_stale": include_stale,
     }
+    at = read_time("--as-of", as_of)
     chunks: Iterable[str]
     if url is not None:
-        chunks = _from_server(url, api_key, service_id, export_format, subgraph)
+        chunks = _from_server(url, api_key, service_id, export_format, subgraph, at)
     else:
-        chunks = asyncio.run(_locally(service_id, export_format, subgraph))
+        chunks = on_database(
+            lambda database, cache, settings: _locally(
+                database, cache, settings, service_id, export_format, subgraph, at
+            )
+        )
     if output is None:
         for chunk in chunks:
             sys.stdout.write(chunk)
@@ -114,14 +131,20 @@ def _from_server(
     service_id: str | None,
     export_format: ExportFormat,
     subgraph: dict[str, Any],
+    as_of: datetime | None,
 ) -> Iterator[str]:
+    # Every request of the export asks for the graph at the same time.
+    past = {} if as_of is None else {"as_of": as_of.isoformat()}
     with httpx.Client(
-        base_url=url.rstrip("/"), headers=auth_headers(api_key), timeout=TIMEOUT_SECONDS
+        base_url=url.rstrip("/"),
+        headers=auth_headers(api_key),
+        params=past,
+        timeout=TIMEOUT_SECONDS,
     ) as client:
         if service_id is not None:
             params = {**subgraph, "format": export_format.value}
             response = client.get(f"/api/v1/services/{service_id}/dependencies", params=params)
-            _check(response)
+            check(response)
             yield response.text
             if export_format is ExportFormat.JSON:
                 yield "\n"
@@ -133,7 +156,7 @@ def _from_server(
         with client.stream("GET", "/api/v1/graph", params=params) as response:
             if response.status_code != 200:
                 response.read()
-                _check(response)
+                check(response)
             yield from response.iter_text()
 
 
@@ -152,7 +175,7 @@ def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
             continue
         revision, nodes, edges = walked
         return _whole_json(revision, nodes, edges)
-    raise _fail(
+    raise fail(
         f"The graph kept changing during the export ({WALK_ATTEMPTS} attempts, the last "
         f"one interrupted at revision {revisions[-1]}); try again when writes are quieter, "
         "or use --format dot|mermaid|cytoscape, which the server streams at one revision."
@@ -168,7 +191,7 @@ def _walk(client: httpx.Client, include_stale: bool) -> tuple[int, list[Any], li
     revision: int | None = None
     while True:
         response = client.get("/api/v1/graph", params=params)
-        _check(response)
+        check(response)
         page = response.json()
         if revision is None:
             revision = page["revision"]
@@ -181,41 +204,28 @@ def _walk(client: httpx.Client, include_stale: bool) -> tuple[int, list[Any], li
         params["cursor"] = page["next_cursor"]
 
 
-def _check(response: httpx.Response) -> None:
-    if response.status_code != 200:
-        raise _fail(f"{response.status_code} {response.text}")
-
-
 # ------------------------------------------------------------------ database
 
 
 async def _locally(
-    service_id: str | None, export_format: ExportFormat, subgraph: dict[str, Any]
+    database: Database,
+    cache: LiveGraph,
+    settings: Settings,
+    service_id: str | None,
+    export_format: ExportFormat,
+    subgraph: dict[str, Any],
+    as_of: datetime | None,
 ) -> list[str]:
-    from slo_engine.errors import NotFoundError
     from slo_engine.exports import service
-    from slo_engine.infra.db import Database
-    from slo_engine.live.graph import LiveGraph
-    from slo_engine.settings import Settings
-    from slo_engine.topology.service import current_snapshot, query_subgraph
+    from slo_engine.topology.service import SubgraphShape, subgraph_of
 
-    database = Database.from_settings(Settings())
-    cache = LiveGraph()
-    try:
-        async with database.session_scope() as session:
-            if service_id is not None:
-                body = await query_subgraph(session, cache, service_id, **subgraph)
-            else:
-                snapshot = await current_snapshot(session, cache)
-                copy = await service.graph_copy(snapshot)
-    except NotFoundError as error:
-        raise _fail(error.detail) from error
-    finally:
-        await database.dispose()
+    snapshot = await snapshot_as_of(database, cache, settings, as_of)
     if service_id is not None:
+        _, body = await subgraph_of(cache, snapshot, service_id, SubgraphShape(**subgraph))
         if export_format is ExportFormat.JSON:
             return [body.decode(), "\n"]
         return [render_subgraph(export_format, json.loads(body))]
+    copy = await service.graph_copy(snapshot)
     include_stale = subgraph["include_stale"]
     if export_format is ExportFormat.JSON:
         return _whole_json(copy.revision, list(copy.nodes()), list(copy.edges(include_stale)))

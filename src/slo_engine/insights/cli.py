@@ -1,7 +1,8 @@
 """slo-cli impact and slo-cli availability: the insight answers as tables.
 
 With `--url` they ask a running server; otherwise they read the configured database
-directly, through the same use cases as the HTTP API.
+directly, through the same use cases as the HTTP API. `--as-of` answers from the graph
+as it was at a past time, in either mode.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, fetch
+from slo_engine.live.cli_fetch import ApiKeyOption, AsOfOption, UrlOption, fetch
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from slo_engine.graph.snapshot import GraphSnapshot
     from slo_engine.live.graph import LiveGraph
     from slo_engine.settings import Settings
 
@@ -46,16 +46,16 @@ def impact(
         int, typer.Option(min=1, max=100_000, help="List at most this many.")
     ] = 10_000,
     as_json: JsonOption = False,
+    as_of: AsOfOption = None,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
     """Blast radius: who is down or degraded if SERVICE_ID fails, and why."""
     from slo_engine.insights.service import impact_of
-    from slo_engine.topology.service import current_snapshot, service_in
+    from slo_engine.topology.service import service_in
 
-    async def locally(session: AsyncSession, cache: LiveGraph, _: Settings) -> bytes:
-        snapshot = await current_snapshot(session, cache)
-        _revision, answer = await impact_of(
+    async def locally(snapshot: GraphSnapshot, cache: LiveGraph, _: Settings) -> tuple[int, bytes]:
+        return await impact_of(
             cache,
             snapshot,
             service_in(snapshot, service_id),
@@ -63,11 +63,10 @@ def impact(
             include_stale=include_stale,
             max_affected=max_affected,
         )
-        return answer
 
     params = {"depth": depth, "include_stale": include_stale, "max_affected": max_affected}
     path = f"/services/{service_id}/impact"
-    answer = _shown_as_json(fetch(path, params, url, api_key, locally), as_json)
+    answer = _shown_as_json(fetch(path, params, url, api_key, locally, as_of), as_json)
     if answer is None:
         return
     totals = answer["totals"]
@@ -101,28 +100,29 @@ def availability(
     service_id: ServiceArgument,
     include_stale: IncludeStaleOption = False,
     as_json: JsonOption = False,
+    as_of: AsOfOption = None,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
     """Availability ceiling: the best SERVICE_ID can deliver given what it cannot work
     without, with the arithmetic and the dependencies that cost it most."""
     from slo_engine.insights.service import availability_of
-    from slo_engine.topology.service import current_snapshot, service_in
+    from slo_engine.topology.service import service_in
 
-    async def locally(session: AsyncSession, cache: LiveGraph, settings: Settings) -> bytes:
-        snapshot = await current_snapshot(session, cache)
-        _revision, answer = await availability_of(
+    async def locally(
+        snapshot: GraphSnapshot, cache: LiveGraph, settings: Settings
+    ) -> tuple[int, bytes]:
+        return await availability_of(
             cache,
             snapshot,
             service_in(snapshot, service_id),
             include_stale=include_stale,
             default_target=settings.default_slo_target,
         )
-        return answer
 
     params = {"include_stale": include_stale}
     path = f"/services/{service_id}/availability"
-    answer = _shown_as_json(fetch(path, params, url, api_key, locally), as_json)
+    answer = _shown_as_json(fetch(path, params, url, api_key, locally, as_of), as_json)
     if answer is None:
         return
     nines = answer["nines"]

@@ -1,26 +1,36 @@
-"""What every slo-cli command that can ask a running server shares: the `--url` and
-`--api-key` options, the header that carries the key, and `fetch`, which asks the
-server or else answers from the configured database through the same use case."""
+"""What every slo-cli command that can ask a running server shares: the `--url`,
+`--api-key` and `--as-of` options, the header that carries the key, a GET that ends
+the command on a problem, the database's graph now or as it was, and `fetch`, which
+asks the server or else answers from the configured database through the same use
+case."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 import orjson
 import typer
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import SloEngineError
+from slo_engine.infra.storable import QueryTime
+from slo_engine.live.as_of import PastGraphs
+from slo_engine.live.reads import REVISION_HEADER
 from slo_engine.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from slo_engine.graph.snapshot import GraphSnapshot
+    from slo_engine.infra.db import Database
     from slo_engine.live.graph import LiveGraph
+
+T = TypeVar("T")
 
 UrlOption = Annotated[
     str | None,
@@ -36,6 +46,19 @@ ApiKeyOption = Annotated[
         help="API key for --url (or SLO_API_KEY); see `slo-cli api-keys create`.",
     ),
 ]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Answer from the graph as it was at this time (RFC 3339 with an offset, e.g. "
+        "2026-12-01T09:00:00Z): the last revision committed at or before it. Older than "
+        "HISTORY_RETENTION_DAYS, or in the future, is refused. See docs/history.md.",
+    ),
+]
+
+TIMEOUT_SECONDS = 60
+# soft_wrap: a refusal stays one line however narrow the terminal, so it can be grepped.
+errors = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def auth_headers(api_key: str | None) -> dict[str, str]:
@@ -43,45 +66,147 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-# A use case answering from the database: (session, a fresh graph cache, settings) -> JSON.
-LocalAnswer = Callable[["AsyncSession", "LiveGraph", Settings], Awaitable[bytes]]
-errors = Console(stderr=True)
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `message` on stderr and return the exit to raise. One line, whatever line
+    breaks a detail holds, so scripts can grep it."""
+    errors.print(f"[red]{escape(' '.join(message.split()))}[/red]")
+    return typer.Exit(code)
 
 
-def fetch(
-    path: str, params: dict[str, Any], url: str | None, api_key: str | None, local: LocalAnswer
-) -> dict[str, Any]:
-    """GET /api/v1`path` from the server at `url`, or compute `local` on the configured
-    database; a problem (or a missing service) ends the command with its detail."""
-    if url is not None:
+def problem_line(response: httpx.Response) -> str:
+    """`<status>: <detail>` of a refusal, with the details of an RFC 9457 problem's
+    `errors` the detail does not already say (a bad parameter's 400 names them only
+    there); a body that is no problem document (a proxy's page) is shown as it is."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return f"{response.status_code}: {response.text.strip() or response.reason_phrase}"
+    detail = str(body.get("detail") or body.get("title") or response.reason_phrase)
+    listed = [
+        f"{entry['pointer']}: {entry['detail']}" if entry.get("pointer") else str(entry["detail"])
+        for entry in body.get("errors") or []
+        if isinstance(entry, dict) and "detail" in entry and str(entry["detail"]) not in detail
+    ]
+    return f"{response.status_code}: {detail}" + (f" ({'; '.join(listed)})" if listed else "")
+
+
+def check(response: httpx.Response) -> None:
+    """End the command with the problem's one line unless the server answered 200."""
+    if response.status_code != 200:
+        raise fail(problem_line(response))
+
+
+def get(url: str, api_key: str | None, path: str, params: dict[str, Any]) -> httpx.Response:
+    """GET /api/v1`path` from the server at `url`; anything but a 200 ends the command."""
+    try:
         response = httpx.get(
             f"{url.rstrip('/')}/api/v1{path}",
-            params=params,
+            params={name: value for name, value in params.items() if value is not None},
             headers=auth_headers(api_key),
-            timeout=60,
+            timeout=TIMEOUT_SECONDS,
         )
-        if response.status_code != 200:
-            errors.print(f"[red]{response.status_code}[/red] {escape(response.text)}")
-            raise typer.Exit(1)
-        remote: dict[str, Any] = response.json()
-        return remote
+    except httpx.HTTPError as error:
+        raise fail(f"could not reach {url}: {error}") from error
+    check(response)
+    return response
+
+
+_QUERY_TIME: TypeAdapter[datetime] = TypeAdapter(QueryTime)
+
+
+def read_time(option: str, text: str | None) -> datetime | None:
+    """`text` read as the server reads a time query parameter (RFC 3339 with an offset,
+    as UTC), so both modes refuse the same times; a malformed one ends the command."""
+    if text is None:
+        return None
     try:
-        body = asyncio.run(_locally(local))
+        return _QUERY_TIME.validate_python(text)
+    except ValidationError:
+        raise fail(
+            f"{option}: {text!r} is not an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00Z"
+        ) from None
+
+
+# Work on the configured database: (the database, a fresh graph cache, settings).
+DatabaseWork = Callable[["Database", "LiveGraph", Settings], Awaitable[T]]
+
+
+def on_database(work: DatabaseWork[T]) -> T:
+    """`work` on the configured database (DATABASE_URL or .env); a refusal (a missing
+    service, a time beyond the history) ends the command with its detail."""
+    try:
+        return asyncio.run(_on_database(work))
     except SloEngineError as error:
-        errors.print(f"[red]{escape(error.detail)}[/red]")
-        raise typer.Exit(1) from error
-    answer: dict[str, Any] = orjson.loads(body)
-    return answer
+        raise fail(error.detail) from error
 
 
-async def _locally(local: LocalAnswer) -> bytes:
+async def _on_database(work: DatabaseWork[T]) -> T:
     from slo_engine.infra.db import Database
     from slo_engine.live.graph import LiveGraph
 
     settings = Settings()
     database = Database.from_settings(settings)
     try:
-        async with database.session_scope() as session:
-            return await local(session, LiveGraph(), settings)
+        return await work(database, LiveGraph(), settings)
     finally:
         await database.dispose()
+
+
+async def snapshot_as_of(
+    database: Database, cache: LiveGraph, settings: Settings, as_of: datetime | None
+) -> GraphSnapshot:
+    """The graph now, or as the server's `as_of` reads answer it (live/reads.py
+    `graph_read`): the revision committed last at or before the time, from the current
+    graph when that is the current revision, else rebuilt from the change log by the
+    server's own `PastGraphs`, with its refusals (400 future, 410 beyond the history)."""
+
+    async def current() -> GraphSnapshot:
+        return await database.read(lambda session: cache.current(CatalogRepository(session)))
+
+    if as_of is None:
+        return await current()
+    # One past graph, built once: the process ends after this answer.
+    past = PastGraphs(database, kept=1, retention_days=settings.history_retention_days)
+    revision = await past.revision_at(as_of)
+    latest = await database.read(lambda session: CatalogRepository(session).current_revision())
+    # The current graph exactly as it is stored (a rebuilt one has the observed
+    # figures last recorded); `snapshot` rebuilds if a write moved it meanwhile.
+    return await past.snapshot(revision, await current() if revision == latest else None)
+
+
+# A use case answering from a snapshot (the graph now or at --as-of), the graph cache
+# that lends it worker threads, and settings: (revision, the API's JSON answer).
+LocalAnswer = Callable[["GraphSnapshot", "LiveGraph", Settings], Awaitable[tuple[int, bytes]]]
+
+
+def fetch(
+    path: str,
+    params: dict[str, Any],
+    url: str | None,
+    api_key: str | None,
+    local: LocalAnswer,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """GET /api/v1`path` from the server at `url`, or compute `local` on the configured
+    database, from the graph now or as it was at `as_of` (noted on stderr); a problem
+    (or a missing service) ends the command with its detail."""
+    at = read_time("--as-of", as_of)
+    if url is not None:
+        past = None if at is None else at.isoformat()
+        response = get(url, api_key, path, {**params, "as_of": past})
+        revision = response.headers.get(REVISION_HEADER)
+        answer: dict[str, Any] = response.json()
+    else:
+
+        async def locally(
+            database: Database, cache: LiveGraph, settings: Settings
+        ) -> tuple[int, bytes]:
+            return await local(await snapshot_as_of(database, cache, settings, at), cache, settings)
+
+        number, body = on_database(locally)
+        revision, answer = str(number), orjson.loads(body)
+    if at is not None:
+        errors.print(f"as of {at.isoformat()}: graph revision {revision}")
+    return answer
