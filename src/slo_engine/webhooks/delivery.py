@@ -184,6 +184,8 @@ class WebhookDispatcher:
                 if not await self._fan_out(webhook, position, upto):
                     return 0  # another replica moved it: the lease was lost
                 position = upto
+                if not await self._take_lease(webhook.id):  # renewed per transaction
+                    return 0
             if webhook.status == FAILING:
                 return 0
             return await self._deliver_pending(webhook.id)
