@@ -25,9 +25,9 @@ from rich.table import Column, Table
 
 from slo_engine.catalog.change_log import ChangeFilter
 from slo_engine.graph.change_log import ChangeType
-from slo_engine.history.diff import GraphDiff, render_markdown
-from slo_engine.history.routes import DiffFormat
-from slo_engine.history.schemas import ChangeOut, ChangePage, GraphDiffOut
+from slo_engine.history.diff import GraphDiff
+from slo_engine.history.routes import DiffFormat, encoded_diff
+from slo_engine.history.schemas import ChangeOut, ChangePage
 from slo_engine.history.service import change_page, graph_diff
 from slo_engine.live.cli_fetch import (
     ApiKeyOption,
@@ -226,10 +226,6 @@ def diff(
             )
 
         found = on_database(locally)
-        text = (
-            render_markdown(found)
-            if output_format is DiffFormat.MARKDOWN
-            else GraphDiffOut.of(found).model_dump_json(by_alias=True)
-        )
+        text = encoded_diff(found, output_format).decode()
     # Written as it is: Markdown is not Rich markup.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -93,7 +93,7 @@ _BOUND_DESCRIPTION = (
 _BOUND_MAX_LENGTH = 64
 
 
-def _encoded(diff: GraphDiff, answer_format: DiffFormat) -> bytes:
+def encoded_diff(diff: GraphDiff, answer_format: DiffFormat) -> bytes:
     """The answer's bytes: O(answer), up to 10,000 entries per list."""
     if answer_format is DiffFormat.MARKDOWN:
         return render_markdown(diff).encode()
@@ -149,7 +149,7 @@ async def get_graph_diff(
         retention=timedelta(days=settings.history_retention_days),
     )
     # Encoding up to 10,000 entries per list is CPU work: off the event loop.
-    body = await asyncio.to_thread(_encoded, diff, answer_format)
+    body = await asyncio.to_thread(encoded_diff, diff, answer_format)
     markdown = answer_format is DiffFormat.MARKDOWN
     media_type = f"{MARKDOWN_MEDIA_TYPE}; charset=utf-8" if markdown else "application/json"
     return Response(body, media_type=media_type)
