@@ -53,7 +53,13 @@ export class ApiClient {
     this.onUnauthorized = onUnauthorized ?? (() => {});
   }
 
-  async request(method, path, { params, body } = {}) {
+  /** The JSON answer of a request; an ApiError when it fails. */
+  async request(method, path, options) {
+    return (await this.exchange(method, path, options)).body;
+  }
+
+  /** The JSON answer and the headers of a request (the graph's revision and time). */
+  async exchange(method, path, { params, body } = {}) {
     const url = new URL(BASE + path, window.location.origin);
     for (const [name, value] of Object.entries(params ?? {})) {
       if (value !== undefined && value !== null && value !== "") {
@@ -76,7 +82,7 @@ export class ApiClient {
     } catch (error) {
       throw new ApiError(0, "Network error", String(error.message ?? error));
     }
-    if (response.ok) return response.json();
+    if (response.ok) return { body: await response.json(), headers: response.headers };
     let problem = {};
     try {
       problem = await response.json();
@@ -97,26 +103,39 @@ export class ApiClient {
     throw error;
   }
 
-  searchServices(text, limit = 20) {
-    return this.request("GET", "/services", { params: { search: text, limit } });
+  // The graph reads take `asOf` (RFC 3339 with an offset, or null for now): the answer
+  // is then of the graph as it was at that time.
+
+  searchServices(text, limit = 20, asOf = null) {
+    return this.request("GET", "/services", { params: { search: text, limit, as_of: asOf } });
   }
 
-  subgraph(serviceId, { direction, depth, includeStale, maxNodes }) {
-    return this.request("GET", `/services/${encodeURIComponent(serviceId)}/dependencies`, {
-      params: { direction, depth, include_stale: includeStale, max_nodes: maxNodes },
-    });
+  /** {answer, revision, asOf}: the answer, with the revision and time it is of. */
+  async subgraph(serviceId, { direction, depth, includeStale, maxNodes, asOf }) {
+    const { body, headers } = await this.exchange(
+      "GET",
+      `/services/${encodeURIComponent(serviceId)}/dependencies`,
+      { params: { direction, depth, include_stale: includeStale, max_nodes: maxNodes, as_of: asOf } },
+    );
+    const revision = headers.get("X-Graph-Revision");
+    return { answer: body, revision, asOf: headers.get("X-Graph-As-Of") };
   }
 
-  impact(serviceId, { depth, includeStale }) {
+  impact(serviceId, { depth, includeStale, asOf }) {
     return this.request("GET", `/services/${encodeURIComponent(serviceId)}/impact`, {
-      params: { depth, include_stale: includeStale, max_affected: 200 },
+      params: { depth, include_stale: includeStale, max_affected: 200, as_of: asOf },
     });
   }
 
-  availability(serviceId, { includeStale }) {
+  availability(serviceId, { includeStale, asOf }) {
     return this.request("GET", `/services/${encodeURIComponent(serviceId)}/availability`, {
-      params: { include_stale: includeStale },
+      params: { include_stale: includeStale, as_of: asOf },
     });
+  }
+
+  /** What changed in the whole graph from `from` to `to` (times; `to` null: now). */
+  graphDiff(from, to = null) {
+    return this.request("GET", "/graph/diff", { params: { from, to } });
   }
 
   openAlerts(limit = ALERTS_SHOWN) {

@@ -2,12 +2,16 @@
 
 import { ALERTS_SHOWN, ApiClient, ApiError, storedKey, storeKey } from "./api.js";
 import { mergeAnswers } from "./graph.js";
-import { note, showAlerts, showAvailability, showDetails, showImpact } from "./panels.js";
+import { changesInView, describeTime, fromLocalInput, parseTime, toLocalInput } from "./history.js";
+import { note, showAlerts, showAvailability, showChanges, showDetails, showImpact } from "./panels.js";
 import { GraphView } from "./render.js";
 import { Typeahead } from "./typeahead.js";
 
 const $ = (id) => document.getElementById(id);
 const DIRECTIONS = ["downstream", "upstream", "both"];
+const CHANGES_HINT =
+  "Pick an earlier time and press Compare: what changed in the drawn subgraph from then " +
+  "to the time drawn is listed here and marked on the graph.";
 
 const state = {
   service: null,
@@ -15,7 +19,13 @@ const state = {
   depth: 3,
   includeStale: false,
   maxNodes: 200,
+  asOf: null, // RFC 3339 (with an offset): draw the graph as it was then; null: now
+  since: null, // RFC 3339: mark what changed from then to the time drawn; null: nothing
 };
+// What the drawing shows (a copy of the state it was asked with), once there is one: a
+// view that cannot be shown (a time beyond the history, say) puts the controls and the
+// URL back to it, so the page never shows one view's controls over another's drawing.
+let shown = null;
 let graph = null;
 let loadGeneration = 0;
 let insightGeneration = 0;
@@ -31,6 +41,13 @@ function clamp(value, low, high, fallback) {
 }
 
 // --- URL hash: #service=checkout&direction=both&depth=3&stale=1&max=200 ---------------
+// (&at=<time> when the graph drawn is a past one, &since=<time> when changes are marked;
+// times in RFC 3339 with an offset, so that a link names the same instant anywhere).
+
+function timeParam(params, name) {
+  const text = params.get(name);
+  return parseTime(text) ? text : null;
+}
 
 function readHash() {
   const params = new URLSearchParams(window.location.hash.slice(1));
@@ -40,6 +57,8 @@ function readHash() {
     depth: clamp(params.get("depth"), 1, 10, 3),
     includeStale: params.get("stale") === "1",
     maxNodes: clamp(params.get("max"), 1, 100000, 200),
+    asOf: timeParam(params, "at"),
+    since: timeParam(params, "since"),
   };
 }
 
@@ -50,6 +69,8 @@ function hashOf(s) {
   params.set("depth", String(s.depth));
   if (s.includeStale) params.set("stale", "1");
   if (s.maxNodes !== 200) params.set("max", String(s.maxNodes));
+  if (s.asOf) params.set("at", s.asOf);
+  if (s.since) params.set("since", s.since);
   return `#${params}`;
 }
 
@@ -66,6 +87,8 @@ function showControls() {
   $("depth").value = String(state.depth);
   $("include-stale").checked = state.includeStale;
   $("max-nodes").value = String(state.maxNodes);
+  $("as-of").value = toLocalInput(state.asOf);
+  $("compare-since").value = toLocalInput(state.since);
 }
 
 function readControls() {
@@ -87,9 +110,29 @@ function setError(text) {
   error.hidden = !text;
 }
 
+function explain(error, what) {
+  return error instanceof ApiError ? error.explain(what) : `${what} failed: ${error}`;
+}
+
 function report(error, what) {
   if (error instanceof ApiError && error.status === 401) return; // the key dialog asks
-  setError(error instanceof ApiError ? error.explain(what) : `${what} failed: ${error}`);
+  setError(explain(error, what));
+}
+
+/** "checkoutservice as of 27 Nov 2026, 10:15:30 GMT+5:45" (or "… now"). */
+function describeView(s) {
+  return `${s.service} ${s.asOf ? `as of ${describeTime(s.asOf)}` : "now"}`;
+}
+
+/** A view that could not be shown: say why, and keep the one drawn, controls and URL too. */
+function refuse(error, what) {
+  // On a 401 the key dialog asks, then loads the state wanted with the new key.
+  if (error instanceof ApiError && error.status === 401) return;
+  setError(explain(error, what) + (shown ? ` Still showing ${describeView(shown)}.` : ""));
+  if (!shown) return;
+  Object.assign(state, shown);
+  showControls();
+  writeHash(false);
 }
 
 // --- the API key ---------------------------------------------------------------------
@@ -139,52 +182,109 @@ async function load() {
     return;
   }
   const generation = ++loadGeneration;
-  const options = {
-    direction: state.direction,
-    depth: state.depth,
-    includeStale: state.includeStale,
-    maxNodes: state.maxNodes,
-  };
-  setStatus(`Loading ${state.service}…`);
+  const wanted = { ...state };
+  setStatus(`Loading ${describeView(wanted)}…`);
   setError(null);
-  let down = null;
-  let up = null;
-  let both = null;
-  try {
-    // For "both": one query per side, so that every node's side is known, and the API's
-    // "both" answer itself, whose services and edges are the ones drawn (once truncated,
-    // the two sides' answers can each miss an edge between their kept services).
-    const query = (direction) => api.subgraph(state.service, { ...options, direction });
-    [down, up, both] = await Promise.all([
-      state.direction === "upstream" ? null : query("downstream"),
-      state.direction === "downstream" ? null : query("upstream"),
-      state.direction === "both" ? query("both") : null,
-    ]);
-  } catch (error) {
-    if (generation !== loadGeneration) return;
+  // The subgraph and the changes are asked together and shown together, or not at all.
+  const parts = [
+    [`The query of ${describeView(wanted)}`, querySides(wanted)],
+    [
+      `The comparison with ${describeTime(wanted.since)}`,
+      wanted.since ? api.graphDiff(wanted.since, wanted.asOf) : null,
+    ],
+  ];
+  const settled = await Promise.allSettled(parts.map(([, promise]) => promise));
+  if (generation !== loadGeneration) return;
+  const failed = settled.findIndex((outcome) => outcome.status === "rejected");
+  if (failed >= 0) {
     setStatus("");
-    report(error, `The query of ${state.service}`);
+    refuse(settled[failed].reason, parts[failed][0]);
     return;
   }
-  if (generation !== loadGeneration) return;
-  graph = mergeAnswers(down, up, state.maxNodes, both);
-  view.draw(graph);
+  const [sides, diff] = settled.map((outcome) => outcome.value);
+  showView(wanted, sides, diff);
+}
+
+/** The subgraph answers of a view: {down, up, both}, each {answer, revision, asOf} or null. */
+async function querySides(wanted) {
+  const options = {
+    depth: wanted.depth,
+    includeStale: wanted.includeStale,
+    maxNodes: wanted.maxNodes,
+    asOf: wanted.asOf,
+  };
+  // For "both": one query per side, so that every node's side is known, and the API's
+  // "both" answer itself, whose services and edges are the ones drawn (once truncated,
+  // the two sides' answers can each miss an edge between their kept services).
+  const query = (direction) => api.subgraph(wanted.service, { ...options, direction });
+  const [down, up, both] = await Promise.all([
+    wanted.direction === "upstream" ? null : query("downstream"),
+    wanted.direction === "downstream" ? null : query("upstream"),
+    wanted.direction === "both" ? query("both") : null,
+  ]);
+  return { down, up, both };
+}
+
+function showView(wanted, { down, up, both }, diff) {
+  graph = mergeAnswers(down?.answer, up?.answer, wanted.maxNodes, both?.answer);
+  const changes = diff ? changesInView(diff, graph, wanted) : null;
+  view.draw(graph, changes);
+  shown = wanted;
+  showTruncation(graph);
+  showSummary(graph);
+  showTime(wanted, both ?? down ?? up);
+  showChangesPanel(wanted, changes);
+  $("graph-caption").textContent =
+    `${wanted.direction} dependencies of ${wanted.service}, depth ${wanted.depth}` +
+    `${wanted.includeStale ? ", stale edges included" : ""}` +
+    `${wanted.asOf ? `, as of ${describeTime(wanted.asOf)}` : ""}` +
+    `${wanted.since ? `; changes since ${describeTime(wanted.since)} marked` : ""}.`;
+  setStatus(`Showing ${describeView(wanted)}.`);
+  select(wanted.service);
+}
+
+function showTruncation(drawn) {
   const banner = $("truncated-banner");
-  banner.hidden = !graph.truncated;
-  banner.textContent = graph.truncated
-    ? `Showing the ${graph.maxNodes} closest of more than ${graph.maxNodes} services. ` +
+  banner.hidden = !drawn.truncated;
+  banner.textContent = drawn.truncated
+    ? `Showing the ${drawn.maxNodes} closest of more than ${drawn.maxNodes} services. ` +
       "Raise Max nodes or lower Depth to see more."
     : "";
-  const nodeCount = graph.nodes.size;
+}
+
+function showSummary(drawn) {
+  const nodeCount = drawn.nodes.size;
   $("graph-summary").textContent =
-    `${nodeCount} service${nodeCount === 1 ? "" : "s"}, ${graph.edges.length} edge` +
-    `${graph.edges.length === 1 ? "" : "s"}, ${view.layout.crossings} crossing` +
+    `${nodeCount} service${nodeCount === 1 ? "" : "s"}, ${drawn.edges.length} edge` +
+    `${drawn.edges.length === 1 ? "" : "s"}, ${view.layout.crossings} crossing` +
     `${view.layout.crossings === 1 ? "" : "s"}`;
-  $("graph-caption").textContent =
-    `${state.direction} dependencies of ${state.service}, depth ${state.depth}` +
-    `${state.includeStale ? ", stale edges included" : ""}.`;
-  setStatus(`Showing ${state.service}.`);
-  select(state.service);
+}
+
+/** The past-time banner: the time the server says it answered for (else the one sent). */
+function showTime(wanted, answered) {
+  const past = Boolean(wanted.asOf);
+  $("as-of-banner").hidden = !past;
+  $("graph").classList.toggle("past", past);
+  if (!past) return;
+  const at = answered.asOf ?? wanted.asOf;
+  const time = $("as-of-time");
+  time.dateTime = at;
+  time.textContent = describeTime(at);
+  $("as-of-revision").textContent = answered.revision ? ` (graph revision ${answered.revision})` : "";
+}
+
+function showChangesPanel(wanted, changes) {
+  $("legend-changes").hidden = !changes;
+  if (!changes) {
+    note($("changes"), CHANGES_HINT);
+    return;
+  }
+  showChanges($("changes"), changes, {
+    from: describeTime(wanted.since),
+    to: wanted.asOf ? describeTime(wanted.asOf) : "now",
+    drawn: (id) => graph.nodes.has(id),
+    onPick: select,
+  });
 }
 
 function select(serviceId) {
@@ -204,7 +304,7 @@ function reroot(serviceId) {
 
 async function loadInsights(serviceId) {
   const generation = ++insightGeneration;
-  const options = { depth: 10, includeStale: state.includeStale };
+  const options = { depth: 10, includeStale: shown.includeStale, asOf: shown.asOf };
   note($("impact"), `Loading the blast radius of ${serviceId}…`);
   note($("availability"), `Loading the availability ceiling of ${serviceId}…`);
   const settle = async (promise, container, render, what) => {
@@ -286,7 +386,7 @@ function refreshAll() {
 }
 
 new Typeahead($("service-search"), $("service-suggestions"), {
-  search: (text) => api.searchServices(text, 20),
+  search: (text) => api.searchServices(text, 20, state.asOf),
   onPick: (serviceId) => {
     readControls();
     reroot(serviceId);
@@ -303,6 +403,51 @@ for (const id of ["direction", "depth", "include-stale", "max-nodes"]) {
     load();
   });
 }
+
+// --- the time drawn, and the time compared with ----------------------------------------
+// A datetime-local input changes field by field as a person types, so a time is applied
+// by its button (or Enter), never on each change: no request for a half-typed year.
+
+function showGraphAt(asOf, since = state.since) {
+  state.asOf = asOf;
+  state.since = since;
+  showControls();
+  writeHash(false);
+  load();
+}
+
+/** Applies the time in a datetime-local input (null when empty); an incomplete time is
+ * not applied, and the page says why. */
+function applyTime(input, what, apply) {
+  if (input.validity.badInput) {
+    setError(`${what}: enter a complete date and time, or clear the field.`);
+    return;
+  }
+  apply(fromLocalInput(input.value));
+}
+
+const applyAsOf = () => applyTime($("as-of"), "Graph at", (time) => showGraphAt(time));
+const applySince = () =>
+  applyTime($("compare-since"), "Compare since", (time) => showGraphAt(state.asOf, time));
+
+function onEnter(input, action) {
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    action();
+  });
+}
+
+$("as-of-show").addEventListener("click", applyAsOf);
+onEnter($("as-of"), applyAsOf);
+$("as-of-now").addEventListener("click", () => showGraphAt(null));
+$("compare-show").addEventListener("click", applySince);
+onEnter($("compare-since"), applySince);
+$("compare-clear").addEventListener("click", () => showGraphAt(state.asOf, null));
+$("as-of-banner-now").addEventListener("click", () => showGraphAt(null));
+// From the past to now, marking what changed since the time that was drawn.
+$("as-of-banner-compare").addEventListener("click", () => showGraphAt(null, shown.asOf));
+
 $("zoom-in").addEventListener("click", () => view.zoom(0.8));
 $("zoom-out").addEventListener("click", () => view.zoom(1.25));
 $("zoom-fit").addEventListener("click", () => view.fit());

@@ -291,3 +291,127 @@ export function showAlerts(container, alerts, { more = false, onShow, onAcknowle
       : null,
   );
 }
+
+// --- what changed -------------------------------------------------------------------
+
+const CHANGE_KINDS = ["added", "removed", "changed"];
+
+function formatValue(value) {
+  if (value === null || value === undefined) return dash;
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** "criticality hard → soft, protocol — → grpc": the fields a change lists. */
+function fieldChanges(changes) {
+  return Object.entries(changes)
+    .map(([name, { old, new: now }]) => `${name} ${formatValue(old)} → ${formatValue(now)}`)
+    .join(", ");
+}
+
+/** What the reports of one changed pair say, source by source. */
+function reportFacts(change) {
+  const sources = (reports) => reports.map((r) => r.discovery_source).join(", ");
+  if (change.status === "added") return `reported by ${sources(change.added)}`;
+  if (change.status === "removed") return `was reported by ${sources(change.removed)}`;
+  return [
+    change.added.length ? `now also reported by ${sources(change.added)}` : null,
+    change.removed.length ? `no longer reported by ${sources(change.removed)}` : null,
+    ...change.changed.map((r) => `${r.discovery_source}: ${fieldChanges(r.changes)}`),
+  ]
+    .filter(Boolean)
+    .join("; ");
+}
+
+function edgeChangeItem(change) {
+  return h(
+    "li",
+    {
+      class: ["change", "edge-change", change.status],
+      "data-source": change.source,
+      "data-target": change.target,
+    },
+    h("span", { class: "edge-name" }, `${change.source} → ${change.target}`),
+    h("div", { class: "change-facts" }, reportFacts(change)),
+  );
+}
+
+function serviceChangeItem(id, { status, entry }, { drawn, onPick }) {
+  return h(
+    "li",
+    { class: ["change", "service-change", status], "data-service-id": id },
+    drawn(id)
+      ? h(
+          "button",
+          { type: "button", class: "link", onclick: () => onPick(id), title: "Select in the graph" },
+          id,
+        )
+      : h("span", { class: "edge-name" }, id),
+    status === "changed" ? h("div", { class: "change-facts" }, fieldChanges(entry.changes)) : null,
+  );
+}
+
+function cycleItem(kind, cycle) {
+  return h(
+    "li",
+    { class: ["change", "cycle-change", kind] },
+    h("span", { class: "cycle-path" }, cycle.cycle_path.join(" → ")),
+  );
+}
+
+/** A titled list, or nothing when there is nothing to list. */
+function changeSection(title, items) {
+  if (!items.length) return null;
+  return [h("h4", {}, `${title} (${items.length})`), h("ul", { class: "change-list" }, items)];
+}
+
+/**
+ * The what-changed panel: the part of a diff in the drawn subgraph (history.changesInView),
+ * from `from` to `to` (both already worded for a person). `drawn(id)`: whether a service is
+ * in the graph (those can be picked: `onPick(id)`).
+ */
+export function showChanges(container, changes, { from, to, drawn, onPick }) {
+  const edges = [...changes.edges.values()];
+  const services = [...changes.services];
+  const edgesOf = (status) => edges.filter((c) => c.status === status);
+  const counts = Object.fromEntries(CHANGE_KINDS.map((status) => [status, edgesOf(status).length]));
+  const { opened, resolved } = changes.cycles;
+  const nothing = !edges.length && !services.length && !opened.length && !resolved.length;
+  put(
+    container,
+    h(
+      "p",
+      {
+        class: "changes-summary",
+        "data-added": counts.added,
+        "data-removed": counts.removed,
+        "data-changed": counts.changed,
+      },
+      `From ${from} to ${to}, in the drawn subgraph: `,
+      nothing
+        ? "nothing changed."
+        : `${counts.added} edge${counts.added === 1 ? "" : "s"} added, ${counts.removed} removed, ` +
+            `${counts.changed} changed; ${services.length} service${services.length === 1 ? "" : "s"} ` +
+            "added, removed or changed.",
+    ),
+    changes.truncated
+      ? h(
+          "p",
+          { class: "note error" },
+          "The whole graph's changes were cut at 10,000 per list: some may be missing here.",
+        )
+      : null,
+    CHANGE_KINDS.flatMap((status) =>
+      changeSection(`Edges ${status}`, edgesOf(status).map(edgeChangeItem)),
+    ),
+    CHANGE_KINDS.flatMap((status) =>
+      changeSection(
+        `Services ${status}`,
+        services
+          .filter(([, change]) => change.status === status)
+          .map(([id, change]) => serviceChangeItem(id, change, { drawn, onPick })),
+      ),
+    ),
+    changeSection("Cycles opened", opened.map((c) => cycleItem("opened", c))),
+    changeSection("Cycles resolved", resolved.map((c) => cycleItem("resolved", c))),
+  );
+}

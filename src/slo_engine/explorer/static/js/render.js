@@ -38,7 +38,7 @@ function markerId(classes) {
 
 function markers() {
   const defs = s("defs", {});
-  for (const tone of ["plain", "unknown", "stale", "cycle"]) {
+  for (const tone of ["plain", "unknown", "stale", "cycle", "ghost"]) {
     for (const mode of ["sync", "async"]) {
       defs.append(
         s(
@@ -92,6 +92,45 @@ export function edgePath(from, to) {
   return `M${x1},${from.y} C${x1 - 40},${from.y + bend} ${x2 + 40},${to.y + bend} ${x2},${to.y}`;
 }
 
+/** A service's box and label, centred on its group's origin. */
+function boxOf(box, id) {
+  return [
+    s("rect", { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx: 5 }),
+    s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(id)),
+  ];
+}
+
+/** A removed edge: present at the compared time, gone at the time drawn. */
+function ghostEdge(change, d) {
+  return s(
+    "path",
+    {
+      class: "ghost-edge removed",
+      d,
+      "data-source": change.source,
+      "data-target": change.target,
+      "marker-end": "url(#arrow-ghost-sync)",
+    },
+    s("title", {}, `${change.source} → ${change.target}: removed since the compared time`),
+  );
+}
+
+/** The end of a removed edge that is not in the drawn subgraph (any more). */
+function ghostNode(id, place, box) {
+  return s(
+    "g",
+    {
+      class: "ghost-node",
+      "data-service-id": id,
+      "data-side": place.side,
+      "data-distance": place.distance,
+      transform: `translate(${box.x},${box.y})`,
+    },
+    boxOf(box, id),
+    s("title", {}, `${id}: not in the drawn subgraph; drawn for a removed edge`),
+  );
+}
+
 export class GraphView {
   /** `svg`: the page's <svg>; `onSelect(id)`, `onReroot(id)`: node actions. */
   constructor(svg, { onSelect, onReroot }) {
@@ -106,82 +145,109 @@ export class GraphView {
     this.installPanZoom();
   }
 
-  /** Draw `graph` (from graph.mergeAnswers) and fit it in view. */
-  draw(graph) {
+  /**
+   * Draw `graph` (from graph.mergeAnswers) and fit it in view. `changes` (optional, from
+   * history.changesInView): added and changed edges and services are marked, removed
+   * edges are drawn as dashed ghosts, with ghost boxes for their ends not drawn.
+   */
+  draw(graph, changes = null) {
     this.graph = graph;
-    const nodes = [...graph.nodes.values()].map((n) => ({ id: n.service_id, layer: n.layer }));
-    const layout = layeredLayout(nodes, graph.edges);
+    const ghosts = changes?.ghosts ?? new Map();
+    const removed = [...(changes?.edges.values() ?? [])].filter((c) => c.status === "removed");
+    const nodes = [
+      ...[...graph.nodes.values()].map((n) => ({ id: n.service_id, layer: n.layer })),
+      ...[...ghosts].map(([id, place]) => ({ id, layer: place.layer })),
+    ];
+    // Ghost edges take part in the ordering, so that a ghost sits by what it touched.
+    const layout = layeredLayout(nodes, [...graph.edges, ...removed]);
     this.layout = layout;
     const layerOf = new Map(nodes.map((n) => [n.id, n.layer]));
-    const inCycle = cycleEdges([...graph.nodes.keys()], graph.edges);
+    const pathOf = (edge) => edgePath(layout.boxes.get(edge.source), layout.boxes.get(edge.target));
+    const statusOf = (edge) => changes?.edges.get(edgeKey(edge.source, edge.target))?.status;
 
-    const edgeGroup = s("g", { class: "edges" });
-    for (const edge of graph.edges) {
-      const classes = edgeClasses(edge, inCycle.has(edgeKey(edge.source, edge.target)), layerOf);
-      const a = edge.attributes ?? {};
-      edgeGroup.append(
-        s(
-          "path",
-          {
-            class: classes,
-            d: edgePath(layout.boxes.get(edge.source), layout.boxes.get(edge.target)),
-            "data-source": edge.source,
-            "data-target": edge.target,
-            "marker-end": `url(#${markerId(classes)})`,
-          },
-          s(
-            "title",
-            {},
-            `${edge.source} → ${edge.target}: ${a.criticality ?? "criticality unknown"}, ` +
-              `${a.communication_mode ?? "mode unknown"}${edge.is_stale ? ", stale" : ""}`,
-          ),
-        ),
-      );
-    }
-    const nodeGroup = s("g", { class: "nodes" });
-    for (const node of graph.nodes.values()) {
-      const box = layout.boxes.get(node.service_id);
-      const side = node.root ? "root" : node.side === "down" ? "downstream" : "upstream";
-      nodeGroup.append(
-        s(
-          "g",
-          {
-            class: [
-              "node",
-              node.root && "root",
-              node.discovered && "discovered",
-              node.criticality && `criticality-${node.criticality}`,
-              `side-${node.side}`,
-            ],
-            "data-service-id": node.service_id,
-            "data-side": node.side,
-            "data-distance": node.distance,
-            transform: `translate(${box.x},${box.y})`,
-            tabindex: 0,
-            role: "button",
-            "aria-label":
-              `${node.service_id}` +
-              (node.root ? ", the root" : `, ${side} at distance ${node.distance}`) +
-              (node.discovered ? ", discovered only" : ""),
-          },
-          s("rect", {
-            x: -box.width / 2,
-            y: -box.height / 2,
-            width: box.width,
-            height: box.height,
-            rx: 5,
-          }),
-          s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(node.service_id)),
-          s("title", {}, node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id),
-        ),
-      );
-    }
-    const viewport = s("g", { class: "viewport" }, edgeGroup, nodeGroup);
+    // Change marks are wide halos under the edges, so that an edge keeps its own look
+    // (criticality, cycle, stale) and shows that it changed as well.
+    const halos = s(
+      "g",
+      { class: "change-halos" },
+      graph.edges
+        .filter(statusOf)
+        .map((edge) => s("path", { class: ["change-halo", statusOf(edge)], d: pathOf(edge) })),
+    );
+    const edgeGroup = s("g", { class: "edges" }, this.edgeElements(graph, layerOf, pathOf, statusOf));
+    const ghostEdges = s("g", { class: "ghost-edges" }, removed.map((c) => ghostEdge(c, pathOf(c))));
+    const nodeGroup = s("g", { class: "nodes" }, this.nodeElements(graph, layout, changes));
+    const ghostNodes = s(
+      "g",
+      { class: "ghost-nodes" },
+      [...ghosts].map(([id, place]) => ghostNode(id, place, layout.boxes.get(id))),
+    );
+    const viewport = s("g", { class: "viewport" }, halos, edgeGroup, ghostEdges, nodeGroup, ghostNodes);
     this.svg.replaceChildren(markers(), viewport);
     this.svg.dataset.crossings = String(layout.crossings);
     this.bounds = layout.bounds;
     this.selected = null;
     this.fit();
+  }
+
+  edgeElements(graph, layerOf, pathOf, statusOf) {
+    const inCycle = cycleEdges([...graph.nodes.keys()], graph.edges);
+    return graph.edges.map((edge) => {
+      const classes = edgeClasses(edge, inCycle.has(edgeKey(edge.source, edge.target)), layerOf);
+      const status = statusOf(edge);
+      const a = edge.attributes ?? {};
+      return s(
+        "path",
+        {
+          class: [...classes, status],
+          d: pathOf(edge),
+          "data-source": edge.source,
+          "data-target": edge.target,
+          "marker-end": `url(#${markerId(classes)})`,
+        },
+        s(
+          "title",
+          {},
+          `${edge.source} → ${edge.target}: ${a.criticality ?? "criticality unknown"}, ` +
+            `${a.communication_mode ?? "mode unknown"}${edge.is_stale ? ", stale" : ""}` +
+            (status ? `; ${status} since the compared time` : ""),
+        ),
+      );
+    });
+  }
+
+  nodeElements(graph, layout, changes) {
+    return [...graph.nodes.values()].map((node) => {
+      const box = layout.boxes.get(node.service_id);
+      const side = node.root ? "root" : node.side === "down" ? "downstream" : "upstream";
+      const status = changes?.services.get(node.service_id)?.status;
+      return s(
+        "g",
+        {
+          class: [
+            "node",
+            node.root && "root",
+            node.discovered && "discovered",
+            node.criticality && `criticality-${node.criticality}`,
+            `side-${node.side}`,
+            status,
+          ],
+          "data-service-id": node.service_id,
+          "data-side": node.side,
+          "data-distance": node.distance,
+          transform: `translate(${box.x},${box.y})`,
+          tabindex: 0,
+          role: "button",
+          "aria-label":
+            `${node.service_id}` +
+            (node.root ? ", the root" : `, ${side} at distance ${node.distance}`) +
+            (node.discovered ? ", discovered only" : "") +
+            (status ? `, ${status} since the compared time` : ""),
+        },
+        boxOf(box, node.service_id),
+        s("title", {}, node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id),
+      );
+    });
   }
 
   clear() {
