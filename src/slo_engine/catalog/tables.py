@@ -141,8 +141,14 @@ graph_changes = Table(
         sqlite_where=text("valid_to IS NULL"),
     ),
     # The states that ended in a range of revisions (a diff's "before"), and what pruning
-    # deletes: both are read by `valid_to`.
-    Index("ix_graph_changes_valid_to", "valid_to"),
+    # deletes: both are read by a range of `valid_to`, so only ended entries are indexed
+    # (most are current when written, and a write pays nothing for them here).
+    Index(
+        "ix_graph_changes_valid_to",
+        "valid_to",
+        postgresql_where=text("valid_to IS NOT NULL"),
+        sqlite_where=text("valid_to IS NOT NULL"),
+    ),
 )
 
 # When each graph revision was committed, and by whom: how a time ("as of") becomes a
