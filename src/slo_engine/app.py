@@ -193,8 +193,8 @@ def create_app(
             # bound on request heads, infra/http_server.py).
             yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
-            scheduler.shutdown()
             await webhooks.stop()
+            scheduler.shutdown()
             await feed.stop()
             await discovery.aclose()
             await authenticator.close()

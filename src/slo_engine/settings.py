@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
     # Retries: exponential backoff with jitter from the first step up to the longest,
     # for this many hours after the first attempt; then the subscription is failing.
-    webhook_retry_first_seconds: float = Field(default=10.0, gt=0)
-    webhook_retry_longest_seconds: float = Field(default=3600.0, gt=0)
-    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    webhook_retry_first_seconds: float = Field(default=10.0, gt=0, le=86_400)
+    webhook_retry_longest_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # How often each process looks for messages to deliver; false: this process
     # delivers none (another replica does).
     webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,7 @@ def test_a_subscription_is_made_listed_and_deleted_and_its_secret_shown_once(
         ("https://elsewhere.example/x", "not in WEBHOOK_ALLOWED_HOSTS"),
         ("https:///x", "no host"),
         ("http://hooks.example:99999/x", "not a URL"),
+        ("http://xn--llowed-3ve.example/x", "not a URL"),
     ],
 )
 def test_a_url_that_may_not_receive_webhooks_is_refused(
@@ -150,6 +152,7 @@ def test_bad_subscriptions_and_ids_get_problems(client: TestClient) -> None:
         {"url": "https://h.example/x", "event_types": ["edge.exploded"]},
         {"url": "https://h.example/x", "event_types": ["edge.added"], "services": ["no spaces"]},
         {"url": "https://h.example/x", "event_types": ["edge.added"], "secret": "mine"},
+        {"url": "https://h.example/x", "event_types": ["edge.added"], "description": "a\u0000"},
     ):
         response = client.post("/api/v1/webhooks", json=body)
         assert response.status_code == 422, (body, response.text)
@@ -167,7 +170,7 @@ def test_changes_are_delivered_signed_and_in_revision_order(
     with delivering_client(database_url, admin_key) as client:
         before = ingest(client, [("web", "api")])  # before the subscription: not sent
         webhook = subscribe(client, receiver)
-        assert webhook["revision"] == before["revision"]
+        assert webhook["read_through_revision"] == before["revision"]
         first = ingest(client, [("api", "db"), ("api", "cache")])
         gone = client.delete("/api/v1/services/web/dependencies/api").json()
         requests = receiver.wait_for(4)
@@ -217,7 +220,6 @@ def test_a_service_filter_sends_only_the_changes_that_touch_its_services(
 def test_a_failing_receiver_is_retried_then_the_subscription_fails_until_redelivery(
     database_url: str, admin_key: str, receiver: Receiver
 ) -> None:
-    receiver.control(status=500)
     # Backoff from 0.1 s, given up 1.8 s after the first attempt.
     with delivering_client(
         database_url,
@@ -227,33 +229,57 @@ def test_a_failing_receiver_is_retried_then_the_subscription_fails_until_redeliv
         webhook_retry_hours=0.0005,
     ) as client:
         webhook = subscribe(client, receiver, event_types=["edge.added"])
+        url = f"/api/v1/webhooks/{webhook['id']}"
+        ingest(client, [("z", "a")])
+        (delivered,) = receiver.wait_for(1)
+        receiver.control(status=500)
         ingest(client, [("a", "b")])
         wait_until(
-            lambda: client.get(f"/api/v1/webhooks/{webhook['id']}").json()["status"] == "failing",
+            lambda: client.get(url).json()["status"] == "failing",
             20,
             "the subscription to be failing",
         )
-        (failed,) = deliveries(client, webhook["id"])
+        failed, _ = deliveries(client, webhook["id"])
         assert failed["status"] == "failed" and failed["response_status"] == 500
-        attempts = receiver.requests()
+        attempts = receiver.requests()[1:]
         assert failed["attempts"] == len(attempts) >= 3
         # Every attempt is the same message, signed anew.
         assert {r["headers"]["webhook-id"] for r in attempts} == {failed["message_id"]}
         assert {r["body"] for r in attempts} == {attempts[0]["body"]}
         # A later change waits behind the failed one: nothing is sent while failing.
         later = ingest(client, [("b", "c")])
-        wait_until(lambda: len(deliveries(client, webhook["id"])) == 2, 10, "the later message")
-        assert len(receiver.requests()) == len(attempts)
-        # Fixed and redelivered: the failed message goes first, then the later one.
+        wait_until(lambda: len(deliveries(client, webhook["id"])) == 3, 10, "the later message")
+        # Redelivering the earlier, delivered message queues it, but the subscription
+        # stays failing while the failed one is not redelivered: nothing goes out.
         receiver.control(status=204)
-        redelivered = client.post(
-            f"/api/v1/webhooks/{webhook['id']}/deliveries/{failed['message_id']}/redeliver"
-        )
+        earlier = delivered["headers"]["webhook-id"]
+        again = client.post(f"{url}/deliveries/{earlier}/redeliver")
+        assert again.status_code == 202 and again.json()["status"] == "failing"
+        time.sleep(0.5)
+        assert len(receiver.requests()) == 1 + len(attempts)
+        # The failed one redelivered: active again, and the queued messages go in order.
+        redelivered = client.post(f"{url}/deliveries/{failed['message_id']}/redeliver")
         assert redelivered.status_code == 202 and redelivered.json()["status"] == "active"
-        received = receiver.wait_for(len(attempts) + 2)[len(attempts) :]
-        assert received[0]["headers"]["webhook-id"] == failed["message_id"]
-        assert json.loads(received[1]["body"])["data"]["revision"] == later["revision"]
-        assert [d["status"] for d in deliveries(client, webhook["id"])] == ["delivered"] * 2
+        received = receiver.wait_for(len(attempts) + 4)[1 + len(attempts) :]
+        assert [r["headers"]["webhook-id"] for r in received[:2]] == [
+            earlier,
+            failed["message_id"],
+        ]
+        assert json.loads(received[2]["body"])["data"]["revision"] == later["revision"]
+        assert [d["status"] for d in deliveries(client, webhook["id"])] == ["delivered"] * 3
+
+
+def test_subscriptions_are_bounded_in_number(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("slo_engine.webhooks.service.MAX_WEBHOOKS", 2)
+    body = {"url": "https://h.example/x", "event_types": ["edge.added"]}
+    assert [client.post("/api/v1/webhooks", json=body).status_code for _ in range(3)] == [
+        201,
+        201,
+        409,
+    ]
+    assert len(client.get("/api/v1/webhooks").json()["items"]) == 2
 
 
 def test_a_redirect_is_not_followed(

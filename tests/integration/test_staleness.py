@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
+
 from slo_engine.alerts.repository import AlertRepository
 from slo_engine.alerts.scan import scan_cycles
+from slo_engine.alerts.tables import circular_dependency_alerts
+from slo_engine.catalog.change_log import latest_revision, outlines_between
 from slo_engine.catalog.repository import CatalogRepository
+from slo_engine.graph.change_log import ChangeType
 from slo_engine.graph.model import AlertStatus
 from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.infra.db import Database
@@ -118,3 +123,29 @@ async def test_the_cycle_scan_job_reconciles_alerts_with_the_graph(database: Dat
     async with database.session_scope() as session:
         alerts = await AlertRepository(session).list_alerts(None, None, 10)
     assert sorted(a.status for a in alerts) == [AlertStatus.OPEN, AlertStatus.OPEN]
+
+
+async def test_cycles_the_scan_finds_are_recorded_at_a_revision_of_their_own(
+    database: Database,
+) -> None:
+    """A reader of the change log past the current revision (webhook delivery) sees the
+    scan's entries: they are not written under a revision already committed."""
+    cache = LiveGraph()
+    await _ingest(database, cache, "manual", T0, [("a", "b"), ("b", "a")])
+    async with database.session_scope() as session:
+        before = await latest_revision(session)
+        # The alert forgotten (as after a failed scan): the scan opens it again.
+        await session.execute(delete(circular_dependency_alerts))
+    assert await scan_cycles(database, cache, datetime.now(UTC)) == 1
+    async with database.session_scope() as session:
+        after = await latest_revision(session)
+        entries = [e async for e in outlines_between(session, before, after)]
+    assert after == before + 1
+    assert [(e.type, e.actor, e.cycle) for e in entries] == [
+        (ChangeType.CYCLE_OPENED, "job:cycle-scan", {"cycle_path": ["a", "b", "a"]})
+    ]
+    assert cache.revision == after  # this process's live graph moved with it
+    # Nothing new found: no revision.
+    assert await scan_cycles(database, cache, datetime.now(UTC)) == 1
+    async with database.session_scope() as session:
+        assert await latest_revision(session) == after

@@ -53,7 +53,7 @@ def build_jobs(
                 f"{outcome.entries_removed} change-log entries before revision "
                 f"{outcome.cutoff_revision}"
             )
-        return f"pruned {pruned}; {messages} webhook messages delivered or failed before it"
+        return f"pruned {pruned}; {messages} delivered webhook messages before it"
 
     jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
     jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))

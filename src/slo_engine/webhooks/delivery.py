@@ -30,21 +30,22 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.change_log import latest_revision, outlines_between
-from slo_engine.graph.change_log import EntryOutline
 from slo_engine.infra.db import Database
 from slo_engine.observability.metrics import WEBHOOK_ATTEMPTS
 from slo_engine.settings import Settings
-from slo_engine.webhooks.events import Message, messages_of_revision
+from slo_engine.webhooks.events import Message, RevisionMessages, Subscription
 from slo_engine.webhooks.repository import (
-    DELIVERED,
-    FAILED,
+    ACTIVE,
     FAILING,
     Delivery,
+    DeliveryStatus,
     Webhook,
     WebhookRepository,
 )
@@ -54,9 +55,11 @@ from slo_engine.webhooks.targets import allowed_hosts, refusal
 
 logger = logging.getLogger(__name__)
 
-# Revisions read from the change log per fan-out transaction: bounds one transaction
-# (a subscription far behind catches up over several).
+# A fan-out batch: at most this many revisions, and it ends at the first revision
+# boundary past this many entries (a subscription far behind catches up over several
+# batches; one revision is never split, however large).
 FAN_OUT_REVISIONS = 100
+FAN_OUT_ENTRIES = 50_000
 # Subscriptions one process serves at once (each waits on its receiver).
 CONCURRENT_SUBSCRIPTIONS = 8
 # Messages one subscription is sent per pass before the others get their turn.
@@ -65,7 +68,7 @@ _ERROR_TEXT_LIMIT = 500
 USER_AGENT = "slo-engine-webhooks"
 
 
-def message_id() -> str:
+def new_message_id() -> str:
     return "msg_" + secrets.token_hex(16)
 
 
@@ -114,6 +117,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _FanOutBatch:
+    upto: int  # the last revision read whole
+    messages: list[tuple[int, Message, str]]  # (revision, message, message id)
+
+
 class WebhookDispatcher:
     """One per process: fans the change log out to the subscriptions and delivers."""
 
@@ -131,16 +140,17 @@ class WebhookDispatcher:
         self.replica = replica
         self._poll_seconds = poll_seconds
         self._clock = clock
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,  # a redirect is a failed attempt, never followed
-            timeout=limits.timeout.total_seconds(),
-            headers={"user-agent": USER_AGENT, "content-type": "application/json"},
-        )
+        self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
 
     # --- the loop ----------------------------------------------------------------------
 
     def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,  # a redirect is a failed attempt, never followed
+            timeout=self._limits.timeout.total_seconds(),
+            headers={"user-agent": USER_AGENT, "content-type": "application/json"},
+        )
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")
 
     async def stop(self) -> None:
@@ -148,7 +158,8 @@ class WebhookDispatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def _run(self) -> None:
         while True:
@@ -161,33 +172,41 @@ class WebhookDispatcher:
             await asyncio.sleep(self._poll_seconds)
 
     async def run_once(self) -> int:
-        """One pass over every subscription; how many attempts it made."""
-        subscriptions, latest = await self._database.read(_subscriptions_and_latest)
+        """One pass over the subscriptions that have something to do (changes past
+        their read position, or a pending message due): how many attempts it made.
+        An idle pass is one read; a pass ends only when every subscription's turn has."""
+        now = self._clock()
+        work = await self._database.read(lambda session: _work(session, now))
         gate = asyncio.Semaphore(CONCURRENT_SUBSCRIPTIONS)
 
         async def serve(webhook: Webhook) -> int:
             async with gate:
-                return await self._serve(webhook, latest)
+                try:
+                    return await self._serve(webhook, work.latest)
+                except Exception:  # one subscription's failure is not the others'
+                    logger.exception("webhook %s: delivery pass failed", webhook.id)
+                    return 0
 
-        attempts = await asyncio.gather(*(serve(w) for w in subscriptions))
+        attempts = await asyncio.gather(*(serve(w) for w in work.subscriptions))
         return sum(attempts)
 
     # --- one subscription, under its lease -------------------------------------------------
 
     async def _serve(self, webhook: Webhook, latest: int) -> int:
-        if not await self._take_lease(webhook.id):
+        if not await self._hold_lease(webhook.id):
             return 0
         try:
             position = webhook.cursor_revision
             while position < latest:
-                upto = min(latest, position + FAN_OUT_REVISIONS)
-                if not await self._fan_out(webhook, position, upto):
+                batch = await self._fan_out(webhook, position, latest)
+                enqueued = await self._database.transaction(
+                    partial(_enqueue, webhook.id, position, batch, self._clock())
+                )
+                if not enqueued:
                     return 0  # another replica moved it: the lease was lost
-                position = upto
-                if not await self._take_lease(webhook.id):  # renewed per transaction
+                position = batch.upto
+                if not await self._hold_lease(webhook.id):  # renewed per batch
                     return 0
-            if webhook.status == FAILING:
-                return 0
             return await self._deliver_pending(webhook.id)
         finally:
             with contextlib.suppress(Exception):
@@ -195,7 +214,8 @@ class WebhookDispatcher:
                     lambda s: WebhookRepository(s).release_lease(webhook.id, self.replica)
                 )
 
-    async def _take_lease(self, webhook_id: str) -> bool:
+    async def _hold_lease(self, webhook_id: str) -> bool:
+        """Take the subscription's lease, or extend it if this replica holds it."""
         now = self._clock()
         return await self._database.transaction(
             lambda s: WebhookRepository(s).take_lease(
@@ -203,55 +223,40 @@ class WebhookDispatcher:
             )
         )
 
-    async def _fan_out(self, webhook: Webhook, after: int, upto: int) -> bool:
-        """Enqueue the messages of revisions after..upto; False if the position moved."""
-
-        async def fan_out(session: AsyncSession) -> bool:
-            messages: list[tuple[int, Message, str]] = []
-            revision: list[EntryOutline] = []
-
-            def close_revision() -> None:
-                for message in messages_of_revision(webhook.subscription, revision):
-                    messages.append((revision[0].revision, message, message_id()))
-                revision.clear()
-
-            async for entry in outlines_between(session, after, upto):
-                if revision and entry.revision != revision[0].revision:
-                    close_revision()
-                revision.append(entry)
-            if revision:
-                close_revision()
-            return await WebhookRepository(session).enqueue(
-                webhook.id, after, upto, messages, self._clock()
-            )
-
-        return await self._database.transaction(fan_out)
+    async def _fan_out(self, webhook: Webhook, after: int, latest: int) -> _FanOutBatch:
+        return await self._database.read(partial(_read_batch, webhook.subscription, after, latest))
 
     async def _deliver_pending(self, webhook_id: str) -> int:
         """Send the subscription's pending messages in order while they succeed."""
         sent = 0
         while sent < MESSAGES_PER_PASS:
-            if not await self._take_lease(webhook_id):  # renewed before every attempt
+            if not await self._hold_lease(webhook_id):  # renewed before every attempt
                 break
-            head, secret, url = await self._database.read(lambda s: _head(s, webhook_id))
-            if head is None or secret is None or head.next_attempt_at > self._clock():
+            head = await self._database.read(lambda s: _head(s, webhook_id))
+            if head is None or head.delivery.next_attempt_at > self._clock():
                 break
-            attempt = await self._send(url, secret, head)
+            attempt = await self._send(head)
             sent += 1
-            if not await self._record(webhook_id, head, attempt):
+            if not await self._record(webhook_id, head.delivery, attempt):
                 break
         return sent
 
-    async def _send(self, url: str, secret: str, delivery: Delivery) -> Attempt:
-        """One POST, bounded in time and in the response bytes read."""
-        why_not = refusal(url, self._limits.allowed)
+    async def _send(self, head: _Head) -> Attempt:
+        """One POST, bounded in time and in the response bytes read. Whatever goes wrong
+        is a failed attempt, retried like any other."""
+        why_not = refusal(head.url, self._limits.allowed)
         if why_not is not None:
             return Attempt(None, why_not)
+        assert self._client is not None, "start() makes the client"
+        delivery = head.delivery
         body = delivery.payload.encode()
-        headers = signed_headers(secret, delivery.message_id, body, self._clock())
+        headers = signed_headers(head.secret, delivery.message_id, body, self._clock())
+        seconds = self._limits.timeout.total_seconds()
         try:
-            async with asyncio.timeout(self._limits.timeout.total_seconds()):
-                async with self._client.stream("POST", url, content=body, headers=headers) as r:
+            async with asyncio.timeout(seconds):
+                async with self._client.stream(
+                    "POST", head.url, content=body, headers=headers
+                ) as r:
                     read = 0
                     async for chunk in r.aiter_raw():
                         read += len(chunk)
@@ -261,60 +266,138 @@ class WebhookDispatcher:
                         return Attempt(r.status_code, "redirect not followed")
                     return Attempt(r.status_code, None if r.is_success else r.reason_phrase)
         except TimeoutError:
-            return Attempt(None, f"no answer within {self._limits.timeout.total_seconds():g} s")
-        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            return Attempt(None, f"no answer within {seconds:g} s")
+        except Exception as error:  # connection refused, TLS, a name httpx cannot encode...
             return Attempt(None, f"{type(error).__name__}: {error}"[:_ERROR_TEXT_LIMIT])
 
     async def _record(self, webhook_id: str, delivery: Delivery, attempt: Attempt) -> bool:
-        """Write the attempt's outcome; whether to go on with the next message."""
+        """Write the attempt's outcome, if this replica still holds the lease and the
+        message is as it was sent (not redelivered meanwhile); whether to go on."""
         now = self._clock()
+        outcome: dict[str, Any]
         if attempt.succeeded:
-            outcome, go_on = {"status": DELIVERED, "delivered_at": now}, True
-            WEBHOOK_ATTEMPTS.labels("delivered").inc()
+            outcome, go_on = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}, True
         else:
             first = delivery.first_attempt_at or now
             retry_at = self._limits.retry.next_attempt(delivery.attempts + 1, first, now)
             if retry_at is None:
-                outcome = {"status": FAILED}
-                WEBHOOK_ATTEMPTS.labels("given_up").inc()
-                logger.warning(
-                    "webhook %s: message %s failed for %s; the subscription is failing",
-                    webhook_id,
-                    delivery.message_id,
-                    self._limits.retry.window,
-                )
+                outcome = {"status": DeliveryStatus.FAILED}
             else:
                 outcome = {"next_attempt_at": retry_at}
-                WEBHOOK_ATTEMPTS.labels("failed").inc()
             go_on = False
 
-        async def record(session: AsyncSession) -> None:
+        async def record(session: AsyncSession) -> bool:
             repository = WebhookRepository(session)
-            await repository.record_attempt(
+            held = await repository.take_lease(
+                webhook_id, self.replica, now, now + self._limits.lease
+            )
+            if not held or not await repository.record_attempt(
                 delivery,
                 now,
                 response_status=attempt.status_code,
                 last_error=attempt.error,
                 **outcome,
-            )
-            if outcome.get("status") == FAILED:
+            ):
+                return False  # another replica or a redelivery has it now
+            if outcome.get("status") == DeliveryStatus.FAILED:
                 await repository.set_status(webhook_id, FAILING, now)
+            return True
 
-        await self._database.transaction(record)
+        recorded = await self._database.transaction(record)
+        if not recorded:
+            return False
+        if attempt.succeeded:
+            WEBHOOK_ATTEMPTS.labels("delivered").inc()
+        elif outcome.get("status") == DeliveryStatus.FAILED:
+            WEBHOOK_ATTEMPTS.labels("given_up").inc()
+            logger.warning(
+                "webhook %s: message %s failed for %s; the subscription is failing",
+                webhook_id,
+                delivery.message_id,
+                self._limits.retry.window,
+            )
+        else:
+            WEBHOOK_ATTEMPTS.labels("failed").inc()
         return go_on
 
 
-async def _subscriptions_and_latest(session: AsyncSession) -> tuple[list[Webhook], int]:
-    return await WebhookRepository(session).all(), await latest_revision(session)
+@dataclass(frozen=True, slots=True)
+class _Work:
+    subscriptions: list[Webhook]  # those with something to do
+    latest: int
 
 
-async def _head(session: AsyncSession, webhook_id: str) -> tuple[Delivery | None, str | None, str]:
+async def _work(session: AsyncSession, now: datetime) -> _Work:
+    """The subscriptions with changes past their read position, or an active one with
+    a pending message due."""
+    repository = WebhookRepository(session)
+    latest = await latest_revision(session)
+    due = await repository.due_subscriptions(now)
+    return _Work(
+        [
+            webhook
+            for webhook in await repository.all()
+            if webhook.cursor_revision < latest or (webhook.status == ACTIVE and webhook.id in due)
+        ],
+        latest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """A subscription's next message, with what sending it needs."""
+
+    delivery: Delivery
+    url: str
+    secret: str
+
+
+async def _head(session: AsyncSession, webhook_id: str) -> _Head | None:
+    """The next message to send, or None: none pending, the subscription deleted or
+    failing (its later messages wait behind the failed one)."""
     repository = WebhookRepository(session)
     webhook = await repository.get(webhook_id)
-    if webhook is None:  # deleted meanwhile
-        return None, None, ""
-    return (
-        await repository.next_pending(webhook_id),
-        await repository.secret(webhook_id),
-        webhook.url,
+    if webhook is None or webhook.status == FAILING:
+        return None
+    delivery = await repository.next_pending(webhook_id)
+    secret = await repository.secret(webhook_id)
+    if delivery is None or secret is None:
+        return None
+    return _Head(delivery, webhook.url, secret)
+
+
+async def _read_batch(
+    subscription: Subscription, after: int, latest: int, session: AsyncSession
+) -> _FanOutBatch:
+    """The messages of the revisions after `after`, read in a read transaction (the
+    enqueue's conditional move makes it safe), in memory bounded per revision by
+    `RevisionMessages`. O(entries read)."""
+    upto = min(latest, after + FAN_OUT_REVISIONS)
+    messages: list[tuple[int, Message, str]] = []
+    building: RevisionMessages | None = None
+    read = 0
+
+    def close(revision_messages: RevisionMessages) -> None:
+        for message in revision_messages.messages():
+            messages.append((revision_messages.revision, message, new_message_id()))
+
+    async for entry in outlines_between(session, after, upto):
+        if building is None or entry.revision != building.revision:
+            if building is not None:
+                close(building)
+                if read >= FAN_OUT_ENTRIES:  # a boundary past the budget: stop here
+                    return _FanOutBatch(building.revision, messages)
+            building = RevisionMessages(subscription, entry)
+        building.add(entry)
+        read += 1
+    if building is not None:
+        close(building)
+    return _FanOutBatch(upto, messages)
+
+
+async def _enqueue(
+    webhook_id: str, after: int, batch: _FanOutBatch, now: datetime, session: AsyncSession
+) -> bool:
+    return await WebhookRepository(session).enqueue(
+        webhook_id, after, batch.upto, batch.messages, now
     )

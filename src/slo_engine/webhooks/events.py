@@ -99,47 +99,67 @@ def _body(event: EventType, committed_at: datetime, data: dict[str, Any]) -> byt
     return orjson.dumps({"type": event.value, "timestamp": committed_at.isoformat(), "data": data})
 
 
+class RevisionMessages:
+    """The messages one revision gives one subscription, built entry by entry in
+    bounded memory: counts, and at most `MAX_ITEMS_PER_MESSAGE` items per event type,
+    whatever the size of the write. O(1) per entry."""
+
+    def __init__(self, subscription: Subscription, first: EntryOutline) -> None:
+        self._subscription = subscription
+        self.revision = first.revision
+        self._committed_at = first.changed_at
+        self._header = {"revision": first.revision, "actor": first.actor}
+        self._items: dict[EventType, list[dict[str, Any]]] = {}
+        self._listed: Counter[EventType] = Counter()
+        self._changes: Counter[str] = Counter()
+
+    def add(self, entry: EntryOutline) -> None:
+        if not self._subscription.matches(entry):
+            return
+        self._changes[entry.type.value] += 1
+        event = _EVENT_OF_CHANGE.get(entry.type)
+        if event is None or event not in self._subscription.event_types:
+            return
+        self._listed[event] += 1
+        items = self._items.setdefault(event, [])
+        if len(items) < MAX_ITEMS_PER_MESSAGE:
+            items.append(_item(entry))
+
+    def messages(self) -> list[Message]:
+        """In delivery order; none when no entry matched the subscription's filter."""
+        if not self._changes:
+            return []
+        bodies: dict[EventType, dict[str, Any]] = {
+            event: {
+                **self._header,
+                "count": self._listed[event],
+                "truncated": self._listed[event] > len(items),
+                "items": items,
+            }
+            for event, items in self._items.items()
+        }
+        if EventType.GRAPH_CHANGED in self._subscription.event_types:
+            bodies[EventType.GRAPH_CHANGED] = {
+                **self._header,
+                "counts": dict(sorted(self._changes.items())),
+            }
+        return [
+            Message(event, _ORDER[event], _body(event, self._committed_at, bodies[event]))
+            for event in EventType
+            if event in bodies
+        ]
+
+
 def messages_of_revision(
     subscription: Subscription, entries: Sequence[EntryOutline]
 ) -> list[Message]:
-    """The messages the entries of one revision give one subscription, in delivery
-    order; none when no entry matches its filter."""
-    matching = [entry for entry in entries if subscription.matches(entry)]
-    if not matching:
+    """The messages the entries of one revision give one subscription."""
+    if not entries:
         return []
-    first = matching[0]
-    committed_at = first.changed_at
-    header = {"revision": first.revision, "actor": first.actor}
-    listed: dict[EventType, list[EntryOutline]] = {}
-    for entry in matching:
-        event = _EVENT_OF_CHANGE.get(entry.type)
-        if event is not None and event in subscription.event_types:
-            listed.setdefault(event, []).append(entry)
-    messages = [
-        Message(event, _ORDER[event], _body(event, committed_at, _listing(header, of_event)))
-        for event, of_event in listed.items()
-    ]
-    if EventType.GRAPH_CHANGED in subscription.event_types:
-        counts = Counter(entry.type.value for entry in matching)
-        data = {**header, "counts": dict(sorted(counts.items()))}
-        messages.append(
-            Message(
-                EventType.GRAPH_CHANGED,
-                _ORDER[EventType.GRAPH_CHANGED],
-                _body(EventType.GRAPH_CHANGED, committed_at, data),
-            )
-        )
-    return sorted(messages, key=lambda message: message.position)
-
-
-def _listing(header: dict[str, Any], entries: Sequence[EntryOutline]) -> dict[str, Any]:
-    shown = entries[:MAX_ITEMS_PER_MESSAGE]
-    return {
-        **header,
-        "count": len(entries),
-        "truncated": len(entries) > len(shown),
-        "items": [_item(entry) for entry in shown],
-    }
+    building = RevisionMessages(subscription, entries[0])
+    for entry in entries:
+        building.add(entry)
+    return building.messages()
 
 
 def change_types_listed() -> dict[str, str]:

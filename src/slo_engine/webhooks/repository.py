@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.webhooks.events import EventType, Message, Subscription
 from slo_engine.webhooks.tables import webhook_deliveries, webhooks
 
 ACTIVE, FAILING = "active", "failing"
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a message is: waiting to be sent (or retried), sent, given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,7 @@ class WebhookRepository:
         return result.scalar_one_or_none()
 
     async def delete(self, webhook_id: str) -> bool:
-        # The log goes first: SQLite enforces the foreign key's cascade only when asked.
+        # The log goes first, whatever the foreign key's cascade does on each engine.
         await self._session.execute(
             delete(webhook_deliveries).where(webhook_deliveries.c.webhook_id == webhook_id)
         )
@@ -196,7 +204,7 @@ class WebhookRepository:
                         "revision": revision,
                         "event_type": str(message.event_type),
                         "payload": message.body.decode(),
-                        "status": PENDING,
+                        "status": DeliveryStatus.PENDING,
                         "attempts": 0,
                         "created_at": now,
                         "next_attempt_at": now,
@@ -212,7 +220,7 @@ class WebhookRepository:
             select(webhook_deliveries)
             .where(
                 webhook_deliveries.c.webhook_id == webhook_id,
-                webhook_deliveries.c.status == PENDING,
+                webhook_deliveries.c.status == DeliveryStatus.PENDING,
             )
             .order_by(webhook_deliveries.c.seq)
             .limit(1)
@@ -220,12 +228,18 @@ class WebhookRepository:
         row = result.one_or_none()
         return None if row is None else _delivery(row)
 
-    async def record_attempt(self, delivery: Delivery, at: datetime, **outcome: Any) -> None:
-        """The outcome of one attempt: status, next_attempt_at, response_status,
-        last_error, delivered_at, as the attempt ended."""
-        await self._session.execute(
+    async def record_attempt(self, delivery: Delivery, at: datetime, **outcome: Any) -> bool:
+        """The outcome of one attempt (status, next_attempt_at, response_status,
+        last_error, delivered_at), if the message is still as it was read: pending,
+        with as many attempts. False if it changed meanwhile (a redelivery, another
+        replica): that attempt's outcome is then not ours to write."""
+        result = await self._session.execute(
             update(webhook_deliveries)
-            .where(webhook_deliveries.c.seq == delivery.seq)
+            .where(
+                webhook_deliveries.c.seq == delivery.seq,
+                webhook_deliveries.c.status == DeliveryStatus.PENDING,
+                webhook_deliveries.c.attempts == delivery.attempts,
+            )
             .values(
                 attempts=delivery.attempts + 1,
                 first_attempt_at=delivery.first_attempt_at or at,
@@ -233,6 +247,28 @@ class WebhookRepository:
                 **outcome,
             )
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def due_subscriptions(self, now: datetime) -> set[str]:
+        """The subscriptions whose next pending message is due."""
+        result = await self._session.execute(
+            select(webhook_deliveries.c.webhook_id)
+            .where(webhook_deliveries.c.status == DeliveryStatus.PENDING)
+            .group_by(webhook_deliveries.c.webhook_id)
+            .having(func.min(webhook_deliveries.c.next_attempt_at) <= now)
+        )
+        return {row.webhook_id for row in result}
+
+    async def any_failed(self, webhook_id: str) -> bool:
+        result = await self._session.execute(
+            select(webhook_deliveries.c.seq)
+            .where(
+                webhook_deliveries.c.webhook_id == webhook_id,
+                webhook_deliveries.c.status == DeliveryStatus.FAILED,
+            )
+            .limit(1)
+        )
+        return result.first() is not None
 
     async def deliveries(
         self, webhook_id: str, status: str | None, before_seq: int | None, limit: int
@@ -261,7 +297,7 @@ class WebhookRepository:
                 webhook_deliveries.c.message_id == message_id,
             )
             .values(
-                status=PENDING,
+                status=DeliveryStatus.PENDING,
                 attempts=0,
                 first_attempt_at=None,
                 next_attempt_at=now,
@@ -271,10 +307,11 @@ class WebhookRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def prune_before(self, cutoff: datetime) -> int:
-        """Forget delivered and failed messages made before `cutoff`; pending ones stay."""
+        """Forget delivered messages made before `cutoff`. Pending ones stay whatever
+        their age, and so does a failed one: its subscription waits on its redelivery."""
         result = await self._session.execute(
             delete(webhook_deliveries).where(
-                webhook_deliveries.c.status != PENDING,
+                webhook_deliveries.c.status == DeliveryStatus.DELIVERED,
                 webhook_deliveries.c.created_at < cutoff,
             )
         )

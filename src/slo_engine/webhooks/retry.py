@@ -41,6 +41,8 @@ class RetryPolicy:
         """
         if now - first_attempt >= self.window:
             return None
-        step = min(self.first * (1 << min(max(failures - 1, 0), 40)), self.longest)
+        # In float seconds: a timedelta times 2**40 overflows.
+        doubled = self.first.total_seconds() * 2.0 ** min(max(failures - 1, 0), 60)
+        step = min(doubled, self.longest.total_seconds())
         jitter = draw.random() if draw is not None else random.random()
-        return now + step / 2 + (step / 2) * jitter
+        return now + timedelta(seconds=step / 2 + (step / 2) * jitter)

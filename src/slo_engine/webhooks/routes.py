@@ -3,7 +3,6 @@ scope (docs/history.md)."""
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,11 +11,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from slo_engine.access.dependencies import admin_read_access, admin_write_access
 from slo_engine.access.service import Principal
 from slo_engine.infra.components import SettingsDep
-from slo_engine.infra.cursor import CursorQuery, PageLimit
+from slo_engine.infra.cursor import CursorQuery
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 from slo_engine.webhooks import service
+from slo_engine.webhooks.repository import DeliveryStatus
 from slo_engine.webhooks.schemas import (
     DeliveryOut,
     DeliveryPage,
@@ -33,10 +33,8 @@ router = APIRouter(tags=["webhooks"])
 WebhookId = Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN, description="The id `POST` gave.")]
 
 
-class DeliveryStatus(enum.StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
+# Each message holds its body (up to ~100 KB for a long listing): pages are kept short.
+DeliveryPageLimit = Annotated[int, Query(ge=1, le=100, description="At most this many items.")]
 
 
 @router.post(
@@ -44,7 +42,7 @@ class DeliveryStatus(enum.StrEnum):
     status_code=201,
     response_model=WebhookCreated,
     summary="Subscribe a URL to the graph's changes (its secret is returned once)",
-    responses=problem_responses(400, 401, 403, 415, 422, 429, 500, 503),
+    responses=problem_responses(400, 401, 403, 409, 415, 422, 429, 500, 503),
     openapi_extra={"requestBody": openapi_body(WebhookCreate)},
 )
 async def create_webhook(
@@ -121,7 +119,7 @@ async def list_deliveries(
         DeliveryStatus | None, Query(description="Only messages in this state.")
     ] = None,
     cursor: CursorQuery = None,
-    limit: PageLimit = 100,
+    limit: DeliveryPageLimit = 20,
 ) -> DeliveryPage:
     """Each message with its last attempt's outcome: HTTP status, error, attempts so
     far, and for a pending one when it is tried next."""

@@ -9,9 +9,9 @@ import orjson
 from pydantic import BaseModel, Field, StringConstraints
 
 from slo_engine.graph.model import SERVICE_ID_PATTERN
-from slo_engine.infra.storable import STRICT_BODY
+from slo_engine.infra.storable import NO_NUL_PATTERN, STRICT_BODY
 from slo_engine.webhooks.events import EventType
-from slo_engine.webhooks.repository import Delivery, Webhook
+from slo_engine.webhooks.repository import Delivery, DeliveryStatus, Webhook
 
 # Long enough for any real endpoint; a longer URL is refused (422).
 URL_MAX_LENGTH = 2048
@@ -42,7 +42,9 @@ class WebhookCreate(BaseModel):
         description="Only changes of these services, of edges from or to them, and of "
         "cycles through them; none: every service.",
     )
-    description: Annotated[str, StringConstraints(max_length=255)] | None = None
+    description: (
+        Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL_PATTERN)] | None
+    ) = None
 
 
 class WebhookOut(BaseModel):
@@ -60,9 +62,10 @@ class WebhookOut(BaseModel):
     created_at: datetime
     created_by: str | None = Field(description="The API key that made it.")
     failing_since: datetime | None
-    revision: int = Field(
-        description="Changes of revisions up to this one are in its delivery log; it "
-        "starts at the revision current when the subscription was made."
+    read_through_revision: int = Field(
+        description="The change log is read up to this graph revision: the messages of "
+        "revisions up to it are in the delivery log. It starts at the revision current "
+        "when the subscription was made."
     )
 
     @classmethod
@@ -77,7 +80,7 @@ class WebhookOut(BaseModel):
             created_at=webhook.created_at,
             created_by=webhook.created_by,
             failing_since=webhook.failing_since,
-            revision=webhook.cursor_revision,
+            read_through_revision=webhook.cursor_revision,
         )
 
 
@@ -95,7 +98,7 @@ class DeliveryOut(BaseModel):
     message_id: str = Field(description="The `webhook-id` header: the same on every attempt.")
     event_type: EventType
     revision: int
-    status: str = Field(description="`pending`, `delivered` or `failed`.")
+    status: DeliveryStatus
     attempts: int
     created_at: datetime
     last_attempt_at: datetime | None
@@ -107,12 +110,12 @@ class DeliveryOut(BaseModel):
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
-        pending = delivery.status == "pending"
+        pending = delivery.status == DeliveryStatus.PENDING
         return cls(
             message_id=delivery.message_id,
             event_type=EventType(delivery.event_type),
             revision=delivery.revision,
-            status=delivery.status,
+            status=DeliveryStatus(delivery.status),
             attempts=delivery.attempts,
             created_at=delivery.created_at,
             last_attempt_at=delivery.last_attempt_at,

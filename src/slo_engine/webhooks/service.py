@@ -5,11 +5,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.change_log import latest_revision
-from slo_engine.errors import InvalidInputError, NotFoundError, WebhookNotFoundError
+from slo_engine.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    WebhookNotFoundError,
+)
 from slo_engine.infra.cursor import decode_cursor, encode_cursor, not_issued
 from slo_engine.infra.db import Database
 from slo_engine.webhooks.events import EventType
@@ -18,6 +22,9 @@ from slo_engine.webhooks.schemas import WebhookCreate
 from slo_engine.webhooks.signing import new_secret
 from slo_engine.webhooks.targets import refusal
 
+# Every process serves every subscription on each pass, and the listing is one page:
+# both stay bounded.
+MAX_WEBHOOKS = 100
 WEBHOOK_ID_PATTERN = r"^wh_[0-9a-f]{32}$"
 MESSAGE_ID_PATTERN = r"^msg_[0-9a-f]{32}$"
 
@@ -31,12 +38,13 @@ async def create_webhook(
 ) -> tuple[Webhook, str]:
     """A new subscription and its secret. It is told about changes committed after it
     was made: its read position starts at the current revision."""
+    repository = WebhookRepository(session)
+    if len(await repository.all()) >= MAX_WEBHOOKS:
+        raise ConflictError(
+            f"There are {MAX_WEBHOOKS} webhook subscriptions already, the most there can "
+            "be: delete one first."
+        )
     why_not = refusal(body.url, allowed)
-    if why_not is None:
-        try:
-            httpx.URL(body.url)  # what the delivery will send to
-        except httpx.InvalidURL as error:
-            why_not = f"not a URL: {error}"
     if why_not is not None:
         raise InvalidInputError(
             f"This URL cannot receive webhooks: {why_not}.",
@@ -55,7 +63,7 @@ async def create_webhook(
         cursor_revision=await latest_revision(session),
     )
     secret = new_secret()
-    await WebhookRepository(session).create(webhook, secret)
+    await repository.create(webhook, secret)
     return webhook, secret
 
 
@@ -96,19 +104,22 @@ async def delivery_page(
 async def redeliver(
     session: AsyncSession, webhook_id: str, message_id: str, now: datetime
 ) -> Webhook:
-    """Send a message again, next, with a new retry window; a failing subscription is
-    active again (its waiting messages follow in order)."""
+    """Send a message again, next, with a new retry window. A failing subscription is
+    active again once no failed message is left (its waiting messages then follow in
+    order); redelivering another message of it queues that one ahead, to go when the
+    failed one is redelivered too."""
     repository = WebhookRepository(session)
     await get_webhook(session, webhook_id)
     if not await repository.requeue(webhook_id, message_id, now):
         raise NotFoundError(f"Webhook {webhook_id!r} has no message {message_id!r}.")
-    await repository.set_status(webhook_id, ACTIVE, None)
+    if not await repository.any_failed(webhook_id):
+        await repository.set_status(webhook_id, ACTIVE, None)
     return await get_webhook(session, webhook_id)
 
 
 async def prune_deliveries(database: Database, cutoff: datetime) -> int:
-    """Forget delivered and failed messages made before `cutoff` (the history's
-    retention, in the history-prune job); pending ones stay whatever their age."""
+    """Forget delivered messages made before `cutoff` (the history's retention, in the
+    history-prune job)."""
     return await database.transaction(
         lambda session: WebhookRepository(session).prune_before(cutoff)
     )

@@ -12,7 +12,7 @@ import base64
 import secrets
 from datetime import datetime
 
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook as StandardWebhook
 
 SECRET_PREFIX = "whsec_"
 _SECRET_BYTES = 32
@@ -25,7 +25,7 @@ def new_secret() -> str:
 
 def signed_headers(secret: str, message_id: str, body: bytes, at: datetime) -> dict[str, str]:
     """The three headers of one delivery attempt at `at`."""
-    signature = Webhook(secret).sign(message_id, at, body.decode())
+    signature = StandardWebhook(secret).sign(message_id, at, body.decode())
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),

@@ -60,6 +60,8 @@ webhook_deliveries = Table(
     # A revision's message of one type is made once per subscription, whichever replica
     # reads the change log.
     UniqueConstraint("webhook_id", "revision", "event_type", name="uq_webhook_deliveries_event"),
-    # A subscription's next message (the oldest pending one), and its delivery log.
+    # A subscription's next message (the oldest pending one); its delivery log, newest
+    # first.
     Index("ix_webhook_deliveries_queue", "webhook_id", "status", "seq"),
+    Index("ix_webhook_deliveries_log", "webhook_id", "seq"),
 )

@@ -1,12 +1,14 @@
 """Where a webhook may be sent: an http(s) URL whose host WEBHOOK_ALLOWED_HOSTS allows.
 
 Checked when a subscription is made (a 422) and again before every attempt (the list
-may have changed since). Pure.
+may have changed since). No I/O.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+
+import httpx
 
 
 def allowed_hosts(setting: str) -> tuple[str, ...]:
@@ -55,6 +57,10 @@ def refusal(url: str, allowed: tuple[str, ...]) -> str | None:
     host = (parts.hostname or "").lower()
     if not host:
         return "the URL names no host"
+    try:
+        httpx.URL(url).host  # noqa: B018 - what a delivery sends to (IDNA checked here)
+    except (httpx.InvalidURL, UnicodeError) as error:
+        return f"not a URL: {error}"
     if not _host_allowed(host, allowed):
         return f"host {host} is not in WEBHOOK_ALLOWED_HOSTS"
     return None

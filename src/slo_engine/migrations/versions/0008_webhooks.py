@@ -67,6 +67,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_queue", "webhook_deliveries", ["webhook_id", "status", "seq"]
     )
+    op.create_index("ix_webhook_deliveries_log", "webhook_deliveries", ["webhook_id", "seq"])
 
 
 def downgrade() -> None:
