@@ -40,13 +40,15 @@ UNLIMITED = "1000000/minute"
 def served_env(database_url: str, **more: str) -> dict[str, str]:
     """The environment of a `slo-cli serve` under test: its database, limits out of the
     way (failed authentications included: fuzzers and corpora send many on purpose), no
-    scheduled jobs, and no draining at the end."""
+    scheduled jobs, no webhook delivery (its poll would show in the tests that watch
+    the database's sessions; the webhook tests turn it on), and no draining at the end."""
     return {
         "DATABASE_URL": database_url,
         "RATE_LIMIT_QUERY": UNLIMITED,
         "RATE_LIMIT_INGESTION": UNLIMITED,
         "RATE_LIMIT_AUTH_FAILURES": UNLIMITED,
         "SCHEDULER_ENABLED": "false",
+        "WEBHOOK_DELIVERY_ENABLED": "false",
         "SHUTDOWN_DRAIN_SECONDS": "0",
         **more,
     }
