@@ -32,11 +32,17 @@ _POSTGRES_UNAVAILABLE = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.QueryCanceledError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
 )
-# The session ended under the statement: a fresh connection may well succeed.
+# The session ended under the statement: a fresh connection may well succeed. A
+# terminated session can also leave the driver's protocol mid-operation, so the next
+# statement on that connection fails in the client ("cannot switch to state ...;
+# another operation is in progress", seen in the session-termination fault drill on
+# the change log's COPY): the connection is as good as lost.
 _POSTGRES_CONNECTION_LOST = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
 )
 # SQLite's "not now": another writer held the lock past busy_timeout, or the file or
 # its disk cannot be used.

@@ -3,6 +3,7 @@ not one until a fresh connection fails too."""
 
 import errno
 
+import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -71,3 +72,16 @@ async def test_a_retry_that_succeeds_records_nothing(database: Database) -> None
     assert await database.read(dropped_once) == "answered"
     assert database.health.available
     await database.dispose()
+
+
+def test_a_driver_left_mid_operation_by_a_terminated_session_is_a_lost_connection(
+    database: Database,
+) -> None:
+    """What the session-termination drill met on a raw-driver COPY: a 503 that may run
+    again on a fresh connection, not a 500."""
+    broken = asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 11; another operation (2) is in progress"
+    )
+    with pytest.raises(DatabaseUnavailableError) as raised:
+        database._raise_translated(broken, committing=False)
+    assert raised.value.retry_safe
