@@ -229,9 +229,10 @@ class WebhookDispatcher:
     async def _deliver_pending(self, webhook_id: str) -> int:
         """Send the subscription's pending messages in order while they succeed."""
         sent = 0
+        # The lease is held here (taken by `_serve`, renewed after each fan-out batch) and
+        # renewed with every recorded outcome (`_record`), so an attempt starts with a
+        # whole lease ahead of it.
         while sent < MESSAGES_PER_PASS:
-            if not await self._hold_lease(webhook_id):  # renewed before every attempt
-                break
             head = await self._database.read(lambda s: _head(s, webhook_id))
             if head is None or head.delivery.next_attempt_at > self._clock():
                 break
@@ -356,14 +357,14 @@ async def _head(session: AsyncSession, webhook_id: str) -> _Head | None:
     """The next message to send, or None: none pending, the subscription deleted or
     failing (its later messages wait behind the failed one)."""
     repository = WebhookRepository(session)
-    webhook = await repository.get(webhook_id)
-    if webhook is None or webhook.status == FAILING:
+    target = await repository.sending_target(webhook_id)
+    if target is None:
+        return None
+    url, secret, status = target
+    if status == FAILING:
         return None
     delivery = await repository.next_pending(webhook_id)
-    secret = await repository.secret(webhook_id)
-    if delivery is None or secret is None:
-        return None
-    return _Head(delivery, webhook.url, secret)
+    return None if delivery is None else _Head(delivery, url, secret)
 
 
 async def _read_batch(

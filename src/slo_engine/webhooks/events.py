@@ -160,8 +160,3 @@ def messages_of_revision(
     for entry in entries:
         building.add(entry)
     return building.messages()
-
-
-def change_types_listed() -> dict[str, str]:
-    """Which change-log type each event type lists (for the docs and the API schema)."""
-    return {event.value: change.value for change, event in _EVENT_OF_CHANGE.items()}

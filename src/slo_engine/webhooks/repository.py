@@ -127,11 +127,19 @@ class WebhookRepository:
         row = result.one_or_none()
         return None if row is None else _webhook(row)
 
-    async def secret(self, webhook_id: str) -> str | None:
+    async def sending_target(self, webhook_id: str) -> tuple[str, str, str] | None:
+        """(url, secret, status) of a subscription, in one read: what sending needs."""
         result = await self._session.execute(
-            select(webhooks.c.secret).where(webhooks.c.id == webhook_id)
+            select(webhooks.c.url, webhooks.c.secret, webhooks.c.status).where(
+                webhooks.c.id == webhook_id
+            )
         )
-        return result.scalar_one_or_none()
+        row = result.one_or_none()
+        return None if row is None else (row.url, row.secret, row.status)
+
+    async def count(self) -> int:
+        result = await self._session.execute(select(func.count()).select_from(webhooks))
+        return int(result.scalar_one())
 
     async def delete(self, webhook_id: str) -> bool:
         # The log goes first, whatever the foreign key's cascade does on each engine.

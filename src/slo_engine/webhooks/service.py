@@ -39,7 +39,7 @@ async def create_webhook(
     """A new subscription and its secret. It is told about changes committed after it
     was made: its read position starts at the current revision."""
     repository = WebhookRepository(session)
-    if len(await repository.all()) >= MAX_WEBHOOKS:
+    if await repository.count() >= MAX_WEBHOOKS:
         raise ConflictError(
             f"There are {MAX_WEBHOOKS} webhook subscriptions already, the most there can "
             "be: delete one first."
