@@ -51,6 +51,9 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
 
 
+# The most page cache each SQLite connection keeps (KiB).
+SQLITE_CACHE_KIB = 64 * 1024
+
 # The execution option a writing unit of work sets on SQLite (see `_on_begin`).
 _SQLITE_WRITE_OPTION = "slo_engine_writes"
 
@@ -66,6 +69,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # SQLite's default page cache (2 MiB) is far smaller than the indexes one large
+        # write touches: a write of 250,000 reports spilled and re-read index pages, and
+        # took about a third longer with it (docs/performance.md). Pages are allocated as
+        # used, so a connection that never writes much never holds this much.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
