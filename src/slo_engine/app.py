@@ -22,6 +22,7 @@ from slo_engine.access.ratelimit.wiring import rate_limiter, rate_limits, redis_
 from slo_engine.access.routes import router as access_router
 from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
+from slo_engine.access.sign_in import sign_in_from
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
 from slo_engine.discovery.routes import router as discovery_router
@@ -97,6 +98,8 @@ async def _explain_first_key(database: Database, settings: Settings) -> None:
     if not settings.auth_enabled:
         logger.warning("AUTH_ENABLED=false: every /api/v1 endpoint is open to anyone")
         return
+    if settings.auth_oidc_issuer or settings.auth_proxy_header:
+        return  # people sign in; keys are for machines and may come later
     try:
         usable = await database.read(usable_key_count)
     except Exception as error:  # not migrated or not reachable: readiness says so
@@ -135,6 +138,7 @@ def create_app(
         instrument_engine(database.engine, provider)
         redis = redis_client(settings)
         authenticator = Authenticator(database)
+        sign_in = sign_in_from(settings)
         live_graph = LiveGraph(database)
         feed = change_feed(settings, live_graph)
         discovery = build_discovery(settings)
@@ -161,6 +165,7 @@ def create_app(
                 ),
                 rate_limiter=limiter,
                 rate_limits=rate_limits(settings),
+                sign_in=sign_in,
             ),
         )
         DISCOVERY.install(app, discovery)
@@ -198,6 +203,7 @@ def create_app(
             await feed.stop()
             await discovery.aclose()
             await authenticator.close()
+            await sign_in.aclose()
             if redis is not None:
                 await redis.aclose()
             await database.dispose()

@@ -73,6 +73,10 @@ def serve(
         port=port or settings.api_port,
         workers=workers or settings.api_workers,
         log_level=settings.log_level.lower(),
+        # With an authenticating proxy in front, the proxy's header is honoured by the
+        # connection's peer address (AUTH_TRUSTED_PROXIES): uvicorn must not replace it
+        # with an address from X-Forwarded-For (access/proxy.py).
+        proxy_headers=not settings.auth_proxy_header,
     )
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from slo_engine.rate_policy import InvalidRateError, parse_rate
+from slo_engine.sign_in_policy import ACCEPTABLE_ALGORITHMS, parse_networks
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
 
@@ -50,6 +51,28 @@ class Settings(BaseSettings):
     # Failed authentications per client address, and per stored key presented with a
     # wrong secret (429 beyond; access/failures.py).
     rate_limit_auth_failures: str = "20/minute"
+    # People sign in (docs/access.md): bearer tokens from an OpenID Connect issuer,
+    # checked with its published keys (access/oidc.py); AUDIENCE is required with it.
+    auth_oidc_issuer: str | None = None
+    auth_oidc_audience: str | None = None
+    auth_oidc_jwks_url: str | None = None  # None: the issuer's discovery document's
+    auth_oidc_algorithms: str = "RS256,ES256"
+    auth_oidc_subject_claim: str = "sub"
+    auth_oidc_groups_claim: str = "groups"
+    auth_oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # A key id not among the keys kept makes at most one fetch per this many seconds.
+    auth_oidc_jwks_refresh_floor_seconds: float = Field(default=10.0, ge=0.1, le=3600)
+    auth_oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    auth_oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # ... or an authenticating proxy naming the person in a header, honoured only from
+    # these addresses or networks (access/proxy.py).
+    auth_proxy_header: str | None = None
+    auth_proxy_groups_header: str | None = None
+    auth_trusted_proxies: str = ""
+    # Signed-in people's scopes from their groups (comma-separated; `*`: everyone).
+    auth_admin_groups: str = ""
+    auth_write_groups: str = ""
+    auth_read_groups: str = "*"
     # Bound on each Redis step of the rate limiter, and the pause before trying Redis
     # again after it failed (the in-process buckets answer meanwhile).
     redis_timeout_seconds: float = Field(default=0.25, gt=0)
@@ -111,6 +134,40 @@ class Settings(BaseSettings):
     otel_trace_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     prometheus_url: str | None = None
     prometheus_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("auth_oidc_algorithms")
+    @classmethod
+    def _acceptable_algorithms(cls, value: str) -> str:
+        named = [part.strip() for part in value.split(",") if part.strip()]
+        refused = [name for name in named if name not in ACCEPTABLE_ALGORITHMS]
+        if not named or refused:
+            raise ValueError(
+                f"{refused or value!r}: choose among {', '.join(sorted(ACCEPTABLE_ALGORITHMS))} "
+                "(asymmetric signatures only)"
+            )
+        return ",".join(named)
+
+    @field_validator("auth_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a bad address or network raises ValueError
+        return value
+
+    @model_validator(mode="after")
+    def _sign_in_complete(self) -> Settings:
+        if self.auth_oidc_issuer and not self.auth_oidc_audience:
+            raise ValueError(
+                "AUTH_OIDC_ISSUER needs AUTH_OIDC_AUDIENCE: a token meant for another "
+                "service must not be accepted here"
+            )
+        if self.auth_oidc_issuer and not self.auth_oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("AUTH_OIDC_ISSUER must be an http(s) URL")
+        if self.auth_proxy_header and not self.auth_trusted_proxies.strip():
+            raise ValueError(
+                "AUTH_PROXY_HEADER needs AUTH_TRUSTED_PROXIES: from any other address the "
+                "header could be set by anyone"
+            )
+        return self
 
     @field_validator("rate_limit_ingestion", "rate_limit_query", "rate_limit_auth_failures")
     @classmethod

@@ -1,11 +1,14 @@
-"""The access check every `/api/v1` route except health declares: key, scope, rate.
+"""The access check every `/api/v1` route except health declares: who, scope, rate.
 
-`authorize(scope, rate_class)` is a FastAPI dependency. It reads the key from
-`Authorization: Bearer <key>` or `X-API-Key: <key>`, checks it and its scope, then takes
-a token from the caller's bucket for the endpoint class. The rate-limit headers of the
-decision are noted on the request's `RequestNotes` for `RateLimitHeadersMiddleware`
-(infra/middleware.py). Failures raise the
-errors of errors.py, which infra/http_errors.py renders as problem details.
+`authorize(scope, rate_class)` is a FastAPI dependency. It finds who is calling: the
+person a trusted authenticating proxy names (access/proxy.py), else the bearer
+credential, a sign-in token when it is shaped like one and an issuer is configured
+(access/oidc.py), else an API key from `Authorization: Bearer <key>` or
+`X-API-Key: <key>`. It checks the caller's scope, then takes a token from the caller's
+bucket for the endpoint class: per key, or per person for people signed in. The
+rate-limit headers of the decision are noted on the request's `RequestNotes` for
+`RateLimitHeadersMiddleware` (infra/middleware.py). Failures raise the errors of
+errors.py, which infra/http_errors.py renders as problem details.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from slo_engine.access.failures import FailedAuthentications
 from slo_engine.access.keys import Scope, grants
+from slo_engine.access.oidc import looks_like_token
 from slo_engine.access.ratelimit.headers import rate_limit_headers
 from slo_engine.access.ratelimit.limiter import RateLimiter
 from slo_engine.access.service import ANONYMOUS, Authenticator, Principal
+from slo_engine.access.sign_in import NO_SIGN_IN, SignIn
 from slo_engine.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from slo_engine.infra.components import AppComponent
 from slo_engine.infra.middleware import notes_of
@@ -33,7 +38,11 @@ from slo_engine.rate_policy import RateClass, RatePolicy, parse_rate
 AUTH_FAILURE_POLICY = "auth-failures"
 
 # auto_error=False: a missing key is our 401 problem, not FastAPI's 403.
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Authorization: Bearer <API key>, or a sign-in token (JWT) from the "
+    "configured OpenID Connect issuer",
+)
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="The API key in its own header"
 )
@@ -49,6 +58,8 @@ class AccessControl:
     rate_limiter: RateLimiter
     # The service-wide policy of each endpoint class (a key may have its own).
     rate_limits: dict[RateClass, RatePolicy]
+    # How people sign in besides keys (none by default).
+    sign_in: SignIn = NO_SIGN_IN
 
 
 ACCESS_CONTROL: AppComponent[AccessControl] = AppComponent("access_control")
@@ -76,16 +87,11 @@ def authorize(scope: Scope, rate_class: RateClass) -> AccessCheck:
         presented = bearer.credentials if bearer is not None else api_key
         client = request.client.host if request.client else "unknown"
         if access.enabled:
-            _refuse_if_limited(access, client, presented)
-            # The key cache is valid for the access revision the live graph has applied
-            # (kept current beside the requests: live/change_feed.py), so a known
-            # key costs no database work.
-            principal = await _authenticated(access, client, presented, live.access_revision)
+            principal = await _caller(access, request, client, presented, live.access_revision)
             if not grants(principal.scopes, scope):
                 held = ", ".join(sorted(principal.scopes)) or "none"
                 raise PermissionDeniedError(
-                    f"The API key '{principal.name}' has the scopes [{held}]; this endpoint "
-                    f"needs '{scope}'."
+                    f"'{principal.name}' has the scopes [{held}]; this endpoint needs '{scope}'."
                 )
             bucket = f"{principal.key_id}:{rate_class}"
         else:
@@ -113,6 +119,29 @@ def authorize(scope: Scope, rate_class: RateClass) -> AccessCheck:
     return check_access
 
 
+async def _caller(
+    access: AccessControl,
+    request: Request,
+    client: str,
+    presented: str | None,
+    access_revision: int,
+) -> Principal:
+    proxy = access.sign_in.proxy
+    if proxy is not None:
+        person = proxy.principal(client, request.headers)
+        if person is not None:
+            return person
+    token = presented is not None and looks_like_token(presented.strip())
+    if not (token and access.sign_in.oidc is not None):
+        # A token is checked without any database work, so only keys are refused
+        # unread while the address is limited.
+        _refuse_if_limited(access, client, presented)
+    # The key cache is valid for the access revision the live graph has applied (kept
+    # current beside the requests: live/change_feed.py), so a known key costs no
+    # database work.
+    return await _authenticated(access, client, presented, access_revision)
+
+
 def _refuse_if_limited(access: AccessControl, client: str, presented: str | None) -> None:
     """A client whose failures are being limited is refused before any database work,
     unless it presents a key this process already knows to be valid, or a key that may
@@ -136,9 +165,13 @@ def _refuse_if_limited(access: AccessControl, client: str, presented: str | None
 async def _authenticated(
     access: AccessControl, client: str, presented: str | None, access_revision: int
 ) -> Principal:
-    """The principal of the presented key; a failure is a 401, or a 429 once this
-    address (or the stored key it named) has failed too often (access/failures.py)."""
+    """The principal of the presented key or token; a failure is a 401, or a 429 once
+    this address (or the stored key it named) has failed too often
+    (access/failures.py)."""
+    oidc = access.sign_in.oidc
     try:
+        if oidc is not None and presented is not None and looks_like_token(presented.strip()):
+            return await oidc.principal(presented.strip())
         return await access.authenticator.authenticate(presented, access_revision)
     except AuthenticationError as failure:
         failures = access.failed_authentications
