@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
+from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
 from slo_engine.discovery.cli import discover
 from slo_engine.exports.cli import export
@@ -47,6 +48,26 @@ app.command(name="retract")(retract)
 app.add_typer(services_app, name="services")
 app.command(name="changes")(changes)
 app.command(name="diff")(diff)
+
+
+def _print_version(shown: bool) -> None:
+    if shown:
+        console.print(f"slo-cli {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """slo-engine: the service dependency graph."""
+
+
 console = Console()
 errors = Console(stderr=True)
 

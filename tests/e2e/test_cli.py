@@ -4,10 +4,12 @@ real server process."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from slo_engine import __version__
 from slo_engine.cli import app
 from tests.e2e.conftest import BOUTIQUE, run
 
@@ -73,3 +75,13 @@ def test_ingest_and_query_through_a_server_with_a_key(
     assert ingested["edges_upserted"] == 16
     answer = json.loads(run("query", "frontend", "--url", server, "--json"))
     assert answer["statistics"]["total_nodes"] >= 9
+
+
+def test_version_is_printed_without_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"slo-cli {__version__}"
+    assert list(tmp_path.iterdir()) == []  # nothing was made where it ran
