@@ -19,12 +19,14 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.tree import Tree
 
 from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
 from slo_engine.discovery.cli import discover
+from slo_engine.errors import SloEngineError
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
 from slo_engine.history.cli import changes, diff
@@ -32,7 +34,15 @@ from slo_engine.ingestion.cli import CLI_ACTOR, retract, services_app
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
 from slo_engine.insights.cli import availability, impact
 from slo_engine.jobs.cli import jobs_app
-from slo_engine.live.cli_fetch import ApiKeyOption, AsOfOption, UrlOption, auth_headers, fetch
+from slo_engine.live.cli_fetch import (
+    ApiKeyOption,
+    AsOfOption,
+    UrlOption,
+    auth_headers,
+    fail,
+    fetch,
+    problem_line,
+)
 from slo_engine.settings import Settings
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
@@ -50,6 +60,13 @@ app.command(name="changes")(changes)
 app.command(name="diff")(diff)
 
 
+class _Run:
+    """What the options given to `slo-cli` itself ask of this run."""
+
+    # `--debug`: an unexpected error shows its traceback instead of one line.
+    show_tracebacks = False
+
+
 def _print_version(shown: bool) -> None:
     if shown:
         console.print(f"slo-cli {__version__}")
@@ -64,8 +81,12 @@ def options(
             "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
         ),
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an unexpected error.")
+    ] = False,
 ) -> None:
     """slo-engine: the service dependency graph."""
+    _Run.show_tracebacks = debug
 
 
 console = Console()
@@ -83,8 +104,16 @@ def serve(
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from slo_engine.errors import DatabaseMissingError
+    from slo_engine.infra.db import sqlite_file
 
     settings = Settings()
+    database_file = sqlite_file(make_url(settings.database_url))
+    if database_file is not None and not database_file.exists():
+        # Said here in one line rather than as a traceback from every worker's start.
+        raise fail(DatabaseMissingError(str(database_file.resolve())).detail)
     uvicorn.run(
         "slo_engine.app:create_app",
         factory=True,
@@ -218,20 +247,28 @@ def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str 
         with httpx.Client(base_url=url.rstrip("/"), timeout=120, headers=headers) as client:
             for request in requests:
                 body = request.model_dump_json(exclude_unset=True)
-                response = client.post("/api/v1/services/dependencies", content=body)
-                for _ in range(MAX_RATE_LIMITED_RETRIES):
-                    if response.status_code != 429:
-                        break
-                    delay = int(response.headers.get("Retry-After", "1"))
-                    errors.print(f"rate limited: retrying this batch in {delay} s")
-                    time.sleep(delay)
-                    response = client.post("/api/v1/services/dependencies", content=body)
+                try:
+                    response = _posted_batch(client, body)
+                except httpx.HTTPError as error:
+                    raise fail(f"could not reach {url}: {error}") from error
                 if response.status_code != 200:
-                    errors.print(f"[red]{response.status_code}[/red] {response.text}")
-                    raise typer.Exit(1)
+                    raise fail(problem_line(response))
                 yield response.json()
         return
     yield from asyncio.run(_ingest_locally(requests))
+
+
+def _posted_batch(client: httpx.Client, body: str) -> httpx.Response:
+    """One batch posted, again after the server's Retry-After while it is rate limited."""
+    response = client.post("/api/v1/services/dependencies", content=body)
+    for _ in range(MAX_RATE_LIMITED_RETRIES):
+        if response.status_code != 429:
+            break
+        delay = int(response.headers.get("Retry-After", "1"))
+        errors.print(f"rate limited: retrying this batch in {delay} s")
+        time.sleep(delay)
+        response = client.post("/api/v1/services/dependencies", content=body)
+    return response
 
 
 async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, Any]]:
@@ -327,7 +364,24 @@ def render_tree(answer: dict[str, Any], direction: Direction) -> Tree:
 
 
 def main() -> None:
-    app()
+    """The `slo-cli` command. Anything a user can cause ends in one line on stderr and
+    exit code 1; an error nobody foresaw too, with `--debug` for its traceback."""
+    try:
+        app()
+    except Exception as error:
+        if _Run.show_tracebacks:
+            raise
+        hint = "" if isinstance(error, SloEngineError) else " [dim](--debug shows more)[/dim]"
+        errors.print(escape(" ".join(_one_line(error).split())) + hint, soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, SloEngineError):
+        return error.detail
+    # A database driver's error: its first line, without the SQL and parameters.
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 if __name__ == "__main__":

@@ -101,6 +101,22 @@ class RevisionNotAppliedError(UnavailableError):
     title = "Graph revision not applied yet"
 
 
+class DatabaseMissingError(UnavailableError):
+    """DATABASE_URL names a SQLite file that does not exist: the service never creates
+    one implicitly (only `slo-cli db upgrade` does), so a command run from another
+    directory, or a mistyped path, is told so instead of working on an empty graph."""
+
+    title = "Database missing"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"No database at {path} (DATABASE_URL, from the environment, .env or the "
+            "default ./slo_engine.db): create it with 'slo-cli db upgrade', or run where "
+            "it is.",
+            retry_after_seconds=5,
+        )
+
+
 class DatabaseUnavailableError(UnavailableError):
     """The database did not answer: unreachable, refusing connections, dropped the
     connection, or did not answer in time. Nothing of the request was stored, except

@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +23,11 @@ from slo_engine.access.keys import Scope
 from slo_engine.access.schemas import ApiKeyCreated, ApiKeyList, ApiKeyOut
 from slo_engine.errors import SloEngineError
 from slo_engine.infra.db import Database
+from slo_engine.live.cli_fetch import fail
 from slo_engine.settings import Settings
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
 T = TypeVar("T")
 
 
@@ -42,8 +43,7 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except SloEngineError as error:
-        errors.print(f"[red]{error.detail}[/red]")
-        raise typer.Exit(1) from error
+        raise fail(error.detail) from error
 
 
 @app.command()
@@ -69,8 +69,7 @@ def create(
     try:
         expires_at = datetime.now(UTC) + service.parse_duration(expires_in) if expires_in else None
     except SloEngineError as error:
-        errors.print(f"[red]{error.detail}[/red]")
-        raise typer.Exit(2) from error
+        raise fail(error.detail, code=2) from error
     key, plaintext = _run(
         lambda session: service.create_key(
             session,
@@ -85,7 +84,8 @@ def create(
         created = ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
         typer.echo(created.model_dump_json(indent=2))
         return
-    console.print(f"Created API key [bold]{key.name}[/bold] with scopes {sorted(key.scopes)}.")
+    held = ", ".join(sorted(str(scope) for scope in key.scopes))
+    console.print(f"Created API key [bold]{escape(key.name)}[/bold] with the scopes {held}.")
     console.print("Store it now; it is not shown again:\n")
     console.print(plaintext, soft_wrap=True, highlight=False)
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from urllib.parse import quote
 
 from fastapi import Depends
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -32,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from slo_engine.errors import DatabaseUnavailableError
+from slo_engine.errors import DatabaseMissingError, DatabaseUnavailableError
 from slo_engine.infra.components import AppComponent
 from slo_engine.infra.db_outage import DatabaseHealth, outage_of
 from slo_engine.settings import Settings
@@ -86,10 +88,35 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def build_engine(settings: Settings) -> AsyncEngine:
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for an in-memory database)."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None  # already a URI filename: its own mode applies
+    return Path(database)
+
+
+def build_engine(settings: Settings, *, create: bool = False) -> AsyncEngine:
+    """The engine of DATABASE_URL. `create`: a missing SQLite file may be created (the
+    migrations only)."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        connect_args: dict[str, Any] = {"timeout": 30}
+        path = sqlite_file(url)
+        if path is not None and not create and not path.exists():
+            raise DatabaseMissingError(str(path.resolve()))
+        if path is not None and not create:
+            # Opened read-write, never created: a mistyped DATABASE_URL, or a command run
+            # from another directory, must not leave an empty database behind that then
+            # answers "no such table". Only `slo-cli db upgrade` creates one.
+            # (SQLAlchemy's URI form: the `uri` flag and SQLite's own `mode` parameter.)
+            url = url.set(
+                database=f"file:{quote(str(path.resolve()))}",
+                query={**url.query, "mode": "rw", "uri": "true"},
+            )
+        engine = create_async_engine(url, connect_args=connect_args)
         _configure_sqlite(engine)
         return engine
     timeout_ms = int(settings.db_statement_timeout_seconds * 1000)

@@ -69,7 +69,7 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` on stderr and return the exit to raise. One line, whatever line
     breaks a detail holds, so scripts can grep it."""
-    errors.print(f"[red]{escape(' '.join(message.split()))}[/red]")
+    errors.print(f"[red]{escape(' '.join(message.split()))}[/red]", soft_wrap=True)
     return typer.Exit(code)
 
 

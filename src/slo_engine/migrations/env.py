@@ -34,7 +34,8 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = config.get_main_option("sqlalchemy.url") or Settings().database_url
-    engine = build_engine(Settings(database_url=url))
+    # The migrations are what makes a new SQLite database.
+    engine = build_engine(Settings(database_url=url), create=True)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_run)
