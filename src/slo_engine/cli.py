@@ -25,6 +25,7 @@ from rich.tree import Tree
 
 from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
+from slo_engine.alerts.cli import app as alerts_app
 from slo_engine.discovery.cli import discover
 from slo_engine.errors import SloEngineError
 from slo_engine.exports.cli import export
@@ -44,6 +45,7 @@ from slo_engine.live.cli_fetch import (
     problem_line,
 )
 from slo_engine.settings import Settings
+from slo_engine.topology.catalog_cli import list_services
 
 app = typer.Typer(help="slo-engine: the service dependency graph.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -56,6 +58,8 @@ app.command(name="availability")(availability)
 app.command(name="export")(export)
 app.command(name="retract")(retract)
 app.add_typer(services_app, name="services")
+services_app.command(name="list")(list_services)
+app.add_typer(alerts_app, name="alerts")
 app.command(name="changes")(changes)
 app.command(name="diff")(diff)
 

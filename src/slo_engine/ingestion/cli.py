@@ -38,7 +38,7 @@ TIMEOUT_SECONDS = 120
 # What a 409 means on the command line: the API's detail names the query parameter.
 CASCADE_HINT = "Pass --cascade to retract these edges together with the service."
 
-services_app = typer.Typer(help="Services: delete.", no_args_is_help=True)
+services_app = typer.Typer(help="Services: list, delete.", no_args_is_help=True)
 console = Console()
 # soft_wrap: a refusal stays one line however narrow the terminal, so it can be grepped.
 errors = Console(stderr=True, soft_wrap=True)
