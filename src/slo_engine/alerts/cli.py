@@ -7,22 +7,20 @@ through the same use case the route uses (alerts/service.py `list_alerts`).
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from slo_engine.alerts import service
 from slo_engine.alerts.schemas import AlertOut, AlertPage
 from slo_engine.graph.model import AlertStatus
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, errors, get, on_database
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, get, on_database, print_listing
 
 app = typer.Typer(help="Circular-dependency alerts: list.", no_args_is_help=True)
-console = Console()
 # The API's largest page: one request or one read.
 MAX_LISTED = 1000
 
@@ -54,18 +52,10 @@ def list_alerts(
             )
         )
         items, more = [AlertOut.of(alert) for alert in found[:limit]], len(found) > limit
-    if as_json:
-        for item in items:
-            sys.stdout.write(item.model_dump_json() + "\n")
-    elif items:
-        console.print(_table(items))
-    else:
-        console.print("No alerts.")
-    if more:
-        errors.print(f"[dim]More alerts follow the first {limit}: raise --limit.[/dim]")
+    print_listing(items, as_json=as_json, table=_table, what="alerts", limit=limit, more=more)
 
 
-def _table(items: list[AlertOut]) -> Table:
+def _table(items: Sequence[AlertOut]) -> Table:
     table = Table("alert", "status", "cycle", "first detected", box=box.SIMPLE_HEAD)
     for item in items:
         table.add_row(

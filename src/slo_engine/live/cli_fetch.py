@@ -7,16 +7,18 @@ case."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
 import orjson
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import SloEngineError
@@ -71,6 +73,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     breaks a detail holds, so scripts can grep it."""
     errors.print(f"[red]{escape(' '.join(message.split()))}[/red]", soft_wrap=True)
     return typer.Exit(code)
+
+
+Item = TypeVar("Item", bound="BaseModel")
+
+
+def print_listing(
+    items: Sequence[Item],
+    *,
+    as_json: bool,
+    table: Callable[[Sequence[Item]], Table],
+    what: str,
+    limit: int,
+    more: bool,
+) -> None:
+    """A list command's output: JSON lines (the API's items) or a table, "No <what>."
+    for none, and on stderr whether more than `limit` exist."""
+    out = Console()
+    if as_json:
+        for item in items:
+            sys.stdout.write(item.model_dump_json() + "\n")
+    elif items:
+        out.print(table(items))
+    else:
+        out.print(f"No {what}.")
+    if more:
+        errors.print(f"[dim]More {what} follow the first {limit}: raise --limit.[/dim]")
 
 
 def problem_line(response: httpx.Response) -> str:

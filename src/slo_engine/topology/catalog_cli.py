@@ -6,22 +6,20 @@ through the same use case the route uses (catalog/service.py `list_services`).
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.graph.model import ServiceCriticality
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, errors, get, on_database
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, get, on_database, print_listing
 from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
 
-console = Console()
 # The API's largest page: one request or one read.
 MAX_LISTED = 1000
 
@@ -71,18 +69,13 @@ def list_services(
             items=[ServiceOut.of(s, s.service_id in stale_only) for s in found],
             next_cursor=next_cursor,
         )
-    if as_json:
-        for item in page.items:
-            sys.stdout.write(item.model_dump_json() + "\n")
-    elif page.items:
-        console.print(_table(page.items))
-    else:
-        console.print("No services.")
-    if page.next_cursor is not None:
-        errors.print(f"[dim]More services follow the first {limit}: raise --limit.[/dim]")
+    more = page.next_cursor is not None
+    print_listing(
+        page.items, as_json=as_json, table=_table, what="services", limit=limit, more=more
+    )
 
 
-def _table(items: list[ServiceOut]) -> Table:
+def _table(items: Sequence[ServiceOut]) -> Table:
     table = Table("service", "team", "criticality", "known from", box=box.SIMPLE_HEAD)
     for item in items:
         known = "edges only" if item.discovered else "declared"
