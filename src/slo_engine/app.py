@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 
@@ -25,6 +26,7 @@ from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.access.sign_in import sign_in_from
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
+from slo_engine.api_docs.routes import install_api_docs
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.wiring import DISCOVERY, build_discovery
 from slo_engine.explorer.routes import install_explorer
@@ -45,6 +47,7 @@ from slo_engine.infra.interpreter import (
     shorten_thread_switches,
     tune_garbage_collector,
 )
+from slo_engine.infra.openapi_examples import restore_examples
 from slo_engine.infra.shutdown import DRAIN, Drain
 from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
@@ -79,6 +82,21 @@ from slo_engine.webhooks.routes import router as webhooks_router
 from slo_engine.webhooks.schemas import WebhookCreate
 
 API_PREFIX = "/api/v1"
+# The routers under API_PREFIX, in the order that resolves `/services/dependencies`
+# (POST) before `/services/{service_id}`.
+API_ROUTERS = (
+    health_router,
+    ingestion_router,
+    topology_router,
+    insights_router,
+    exports_router,
+    catalog_router,
+    alerts_router,
+    access_router,
+    discovery_router,
+    history_router,
+    webhooks_router,
+)
 logger = logging.getLogger(__name__)
 
 
@@ -216,29 +234,19 @@ def create_app(
         summary="What does this service depend on, and what depends on it?",
         lifespan=lifespan,
         telemetry=fastapi_telemetry(provider),  # type: ignore[arg-type]
-        docs_url="/docs" if settings.api_docs_enabled else None,
-        redoc_url="/redoc" if settings.api_docs_enabled else None,
+        # FastAPI's own /docs and /redoc load their files from a CDN; ours are served
+        # from an installed package (api_docs/routes.py).
+        docs_url=None,
+        redoc_url=None,
     )
-    # Routes are declared in the order that resolves `/services/dependencies` (POST)
-    # before `/services/{service_id}`.
-    for router in (
-        health_router,
-        ingestion_router,
-        topology_router,
-        insights_router,
-        exports_router,
-        catalog_router,
-        alerts_router,
-        access_router,
-        discovery_router,
-        history_router,
-        webhooks_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     if settings.explorer_enabled:
         install_explorer(app)
+    if settings.api_docs_enabled:
+        install_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
@@ -255,7 +263,8 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Models the routes use without declaring them as parameters (JSON bodies
             # are read by infra/json_body.py, not by FastAPI).
-            for model in (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate, WebhookCreate):
+            bodies = (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate, WebhookCreate)
+            for model in bodies:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema
@@ -269,6 +278,13 @@ def create_app(
                 components.pop("HTTPValidationError", None)
                 components.pop("ValidationError", None)
             declare_storable_json(schema)  # metadata and retry_config: the stated rule
+            answers = [
+                route.response_model
+                for router in (*API_ROUTERS, metrics_router)
+                for route in router.routes
+                if isinstance(route, APIRoute) and route.response_model is not None
+            ]
+            restore_examples(schema, [*bodies, *answers])  # with their nulls, as written
             app.openapi_schema = schema
         return app.openapi_schema
 

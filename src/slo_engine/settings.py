@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     # Whole-graph DOT/Mermaid/Cytoscape exports streamed at once per process: each holds
     # a copy of the graph's keys and seconds of CPU (docs/exports.md); more get a 503.
     export_max_streams: int = Field(default=2, ge=1)
-    # /docs and /redoc load Swagger UI and ReDoc from a CDN onto this origin (the
-    # explorer's); false serves neither (the OpenAPI document stays at /openapi.json).
+    # /docs (Swagger UI) and /redoc (ReDoc), served from the files of the installed
+    # fastapi-offline package, never a CDN (api_docs/routes.py); false serves neither
+    # (the OpenAPI document stays at /openapi.json).
     api_docs_enabled: bool = True
     log_level: str = "INFO"
     # None: JSON lines unless stderr is a terminal; true/false forces it.

@@ -1,5 +1,6 @@
 """How the explorer's files are served (no browser needed): the redirect, the headers,
-the package's files, and EXPLORER_ENABLED=false."""
+the package's files, and EXPLORER_ENABLED=false; and the API docs pages' (/docs, /redoc)
+files and headers, and API_DOCS_ENABLED=false."""
 
 from __future__ import annotations
 
@@ -31,11 +32,28 @@ def test_the_page_can_be_switched_off(database_url: str) -> None:
         assert off.get("/ui/").status_code == 404
 
 
-def test_the_cdn_loaded_api_docs_can_be_switched_off(database_url: str) -> None:
+def test_the_api_docs_are_served_from_this_origin_only(client: TestClient) -> None:
+    for path, script in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        page = client.get(path, headers={"Authorization": ""})  # the pages need no key
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert f'src="/docs/assets/{script}"' in page.text
+        # Nothing from another origin: no absolute URL in the page at all.
+        assert "http://" not in page.text and "https://" not in page.text, page.text
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        asset = client.get(f"/docs/assets/{script}")
+        assert asset.status_code == 200 and len(asset.content) > 100_000
+        assert asset.headers["content-type"].startswith("text/javascript")
+    # The API's answers carry no page policy.
+    assert "content-security-policy" not in client.get("/api/v1/services").headers
+
+
+def test_the_api_docs_can_be_switched_off(database_url: str) -> None:
     app = create_app(settings_for(database_url, api_docs_enabled=False))
     with TestClient(app, raise_server_exceptions=False) as off:
         assert off.get("/docs").status_code == 404
         assert off.get("/redoc").status_code == 404
+        assert off.get("/docs/assets/swagger-ui-bundle.js").status_code == 404
         assert off.get("/openapi.json").status_code == 200
-    with TestClient(create_app(settings_for(database_url))) as on:
-        assert "swagger-ui" in on.get("/docs").text

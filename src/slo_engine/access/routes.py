@@ -23,6 +23,7 @@ router = APIRouter(tags=["api-keys"])
     dependencies=[Depends(admin_write_access)],
     status_code=201,
     response_model=ApiKeyCreated,
+    operation_id="createApiKey",
     summary="Create an API key (its secret is returned once)",
     responses=problem_responses(400, 401, 403, 409, 415, 422, 429, 500, 503),
     openapi_extra={"requestBody": openapi_body(ApiKeyCreate)},
@@ -33,7 +34,9 @@ async def create_api_key(
     live: LiveGraphDep,
     response: Response,
 ) -> ApiKeyCreated:
-    """The answer holds the key's secret: no cache may keep it (`Cache-Control: no-store`)."""
+    """Make a key with the given scopes, expiry and rate limits. The answer holds the
+    key's secret, shown this once (only its digest is stored): no cache may keep it
+    (`Cache-Control: no-store`). A name already taken is a 409."""
     response.headers["Cache-Control"] = "no-store"
     key, plaintext = await database.transaction(
         lambda session: service.create_key(
@@ -53,10 +56,13 @@ async def create_api_key(
     "/api-keys",
     dependencies=[Depends(admin_read_access)],
     response_model=ApiKeyList,
+    operation_id="listApiKeys",
     summary="List API keys (never their secrets)",
     responses=problem_responses(401, 403, 429, 500),
 )
 async def list_api_keys(database: DatabaseDep) -> ApiKeyList:
+    """Every key by name, revoked and expired ones included, with its scopes, limits and
+    when it was last used."""
     keys = await database.read(service.list_keys)
     return ApiKeyList(items=[ApiKeyOut.of(k) for k in keys])
 
@@ -65,11 +71,14 @@ async def list_api_keys(database: DatabaseDep) -> ApiKeyList:
     "/api-keys/{name}",
     dependencies=[Depends(admin_write_access)],
     response_model=ApiKeyOut,
+    operation_id="revokeApiKey",
     summary="Revoke an API key (at once on this replica, within a second on the others)",
     responses=problem_responses(400, 401, 403, 404, 429, 500),
 )
 async def revoke_api_key(
-    name: Annotated[str, Path(pattern=KEY_NAME_PATTERN)],
+    name: Annotated[
+        str, Path(pattern=KEY_NAME_PATTERN, description="The key's name (404 if no key has it).")
+    ],
     database: DatabaseDep,
     live: LiveGraphDep,
 ) -> ApiKeyOut:

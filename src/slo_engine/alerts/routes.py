@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from slo_engine.access.dependencies import read_access, write_access
 from slo_engine.access.service import Principal
@@ -26,6 +26,12 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.infra.json_body import json_body, openapi_body
 
 router = APIRouter(tags=["circular dependencies"])
+
+# Plain text, not a UUID parameter: `_alert_uuid` answers any other text with the 404 of
+# an unknown alert.
+AlertIdPath = Annotated[
+    str, Path(description="The alert's id, a UUID (as `alert_id` in the answers).")
+]
 
 
 def _alert_uuid(alert_id: str) -> uuid.UUID:
@@ -55,12 +61,16 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     "/circular-dependencies",
     dependencies=[Depends(read_access)],
     response_model=AlertPage,
+    operation_id="listCycleAlerts",
     summary="List circular-dependency alerts",
     responses=problem_responses(400, 401, 403, 429, 500),
 )
 async def list_alerts(
     database: DatabaseDep,
-    status: Annotated[AlertStatus | None, Query()] = None,
+    status: Annotated[
+        AlertStatus | None,
+        Query(description="Only alerts in this status (`open` for what needs a look)."),
+    ] = None,
     cursor: CursorQuery = None,
     limit: PageLimit = 100,
 ) -> AlertPage:
@@ -79,10 +89,13 @@ async def list_alerts(
     "/circular-dependencies/{alert_id}",
     dependencies=[Depends(read_access)],
     response_model=AlertOut,
+    operation_id="getCycleAlert",
     summary="One circular-dependency alert",
     responses=problem_responses(401, 403, 404, 429, 500),
 )
-async def get_alert(alert_id: str, database: DatabaseDep) -> AlertOut:
+async def get_alert(alert_id: AlertIdPath, database: DatabaseDep) -> AlertOut:
+    """The alert: the cycle's services, one concrete cycle path, its status and who
+    changed it when. 404 for an id no alert has."""
     alert = await database.read(lambda session: service.get_alert(session, _alert_uuid(alert_id)))
     return AlertOut.of(alert)
 
@@ -90,12 +103,13 @@ async def get_alert(alert_id: str, database: DatabaseDep) -> AlertOut:
 @router.patch(
     "/circular-dependencies/{alert_id}",
     response_model=AlertOut,
+    operation_id="updateCycleAlert",
     summary="Acknowledge, resolve or reopen an alert",
     responses=problem_responses(400, 401, 403, 404, 409, 415, 422, 429, 500, 503),
     openapi_extra={"requestBody": openapi_body(AlertUpdate)},
 )
 async def update_alert(
-    alert_id: str,
+    alert_id: AlertIdPath,
     # The access check first (dependencies resolve in this order): an unauthenticated
     # request is a 401, and its body is never read.
     principal: Annotated[Principal, Depends(write_access)],

@@ -20,6 +20,7 @@ router = APIRouter(tags=["discovery"])
     "/discovery/sources",
     dependencies=[Depends(read_access)],
     response_model=SourceHealthList,
+    operation_id="listDiscoverySources",
     summary="Health of each discovery source: last success, last error, failures in a row",
     responses=problem_responses(401, 403, 429, 500),
 )

@@ -20,6 +20,7 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.formats import RENDERERS, ExportFormat
 from slo_engine.topology.negotiation import negotiate, openapi_content
+from slo_engine.topology.routes import ExportFormatQuery, IncludeStaleQuery
 
 router = APIRouter(tags=["exports"])
 
@@ -59,6 +60,7 @@ async def stream_chunks(chunks: Iterable[str]) -> AsyncIterator[bytes]:
     "/graph",
     dependencies=[Depends(read_access)],
     response_model=GraphPageOut,
+    operation_id="getGraph",
     summary="The whole dependency graph",
     responses={
         200: {"content": openapi_content(), "description": "A JSON page or a whole export"},
@@ -70,11 +72,8 @@ async def get_graph(
     request: Request,
     slots: Annotated[asyncio.Semaphore, Depends(EXPORT_STREAMS)],
     read: GraphReadDep,
-    export_format: Annotated[
-        ExportFormat | None,
-        Query(alias="format", description="Wins over Accept; see docs/exports.md."),
-    ] = None,
-    include_stale: Annotated[bool, Query()] = False,
+    export_format: ExportFormatQuery = None,
+    include_stale: IncludeStaleQuery = False,
     cursor: CursorQuery = None,
     limit: Annotated[
         int | None,

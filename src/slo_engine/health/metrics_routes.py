@@ -76,6 +76,7 @@ async def refresh_state_gauges(database: Database, live: LiveGraph, discovery: D
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics of this process (docs/metrics.md)",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
@@ -85,7 +86,10 @@ async def metrics(
     live: LiveGraphDep,
     discovery: Annotated[Discovery, Depends(DISCOVERY)],
 ) -> Response:
-    """Not behind an API key, like the health endpoints: scrapers are kept out at the
+    """The process's requests, graph reads, database pool, live graph and discovery
+    figures in the Prometheus text format (docs/metrics.md lists them).
+
+    Not behind an API key, like the health endpoints: scrapers are kept out at the
     network level (the Helm chart's NetworkPolicy), or turn it off with METRICS_ENABLED."""
     await refresh_state_gauges(database, live, discovery)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

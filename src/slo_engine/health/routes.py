@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from slo_engine import __version__
 from slo_engine.access.dependencies import ACCESS_CONTROL, AccessControl
@@ -27,13 +27,37 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 
 class Liveness(BaseModel):
-    status: str
-    version: str
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "version": "0.1.0"}]}
+    )
+
+    status: str = Field(description="Always `ok`: the process answers.")
+    version: str = Field(description="The running slo-engine's version.")
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "checks": {
+                        "database": "ok",
+                        "live_graph": "revision 57, confirmed",
+                        "rate_limiter": "redis",
+                        "discovery:otel": "ok",
+                    },
+                }
+            ]
+        }
+    )
+
+    status: str = Field(description="Always `ready` (not ready is a 503 problem).")
+    checks: dict[str, str] = Field(
+        description="One line per part: the database, the live graph's revision and "
+        "whether it is confirmed current, the rate limiter's backend, each configured "
+        "discovery source, and Redis when it is failing (reported, not fatal)."
+    )
 
 
 async def _discovery_checks(database: Database, discovery: Discovery) -> dict[str, str]:
@@ -63,14 +87,22 @@ async def _discovery_checks(database: Database, discovery: Discovery) -> dict[st
     return checks
 
 
-@router.get("/health", response_model=Liveness, summary="Liveness: the process answers")
+@router.get(
+    "/health",
+    response_model=Liveness,
+    operation_id="getLiveness",
+    summary="Liveness: the process answers",
+)
 async def liveness() -> Liveness:
+    """For a liveness probe: 200 while the process serves requests, whatever the
+    database does. Needs no API key."""
     return Liveness(status="ok", version=__version__)
 
 
 @router.get(
     "/health/ready",
     response_model=Readiness,
+    operation_id="getReadiness",
     summary="Readiness: the database answers and the graph is loaded (Redis trouble is "
     "reported, not fatal)",
     responses=problem_responses(503),
@@ -83,6 +115,10 @@ async def readiness(
     discovery: Annotated[Discovery, Depends(DISCOVERY)],
     drain: Annotated[Drain, Depends(DRAIN)],
 ) -> Readiness | Response:
+    """For a readiness probe: 200 once the database answers and the live graph is
+    loaded; a 503 problem while shutting down, while the database does not answer
+    (within 2 s), or while the graph is still loading. A failing Redis or discovery
+    source is reported in `checks`, not fatal. Needs no API key."""
     if drain.draining:
         return problem_response(request, 503, "The process is shutting down.", slug="not-ready")
     try:

@@ -32,6 +32,7 @@ router = APIRouter(tags=["history"])
     "/changes",
     dependencies=[Depends(read_access)],
     response_model=ChangePage,
+    operation_id="listChanges",
     summary="The change feed: every change to the stored graph, in revision order",
     responses=problem_responses(400, 401, 403, 429, 500, 503),
 )
@@ -39,7 +40,12 @@ async def list_graph_changes(
     database: DatabaseDep,
     since_revision: Annotated[
         int | None,
-        Query(ge=0, le=MAX_REVISION, description="Only changes of later revisions."),
+        Query(
+            ge=0,
+            le=MAX_REVISION,
+            description="Only changes of revisions after this one (exclusive): pass the "
+            "last revision already seen, e.g. a write's `revision`.",
+        ),
     ] = None,
     since: Annotated[
         QueryTime | None,
@@ -47,7 +53,7 @@ async def list_graph_changes(
     ] = None,
     until: Annotated[
         QueryTime | None,
-        Query(description="Only changes of revisions committed at or before this time."),
+        Query(description="Only changes of revisions committed at or before this time (RFC 3339)."),
     ] = None,
     service: Annotated[
         str | None,
@@ -104,6 +110,7 @@ def encoded_diff(diff: GraphDiff, answer_format: DiffFormat) -> bytes:
     "/graph/diff",
     dependencies=[Depends(read_access)],
     response_model=GraphDiffOut,
+    operation_id="getGraphDiff",
     summary="What changed in the stored graph between two revisions or times",
     responses={
         200: {

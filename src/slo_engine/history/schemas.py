@@ -11,6 +11,92 @@ from slo_engine.catalog.change_log import ChangeEntry
 from slo_engine.graph.change_log import ChangeType
 from slo_engine.history.diff import Bound, CycleEvent, FieldChange, GraphDiff
 
+# One edge report added at revision 58, in the feed and in a diff.
+_REPORT_STATE: dict[str, Any] = {
+    "communication_mode": None,
+    "criticality": None,
+    "protocol": "grpc",
+    "timeout_ms": None,
+    "retry_config": None,
+    "confidence_score": 0.9,
+    "request_rate": 3.5,
+    "error_rate": 0.01,
+    "latency_p95_ms": None,
+    "is_stale": False,
+    "last_observed_at": "2026-11-26T10:15:02+00:00",
+}
+_CYCLE_PATH = ["checkoutservice", "paymentservice", "checkoutservice"]
+_CHANGE_PAGE_EXAMPLE: dict[str, Any] = {
+    "items": [
+        {
+            "id": 1289,
+            "revision": 58,
+            "changed_at": "2026-11-26T10:15:02Z",
+            "type": "edge.reported",
+            "service_id": "paymentservice",
+            "target_id": "checkoutservice",
+            "discovery_source": "otel_service_graph",
+            "actor": "job:discover-otel",
+            "state": _REPORT_STATE,
+            "previous": None,
+        },
+        {
+            "id": 1290,
+            "revision": 58,
+            "changed_at": "2026-11-26T10:15:02Z",
+            "type": "cycle.opened",
+            "service_id": "checkoutservice",
+            "target_id": None,
+            "discovery_source": None,
+            "actor": "job:discover-otel",
+            "state": {"cycle_path": _CYCLE_PATH},
+            "previous": None,
+        },
+    ],
+    "next_cursor": "WzEyOTBd",
+}
+_GRAPH_DIFF_EXAMPLE: dict[str, Any] = {
+    "from": {"revision": 57, "committed_at": "2026-11-26T10:00:00Z"},
+    "to": {"revision": 58, "committed_at": "2026-11-26T10:15:02Z"},
+    "services": {
+        "added": [],
+        "removed": [],
+        "changed": [
+            {
+                "service_id": "paymentservice",
+                "changes": {"team": {"old": "checkout", "new": "payments"}},
+            }
+        ],
+        "counts": {"added": 0, "removed": 0, "changed": 1},
+    },
+    "edges": {
+        "added": [
+            {
+                "source": "paymentservice",
+                "target": "checkoutservice",
+                "discovery_source": "otel_service_graph",
+                "state": _REPORT_STATE,
+            }
+        ],
+        "removed": [],
+        "changed": [],
+        "counts": {"added": 1, "removed": 0, "changed": 0},
+    },
+    "cycles": {
+        "opened": [
+            {
+                "revision": 58,
+                "changed_at": "2026-11-26T10:15:02Z",
+                "cycle_path": _CYCLE_PATH,
+                "reason": None,
+            }
+        ],
+        "resolved": [],
+        "counts": {"opened": 1, "resolved": 0},
+    },
+    "truncated": False,
+}
+
 
 class ChangeOut(BaseModel):
     id: int = Field(description="Position in the change log: increasing in revision order.")
@@ -49,7 +135,9 @@ class ChangeOut(BaseModel):
 
 
 class ChangePage(BaseModel):
-    items: list[ChangeOut]
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHANGE_PAGE_EXAMPLE]})
+
+    items: list[ChangeOut] = Field(description="The changes of this page, in revision order.")
     next_cursor: str | None = Field(
         description="Pass back as `cursor` for the next page; none on the last page. A "
         "consumer that follows the feed keeps the last cursor it got and asks again later."
@@ -72,14 +160,14 @@ class FieldChangeOut(BaseModel):
 
 
 class ServiceStateOut(BaseModel):
-    service_id: str
+    service_id: str = Field(description="The service's id.")
     state: dict[str, Any] = Field(
         description="The service's recorded fields (at `to` when added, at `from` when removed)."
     )
 
 
 class ServiceChangeOut(BaseModel):
-    service_id: str
+    service_id: str = Field(description="The service's id.")
     changes: dict[str, FieldChangeOut] = Field(description="Each field that differs.")
 
 
@@ -93,56 +181,62 @@ class EdgeStateOut(BaseModel):
 
 
 class EdgeChangeOut(BaseModel):
-    source: str
-    target: str
-    discovery_source: str
+    source: str = Field(description="The caller.")
+    target: str = Field(description="The callee.")
+    discovery_source: str = Field(description="Whose report it is.")
     changes: dict[str, FieldChangeOut] = Field(description="Each field that differs.")
 
 
 class DiffCountsOut(BaseModel):
     """Whole counts: a list is cut at 10,000 entries, its count is not."""
 
-    added: int
-    removed: int
-    changed: int
+    added: int = Field(description="Entries added, listed or not.")
+    removed: int = Field(description="Entries removed, listed or not.")
+    changed: int = Field(description="Entries changed, listed or not.")
 
 
 class ServicesDiffOut(BaseModel):
-    added: list[ServiceStateOut]
-    removed: list[ServiceStateOut]
-    changed: list[ServiceChangeOut]
-    counts: DiffCountsOut
+    added: list[ServiceStateOut] = Field(description="Services only at `to`.")
+    removed: list[ServiceStateOut] = Field(description="Services only at `from`.")
+    changed: list[ServiceChangeOut] = Field(
+        description="Services at both whose recorded fields differ."
+    )
+    counts: DiffCountsOut = Field(description="The whole counts of the three lists.")
 
 
 class EdgesDiffOut(BaseModel):
-    added: list[EdgeStateOut]
-    removed: list[EdgeStateOut]
-    changed: list[EdgeChangeOut]
-    counts: DiffCountsOut
+    added: list[EdgeStateOut] = Field(description="Edge reports only at `to`.")
+    removed: list[EdgeStateOut] = Field(description="Edge reports only at `from`.")
+    changed: list[EdgeChangeOut] = Field(
+        description="Edge reports at both whose recorded fields differ."
+    )
+    counts: DiffCountsOut = Field(description="The whole counts of the three lists.")
 
 
 class CycleEventOut(BaseModel):
     revision: int = Field(description="The revision whose write opened or resolved it.")
-    changed_at: datetime
-    cycle_path: list[str]
+    changed_at: datetime = Field(description="When that write ran.")
+    cycle_path: list[str] = Field(description="The cycle, first service repeated last.")
     reason: str | None = Field(description="Why it resolved, when the write knew.")
 
 
 class CycleCountsOut(BaseModel):
-    opened: int
-    resolved: int
+    opened: int = Field(description="Cycles opened, listed or not.")
+    resolved: int = Field(description="Cycles resolved, listed or not.")
 
 
 class CyclesDiffOut(BaseModel):
-    opened: list[CycleEventOut]
-    resolved: list[CycleEventOut]
-    counts: CycleCountsOut
+    opened: list[CycleEventOut] = Field(description="Cycles opened, in revision order.")
+    resolved: list[CycleEventOut] = Field(description="Cycles resolved, in revision order.")
+    counts: CycleCountsOut = Field(description="The whole counts of the two lists.")
 
 
 class GraphDiffOut(BaseModel):
     """What changed in the stored graph between two revisions."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True, json_schema_extra={"examples": [_GRAPH_DIFF_EXAMPLE]}
+    )
 
     from_: DiffBoundOut = Field(alias="from", description="The earlier revision.")
     to: DiffBoundOut = Field(description="The later revision.")

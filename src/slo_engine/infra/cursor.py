@@ -17,14 +17,14 @@ from slo_engine.infra.storable import storable_text
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 CURSOR_DESCRIPTION = (
     "The `next_cursor` of the previous page, passed back as it was: an opaque token, "
-    "so one this service did not issue is a 400."
+    "so one this service did not issue is a 400. Left out: the first page."
 )
 # The `cursor` query parameter of a paged listing.
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION)
 ]
 # The `limit` of a paged listing of stored rows.
-PageLimit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Items per page, 1 to 1000.")]
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -10,7 +10,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Message, Receive, Scope, Send
@@ -81,20 +81,46 @@ _TITLE_BY_STATUS = {
 
 
 class ProblemError(BaseModel):
-    pointer: str
-    detail: str
+    pointer: str = Field(
+        description="Where the error is: a JSON Pointer into the body (`/edges/0/target`), "
+        "or `/query/<name>`, `/path/<name>`, `/header/<name>` for a parameter."
+    )
+    detail: str = Field(description="What is wrong there, for a person.")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, as every error response of this API is shaped."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    correlation_id: str
-    errors: list[ProblemError] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": PROBLEM_TYPE_BASE + "validation-error",
+                    "title": "Validation error",
+                    "status": 422,
+                    "detail": "The request body is invalid (1 error(s)); nothing was changed.",
+                    "instance": "/api/v1/services/dependencies",
+                    "correlation_id": "5f0c2a7e-91b4-4f8e-8d0a-3c6b1e2f4a59",
+                    "errors": [{"pointer": "/edges/0/target", "detail": "Field required"}],
+                }
+            ]
+        }
+    )
+
+    type: str = Field(
+        description="A URI naming the kind of problem (stable: match on it, not on `title`)."
+    )
+    title: str = Field(description="A short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code, as on the response.")
+    detail: str = Field(description="What went wrong with this request, for a person.")
+    instance: str = Field(description="The path of the request that failed.")
+    correlation_id: str = Field(
+        description="The request's id (also `X-Correlation-ID`): quote it to find the "
+        "server's log line."
+    )
+    errors: list[ProblemError] | None = Field(
+        default=None, description="One entry per invalid input, when the input was invalid."
+    )
 
 
 # For route declarations: the error responses and their media type in the OpenAPI.

@@ -30,6 +30,7 @@ router = APIRouter(tags=["ingestion"])
 @router.post(
     "/services/dependencies",
     response_model=IngestionResponse,
+    operation_id="ingestGraph",
     summary="Ingest services and dependencies reported by one discovery source",
     responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 500, 503),
     openapi_extra={"requestBody": openapi_body(IngestionRequest)},
@@ -73,13 +74,20 @@ def _retraction_response(result: RetractionResult, response: Response) -> Retrac
 @router.delete(
     "/services/{source_id}/dependencies/{target_id}",
     response_model=RetractionResponse,
+    operation_id="retractDependency",
     summary="Retract an edge: a source no longer reports it",
     responses=problem_responses(400, 401, 403, 404, 422, 429, 500, 503),
 )
 async def retract_dependency(
     principal: Annotated[Principal, Depends(write_access)],
-    source_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
-    target_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
+    source_id: Annotated[
+        str,
+        Path(pattern=SERVICE_ID_PATTERN, max_length=255, description="The edge's caller."),
+    ],
+    target_id: Annotated[
+        str,
+        Path(pattern=SERVICE_ID_PATTERN, max_length=255, description="The edge's callee."),
+    ],
     database: DatabaseDep,
     live: LiveGraphDep,
     response: Response,
@@ -105,12 +113,20 @@ async def retract_dependency(
 @router.delete(
     "/services/{service_id}",
     response_model=RetractionResponse,
+    operation_id="deleteService",
     summary="Delete a service (admin)",
     responses=problem_responses(400, 401, 403, 404, 409, 422, 429, 500, 503),
 )
 async def delete_service(
     principal: Annotated[Principal, Depends(admin_write_access)],
-    service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=SERVICE_ID_PATTERN,
+            max_length=255,
+            description="The service to delete (404 if unknown).",
+        ),
+    ],
     database: DatabaseDep,
     live: LiveGraphDep,
     response: Response,

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import TypedDict
 
 from slo_engine.graph.model import (
@@ -42,37 +42,100 @@ class NodeIn(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
 
     service_id: ServiceId
-    display_name: NotRequired[ShortText | None]
-    team: NotRequired[ShortText | None]
-    criticality: NotRequired[ServiceCriticality | None]
-    metadata: NotRequired[StorableJson | None]
+    display_name: NotRequired[
+        Annotated[
+            ShortText | None,
+            Field(description="A human-readable name. Left out or null: the stored one is kept."),
+        ]
+    ]
+    team: NotRequired[
+        Annotated[
+            ShortText | None,
+            Field(description="The owning team. Left out or null: the stored one is kept."),
+        ]
+    ]
+    criticality: NotRequired[
+        Annotated[
+            ServiceCriticality | None,
+            Field(
+                description="How much the business needs the service (critical > high > "
+                "medium > low). Left out or null: the stored one is kept."
+            ),
+        ]
+    ]
+    metadata: NotRequired[
+        Annotated[
+            StorableJson | None,
+            Field(
+                description="Free-form JSON about the service, replacing the stored "
+                "metadata; e.g. `slo_target` (a number in (0, 1]), which the availability "
+                "ceiling reads. Left out or null: the stored metadata is kept."
+            ),
+        ]
+    ]
 
 
 class EdgeAttributes(TypedDict, total=False):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
 
-    communication_mode: CommunicationMode | None
-    criticality: DependencyCriticality | None
-    protocol: Annotated[str, StringConstraints(max_length=64), TEXT_RULE] | None
-    timeout_ms: Annotated[int, Field(ge=0, le=86_400_000), WHOLE_NUMBER] | None
-    retry_config: StorableJson | None
-    confidence_score: (
-        Annotated[
-            float, Field(ge=0.0, le=1.0, description="Defaults to the source's base confidence.")
-        ]
-        | None
-    )
-    request_rate: Annotated[float, Field(ge=0.0, description="Requests per second.")] | None
-    error_rate: Annotated[float, Field(ge=0.0, le=1.0, description="Failed share.")] | None
-    latency_p95_ms: Annotated[float, Field(ge=0.0)] | None
+    communication_mode: Annotated[
+        CommunicationMode | None,
+        Field(description="`sync` (the caller waits for the answer) or `async` (messages)."),
+    ]
+    criticality: Annotated[
+        DependencyCriticality | None,
+        Field(
+            description="How the caller suffers when the callee fails: `hard` (it fails "
+            "too), `soft` (it works on without), `degraded` (it works, worse)."
+        ),
+    ]
+    protocol: Annotated[
+        Annotated[str, StringConstraints(max_length=64), TEXT_RULE] | None,
+        Field(description="The call's protocol, e.g. http, grpc, kafka; at most 64 characters."),
+    ]
+    timeout_ms: Annotated[
+        Annotated[int, Field(ge=0, le=86_400_000), WHOLE_NUMBER] | None,
+        Field(description="The caller's timeout for this call, in ms (at most a day)."),
+    ]
+    retry_config: Annotated[
+        StorableJson | None,
+        Field(description="The caller's retry policy, free-form JSON kept verbatim."),
+    ]
+    confidence_score: Annotated[
+        Annotated[float, Field(ge=0.0, le=1.0)] | None,
+        Field(
+            description="How sure this source is that the call exists, 0 to 1; defaults to "
+            "the source's base confidence (docs/merge.md)."
+        ),
+    ]
+    request_rate: Annotated[
+        Annotated[float, Field(ge=0.0)] | None,
+        Field(description="Observed requests per second."),
+    ]
+    error_rate: Annotated[
+        Annotated[float, Field(ge=0.0, le=1.0)] | None,
+        Field(description="Observed share of failed requests, 0 to 1 (0.002 = 0.2%)."),
+    ]
+    latency_p95_ms: Annotated[
+        Annotated[float, Field(ge=0.0)] | None,
+        Field(description="Observed 95th percentile latency of the call, in ms."),
+    ]
 
 
 class EdgeIn(TypedDict):
     __pydantic_config__ = _STRICT  # type: ignore[misc]
 
-    source: ServiceId
-    target: ServiceId
-    attributes: NotRequired[EdgeAttributes]
+    source: Annotated[ServiceId, Field(description="The caller's service id.")]
+    target: Annotated[ServiceId, Field(description="The callee's service id.")]
+    attributes: NotRequired[
+        Annotated[
+            EdgeAttributes,
+            Field(
+                description="What this source knows of the call; every attribute is "
+                "optional, and one left out or null is not known to this source."
+            ),
+        ]
+    ]
 
 
 class ReplaceScope(BaseModel):
@@ -86,10 +149,54 @@ class ReplaceScope(BaseModel):
     )
 
 
-class IngestionRequest(BaseModel):
-    model_config = _STRICT
+# What docs/api.md shows: one source's report of a call, with every attribute.
+_INGESTION_EXAMPLE: dict[str, Any] = {
+    "source": "service_mesh",
+    "observed_at": "2026-11-26T10:00:00Z",
+    "nodes": [{"service_id": "checkoutservice", "team": "checkout", "criticality": "critical"}],
+    "edges": [
+        {
+            "source": "checkoutservice",
+            "target": "paymentservice",
+            "attributes": {
+                "communication_mode": "sync",
+                "criticality": "hard",
+                "protocol": "grpc",
+                "timeout_ms": 500,
+                "retry_config": {"max_retries": 3},
+                "confidence_score": 0.9,
+                "request_rate": 42.0,
+                "error_rate": 0.002,
+                "latency_p95_ms": 35.5,
+            },
+        }
+    ],
+}
+# A catalog's full sync of one service's outgoing edges.
+_REPLACE_EXAMPLE: dict[str, Any] = {
+    "source": "backstage",
+    "mode": "replace",
+    "scope": {"services": ["checkoutservice"]},
+    "edges": [
+        {"source": "checkoutservice", "target": "paymentservice"},
+        {
+            "source": "checkoutservice",
+            "target": "emailservice",
+            "attributes": {"criticality": "soft", "communication_mode": "async"},
+        },
+    ],
+}
 
-    source: DiscoverySource
+
+class IngestionRequest(BaseModel):
+    model_config = ConfigDict(
+        **_STRICT, json_schema_extra={"examples": [_INGESTION_EXAMPLE, _REPLACE_EXAMPLE]}
+    )
+
+    source: DiscoverySource = Field(
+        description="The discovery source reporting: its reports are kept apart from other "
+        "sources' and merged on read (docs/merge.md)."
+    )
     observed_at: StorableAwareTime | None = Field(
         default=None,
         description="When the source saw this graph (RFC 3339 with an offset, within the "
@@ -106,8 +213,16 @@ class IngestionRequest(BaseModel):
         description="Only with `mode: replace` (with `merge` it is a 422): the services "
         "whose outgoing edges the request covers. Without it, the source's whole report.",
     )
-    nodes: list[NodeIn] = Field(default_factory=list)
-    edges: list[EdgeIn] = Field(default_factory=list)
+    nodes: list[NodeIn] = Field(
+        default_factory=list,
+        description="Services declared, with what the source knows of them; a service an "
+        "edge names but no node declares is created as `discovered`.",
+    )
+    edges: list[EdgeIn] = Field(
+        default_factory=list,
+        description="Calls seen or declared, one per (source, target): ingesting one again "
+        "updates this source's report of it.",
+    )
 
     @model_validator(mode="after")
     def _scope_needs_replace(self) -> IngestionRequest:
@@ -124,11 +239,34 @@ def ingestion_request(document: dict[str, Any]) -> IngestionRequest:
 
 
 class DetectedCycleOut(BaseModel):
-    alert_id: uuid.UUID
-    cycle_path: list[str]
+    alert_id: uuid.UUID = Field(
+        description="The circular-dependency alert opened for it (GET "
+        "/circular-dependencies/{alert_id})."
+    )
+    cycle_path: list[str] = Field(description="One concrete cycle, first service repeated last.")
 
 
 class IngestionResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "nodes_upserted": 2,
+                    "edges_upserted": 1,
+                    "revision": 57,
+                    "edges_retracted": 0,
+                    "circular_dependencies_detected": [
+                        {
+                            "alert_id": "0f8c6c7e-5a41-4c36-9d3e-2b7f1c9a4e10",
+                            "cycle_path": ["checkoutservice", "paymentservice", "checkoutservice"],
+                        }
+                    ],
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
     nodes_upserted: int = Field(
         description="Distinct services in the request, declared or named by an edge."
     )
@@ -142,17 +280,43 @@ class IngestionResponse(BaseModel):
         description="Edge reports of this source retracted because a `replace` request "
         "no longer lists them.",
     )
-    circular_dependencies_detected: list[DetectedCycleOut]
-    warnings: list[str]
+    circular_dependencies_detected: list[DetectedCycleOut] = Field(
+        description="Cycles this write closed (each opens an alert); empty when none."
+    )
+    warnings: list[str] = Field(
+        description="What was stored otherwise than sent, or deserves a look (an edge "
+        "given twice: the last entry kept; `observed_at` in the future: recorded as now); "
+        "the write itself succeeded."
+    )
 
 
 class RetractedEdgeOut(BaseModel):
-    source: str
-    target: str
-    discovery_source: DiscoverySource
+    source: str = Field(description="The caller's service id.")
+    target: str = Field(description="The callee's service id.")
+    discovery_source: DiscoverySource = Field(description="Whose report was retracted.")
 
 
 class RetractionResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "revision": 58,
+                    "retracted": [
+                        {
+                            "source": "paymentservice",
+                            "target": "checkoutservice",
+                            "discovery_source": "otel_service_graph",
+                        }
+                    ],
+                    "deleted_service": None,
+                    "cycles_resolved": [["checkoutservice", "paymentservice", "checkoutservice"]],
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
     revision: int = Field(
         description="The graph revision this write committed (also `X-Graph-Revision`)."
     )
@@ -164,7 +328,11 @@ class RetractionResponse(BaseModel):
         default_factory=list,
         description="The paths of the circular-dependency alerts this write resolved.",
     )
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What deserves a look although the write succeeded (e.g. the cycle "
+        "check failed and runs again on the next change).",
+    )
 
     @classmethod
     def of(cls, result: RetractionResult) -> RetractionResponse:

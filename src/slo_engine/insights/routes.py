@@ -14,35 +14,52 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
-from slo_engine.topology.routes import DEFAULT_MAX_NODES, MAX_DEPTH, MAX_MAX_NODES
+from slo_engine.topology.routes import (
+    DEFAULT_MAX_NODES,
+    MAX_DEPTH,
+    MAX_MAX_NODES,
+    IncludeStaleQuery,
+)
 from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["insights"])
-
-ServiceIdPath = Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)]
-IncludeStale = Annotated[
-    bool, Query(description="Follow stale edges too (they are ignored by default).")
-]
 
 
 @router.get(
     "/services/{service_id}/impact",
     dependencies=[Depends(read_access)],
     response_model=ImpactOut,
+    operation_id="getImpact",
     summary="Blast radius: who is hurt if this service fails",
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_impact(
     read: GraphReadDep,
-    service_id: ServiceIdPath,
-    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = MAX_DEPTH,
-    include_stale: IncludeStale = False,
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=SERVICE_ID_PATTERN,
+            max_length=255,
+            description="The service assumed to fail (404 if unknown).",
+        ),
+    ],
+    depth: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_DEPTH,
+            description=f"How many hops upstream the failure travels, 1 to {MAX_DEPTH}: 1 "
+            "judges the direct callers only.",
+        ),
+    ] = MAX_DEPTH,
+    include_stale: IncludeStaleQuery = False,
     max_affected: Annotated[
         int,
         Query(
             ge=1,
             le=MAX_MAX_NODES,
-            description="List at most this many (the worst hit first); totals count all.",
+            description=f"List at most this many affected services (1 to {MAX_MAX_NODES:,}), "
+            "the worst hit first; the totals count all.",
         ),
     ] = DEFAULT_MAX_NODES,
 ) -> Response:
@@ -65,21 +82,30 @@ async def get_impact(
     "/services/{service_id}/availability",
     dependencies=[Depends(read_access)],
     response_model=AvailabilityOut,
+    operation_id="getAvailability",
     summary="Availability ceiling: the best this service can deliver",
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_availability(
     read: GraphReadDep,
     settings: SettingsDep,
-    service_id: ServiceIdPath,
-    include_stale: IncludeStale = False,
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=SERVICE_ID_PATTERN,
+            max_length=255,
+            description="The service whose ceiling to compute (404 if unknown).",
+        ),
+    ],
+    include_stale: IncludeStaleQuery = False,
     max_terms: Annotated[
         int,
         Query(
             ge=1,
             le=MAX_MAX_NODES,
-            description="List at most this many terms, units and limiting units (the "
-            "costliest first); the ceiling and its arithmetic count all.",
+            description=f"List at most this many terms, units and limiting units each (1 "
+            f"to {MAX_MAX_NODES:,}; the costliest limiting units first); the ceiling and "
+            "its arithmetic count all.",
         ),
     ] = DEFAULT_MAX_NODES,
 ) -> Response:

@@ -34,6 +34,7 @@ router = APIRouter(tags=["services"])
     "/services",
     dependencies=[Depends(read_access)],
     response_model=ServicePage,
+    operation_id="listServices",
     summary="List services",
     responses=problem_responses(400, 401, 403, 410, 429, 500, 503),
 )
@@ -44,9 +45,25 @@ async def list_services(
     live: LiveGraphDep,
     settings: SettingsDep,
     past: Annotated[PastGraphs, Depends(PAST_GRAPHS)],
-    team: Annotated[str | None, Query(max_length=255, pattern=NO_NUL_PATTERN)] = None,
-    criticality: Annotated[ServiceCriticality | None, Query()] = None,
-    discovered: Annotated[bool | None, Query()] = None,
+    team: Annotated[
+        str | None,
+        Query(
+            max_length=255,
+            pattern=NO_NUL_PATTERN,
+            description="Only the services of this team (exact match, case-sensitive).",
+        ),
+    ] = None,
+    criticality: Annotated[
+        ServiceCriticality | None,
+        Query(description="Only the services declared with this criticality."),
+    ] = None,
+    discovered: Annotated[
+        bool | None,
+        Query(
+            description="true: only services known only from edges (no source declared "
+            "them); false: only declared ones. Left out: both."
+        ),
+    ] = None,
     search: Annotated[
         str | None,
         Query(
@@ -83,15 +100,24 @@ async def list_services(
     "/services/{service_id}",
     dependencies=[Depends(read_access)],
     response_model=ServiceOut,
+    operation_id="getService",
     summary="One service",
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_service(
     read: GraphReadDep,
-    service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=SERVICE_ID_PATTERN,
+            max_length=255,
+            description="The service to answer about (404 if unknown).",
+        ),
+    ],
     response: Response,
 ) -> ServiceOut:
-    """The service as the live graph holds it."""
+    """The service as the live graph holds it (or, with `as_of`, as it was then): its
+    declared fields and metadata, and whether only stale edges are left to it."""
     snapshot = read.snapshot
     found = service_in(snapshot, service_id)
     response.headers.update(read.headers(snapshot.revision))

@@ -40,6 +40,22 @@ MAX_MAX_NODES = 100_000
 # The answer's format depends on Accept, so shared caches must key on it.
 _VARY = {"Vary": "Accept"}
 
+# The graph reads' shared parameters (the insights and the whole-graph export take them
+# too), described once so every operation says the same.
+INCLUDE_STALE_DESCRIPTION = (
+    "Also follow stale edges: those every source stopped observing (not seen for "
+    "STALE_EDGE_THRESHOLD_HOURS, 168 h by default; kept, never deleted). By default they "
+    "are left out, as if gone."
+)
+IncludeStaleQuery = Annotated[bool, Query(description=INCLUDE_STALE_DESCRIPTION)]
+FORMAT_DESCRIPTION = (
+    "The answer's format: `json` (the default), `dot` (Graphviz), `mermaid` or "
+    "`cytoscape` (Cytoscape.js elements). Wins over Accept; see docs/exports.md."
+)
+ExportFormatQuery = Annotated[
+    ExportFormat | None, Query(alias="format", description=FORMAT_DESCRIPTION)
+]
+
 # The query parameters the lane parses, each to the endpoint's argument and its value
 # (None: not a value FastAPI would take as written; the request goes its way). A
 # parameter not given keeps the endpoint's default.
@@ -88,6 +104,7 @@ async def _dependencies_lane(request: Request) -> Response | None:
     "/services/{service_id}/dependencies",
     dependencies=[Depends(read_access)],
     response_model=SubgraphOut,
+    operation_id="getDependencies",
     summary="The subgraph around a service",
     responses={
         200: {"content": openapi_content(), "description": "The subgraph"},
@@ -100,15 +117,43 @@ async def get_dependencies(
     request: Request,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     read: GraphReadDep,
-    service_id: Annotated[str, Path(pattern=SERVICE_ID_PATTERN, max_length=255)],
-    direction: Annotated[Direction, Query()] = Direction.DOWNSTREAM,
-    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 3,
-    include_stale: Annotated[bool, Query()] = False,
-    max_nodes: Annotated[int, Query(ge=1, le=MAX_MAX_NODES)] = DEFAULT_MAX_NODES,
-    export_format: Annotated[
-        ExportFormat | None,
-        Query(alias="format", description="Wins over Accept; see docs/exports.md."),
-    ] = None,
+    service_id: Annotated[
+        str,
+        Path(
+            pattern=SERVICE_ID_PATTERN,
+            max_length=255,
+            description="The service at the centre of the subgraph (404 if unknown).",
+        ),
+    ],
+    direction: Annotated[
+        Direction,
+        Query(
+            description="Which way to walk: `downstream` along calls (what the service "
+            "depends on), `upstream` against them (what depends on it), `both` (the union "
+            "of the two walks, each service at the nearer distance)."
+        ),
+    ] = Direction.DOWNSTREAM,
+    depth: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_DEPTH,
+            description=f"How many hops to walk from the service, 1 to {MAX_DEPTH}; 1 "
+            "answers its direct dependencies (or callers) only.",
+        ),
+    ] = 3,
+    include_stale: IncludeStaleQuery = False,
+    max_nodes: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_MAX_NODES,
+            description=f"List at most this many services (1 to {MAX_MAX_NODES:,}), the "
+            "closest first; past it the answer says `statistics.truncated` and keeps only "
+            "the edges between the services listed.",
+        ),
+    ] = DEFAULT_MAX_NODES,
+    export_format: ExportFormatQuery = None,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.

@@ -30,17 +30,26 @@ from slo_engine.webhooks.targets import allowed_hosts
 
 router = APIRouter(tags=["webhooks"])
 
-WebhookId = Annotated[str, Path(pattern=WEBHOOK_ID_PATTERN, description="The id `POST` gave.")]
+WebhookId = Annotated[
+    str,
+    Path(
+        pattern=WEBHOOK_ID_PATTERN,
+        description="The subscription's id (`wh_` and 32 hex digits), as `POST` answered it.",
+    ),
+]
 
 
 # Each message holds its body (up to ~100 KB for a long listing): pages are kept short.
-DeliveryPageLimit = Annotated[int, Query(ge=1, le=100, description="At most this many items.")]
+DeliveryPageLimit = Annotated[
+    int, Query(ge=1, le=100, description="Messages per page, 1 to 100 (each holds its body).")
+]
 
 
 @router.post(
     "/webhooks",
     status_code=201,
     response_model=WebhookCreated,
+    operation_id="createWebhook",
     summary="Subscribe a URL to the graph's changes (its secret is returned once)",
     responses=problem_responses(400, 401, 403, 409, 415, 422, 429, 500, 503),
     openapi_extra={"requestBody": openapi_body(WebhookCreate)},
@@ -71,10 +80,13 @@ async def create_webhook(
     "/webhooks",
     dependencies=[Depends(admin_read_access)],
     response_model=WebhookList,
+    operation_id="listWebhooks",
     summary="List the webhook subscriptions (never their secrets)",
     responses=problem_responses(401, 403, 429, 500, 503),
 )
 async def list_webhooks(database: DatabaseDep) -> WebhookList:
+    """Every subscription, oldest first, with its status and how far it has read the
+    change log."""
     webhooks = await database.read(service.list_webhooks)
     return WebhookList(items=[WebhookOut.of(w) for w in webhooks])
 
@@ -83,10 +95,13 @@ async def list_webhooks(database: DatabaseDep) -> WebhookList:
     "/webhooks/{webhook_id}",
     dependencies=[Depends(admin_read_access)],
     response_model=WebhookOut,
+    operation_id="getWebhook",
     summary="One webhook subscription",
     responses=problem_responses(400, 401, 403, 404, 429, 500, 503),
 )
 async def get_webhook(webhook_id: WebhookId, database: DatabaseDep) -> WebhookOut:
+    """The subscription (never its secret): `failing` with `failing_since` when a message
+    gave up and waits for a redelivery."""
     webhook = await database.read(lambda session: service.get_webhook(session, webhook_id))
     return WebhookOut.of(webhook)
 
@@ -95,10 +110,13 @@ async def get_webhook(webhook_id: WebhookId, database: DatabaseDep) -> WebhookOu
     "/webhooks/{webhook_id}",
     dependencies=[Depends(admin_write_access)],
     response_model=WebhookOut,
+    operation_id="deleteWebhook",
     summary="Unsubscribe: the subscription and its delivery log are deleted",
     responses=problem_responses(400, 401, 403, 404, 429, 500, 503),
 )
 async def delete_webhook(webhook_id: WebhookId, database: DatabaseDep) -> WebhookOut:
+    """Its pending messages go with the log (one already in flight may still arrive).
+    The answer is the subscription as it was."""
     webhook = await database.transaction(
         lambda session: service.delete_webhook(session, webhook_id)
     )
@@ -109,6 +127,7 @@ async def delete_webhook(webhook_id: WebhookId, database: DatabaseDep) -> Webhoo
     "/webhooks/{webhook_id}/deliveries",
     dependencies=[Depends(admin_read_access)],
     response_model=DeliveryPage,
+    operation_id="listWebhookDeliveries",
     summary="A subscription's delivery log, newest first",
     responses=problem_responses(400, 401, 403, 404, 429, 500, 503),
 )
@@ -116,7 +135,8 @@ async def list_deliveries(
     webhook_id: WebhookId,
     database: DatabaseDep,
     status: Annotated[
-        DeliveryStatus | None, Query(description="Only messages in this state.")
+        DeliveryStatus | None,
+        Query(description="Only messages in this state: `pending`, `delivered` or `failed`."),
     ] = None,
     cursor: CursorQuery = None,
     limit: DeliveryPageLimit = 20,
@@ -136,12 +156,20 @@ async def list_deliveries(
     dependencies=[Depends(admin_write_access)],
     status_code=202,
     response_model=WebhookOut,
+    operation_id="redeliverWebhookMessage",
     summary="Send a message again (next, with a new retry window)",
     responses=problem_responses(400, 401, 403, 404, 429, 500, 503),
 )
 async def redeliver(
     webhook_id: WebhookId,
-    message_id: Annotated[str, Path(pattern=MESSAGE_ID_PATTERN)],
+    message_id: Annotated[
+        str,
+        Path(
+            pattern=MESSAGE_ID_PATTERN,
+            description="The message's id, as `message_id` in the delivery log (and the "
+            "`webhook-id` header the receiver saw).",
+        ),
+    ],
     database: DatabaseDep,
 ) -> WebhookOut:
     """A failed message (or a delivered one the receiver lost) is queued again, ahead of
