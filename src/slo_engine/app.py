@@ -24,6 +24,7 @@ from slo_engine.access.routes import router as access_router
 from slo_engine.access.schemas import ApiKeyCreate
 from slo_engine.access.service import Authenticator, usable_key_count
 from slo_engine.access.sign_in import sign_in_from
+from slo_engine.agents.http import install_mcp, mcp_lifespan
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
 from slo_engine.api_docs.routes import install_api_docs
@@ -214,7 +215,8 @@ def create_app(
         try:
             # The lifespan state: what the server reads of the app's settings (the
             # bound on request heads, infra/http_server.py).
-            yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
+            async with mcp_lifespan(app):
+                yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
             await webhooks.stop()
             scheduler.shutdown()
@@ -247,6 +249,8 @@ def create_app(
         install_explorer(app)
     if settings.api_docs_enabled:
         install_api_docs(app)
+    # MCP tools for AI agents at /mcp, behind the same access check as the API.
+    install_mcp(app)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)

@@ -25,6 +25,7 @@ from rich.tree import Tree
 
 from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
+from slo_engine.agents.cli import mcp
 from slo_engine.alerts.cli import app as alerts_app
 from slo_engine.discovery.cli import discover
 from slo_engine.errors import SloEngineError
@@ -60,6 +61,7 @@ app.command(name="retract")(retract)
 app.add_typer(services_app, name="services")
 services_app.command(name="list")(list_services)
 app.add_typer(alerts_app, name="alerts")
+app.command(name="mcp")(mcp)
 app.command(name="changes")(changes)
 app.command(name="diff")(diff)
 
