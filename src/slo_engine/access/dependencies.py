@@ -131,15 +131,22 @@ async def _caller(
         person = proxy.principal(client, request.headers)
         if person is not None:
             return person
-    token = presented is not None and looks_like_token(presented.strip())
-    if not (token and access.sign_in.oidc is not None):
+    # A sign-in token when an issuer is configured and the credential is shaped like one.
+    token = (
+        presented.strip()
+        if access.sign_in.oidc is not None
+        and presented is not None
+        and looks_like_token(presented.strip())
+        else None
+    )
+    if token is None:
         # A token is checked without any database work, so only keys are refused
         # unread while the address is limited.
         _refuse_if_limited(access, client, presented)
     # The key cache is valid for the access revision the live graph has applied (kept
     # current beside the requests: live/change_feed.py), so a known key costs no
     # database work.
-    return await _authenticated(access, client, presented, access_revision)
+    return await _authenticated(access, client, presented, token, access_revision)
 
 
 def _refuse_if_limited(access: AccessControl, client: str, presented: str | None) -> None:
@@ -163,15 +170,19 @@ def _refuse_if_limited(access: AccessControl, client: str, presented: str | None
 
 
 async def _authenticated(
-    access: AccessControl, client: str, presented: str | None, access_revision: int
+    access: AccessControl,
+    client: str,
+    presented: str | None,
+    token: str | None,
+    access_revision: int,
 ) -> Principal:
-    """The principal of the presented key or token; a failure is a 401, or a 429 once
-    this address (or the stored key it named) has failed too often
-    (access/failures.py)."""
+    """The principal of the presented key, or of `token` (the credential, when it is a
+    sign-in token); a failure is a 401, or a 429 once this address (or the stored key
+    it named) has failed too often (access/failures.py)."""
     oidc = access.sign_in.oidc
     try:
-        if oidc is not None and presented is not None and looks_like_token(presented.strip()):
-            return await oidc.principal(presented.strip())
+        if token is not None and oidc is not None:
+            return await oidc.principal(token)
         return await access.authenticator.authenticate(presented, access_revision)
     except AuthenticationError as failure:
         failures = access.failed_authentications

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import jwt
+import orjson
 
 from slo_engine.access.group_scopes import GroupScopes, groups_from_claim
 from slo_engine.access.service import Principal
@@ -178,8 +179,8 @@ class SigningKeys:
         except httpx.HTTPError as error:
             raise IssuerUnreachableError(f"{url}: {type(error).__name__}: {error}") from error
         try:
-            document = httpx.Response(200, content=bytes(body)).json()
-        except ValueError as error:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
             raise IssuerUnreachableError(f"{url} is not JSON") from error
         if not isinstance(document, dict):
             raise IssuerUnreachableError(f"{url} is not a JSON object")

@@ -105,9 +105,9 @@ def build_engine(settings: Settings, *, create: bool = False) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         connect_args: dict[str, Any] = {"timeout": 30}
         path = sqlite_file(url)
-        if path is not None and not create and not path.exists():
-            raise DatabaseMissingError(str(path.resolve()))
         if path is not None and not create:
+            if not path.exists():
+                raise DatabaseMissingError(str(path.resolve()))
             # Opened read-write, never created: a mistyped DATABASE_URL, or a command run
             # from another directory, must not leave an empty database behind that then
             # answers "no such table". Only `slo-cli db upgrade` creates one.
