@@ -53,6 +53,7 @@ from slo_engine.infra.shutdown import DRAIN, Drain
 from slo_engine.infra.storable import declare_storable_json
 from slo_engine.ingestion.routes import router as ingestion_router
 from slo_engine.ingestion.schemas import IngestionRequest
+from slo_engine.insights.includes import INCLUDED_INSIGHTS
 from slo_engine.insights.routes import router as insights_router
 from slo_engine.jobs.runner import JOBS, JobRunner, JobScheduler
 from slo_engine.jobs.wiring import build_jobs
@@ -77,6 +78,7 @@ from slo_engine.topology.answer_cache import (
     RedisAnswerCache,
 )
 from slo_engine.topology.catalog_routes import router as catalog_router
+from slo_engine.topology.includes import INCLUDES
 from slo_engine.topology.routes import router as topology_router
 from slo_engine.webhooks.delivery import DeliveryLimits, WebhookDispatcher
 from slo_engine.webhooks.routes import router as webhooks_router
@@ -191,6 +193,7 @@ def create_app(
         JOBS.install(app, jobs)
         DRAIN.install(app, drain)
         ANSWERS.install(app, answers)
+        INCLUDES.install(app, INCLUDED_INSIGHTS)
         EXPORT_STREAMS.install(app, asyncio.Semaphore(settings.export_max_streams))
         # The hot routes' fast lanes (infra/fast_lane.py) skip FastAPI's operation
         # spans: closed while tracing is on, so traces stay whole.
@@ -246,7 +249,7 @@ def create_app(
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     if settings.explorer_enabled:
-        install_explorer(app)
+        install_explorer(app, settings)
     if settings.api_docs_enabled:
         install_api_docs(app)
     # MCP tools for AI agents at /mcp, behind the same access check as the API.

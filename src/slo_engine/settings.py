@@ -5,13 +5,19 @@ Read once, in `create_app` or the CLI, never at import time.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from slo_engine.rate_policy import InvalidRateError, parse_rate
-from slo_engine.sign_in_policy import ACCEPTABLE_ALGORITHMS, parse_networks
+from slo_engine.sign_in_policy import (
+    ACCEPTABLE_ALGORITHMS,
+    frame_ancestors,
+    oidc_scope,
+    parse_networks,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
 
@@ -118,6 +124,20 @@ class Settings(BaseSettings):
     # Availability ceiling: the target of a service whose metadata gives no slo_target.
     default_slo_target: float = Field(default=0.999, gt=0.0, le=1.0)
     explorer_enabled: bool = True  # the web page at /ui/
+    # Origins that may show the explorer in a frame (a Backstage page, a portal), e.g.
+    # "https://backstage.example.com"; empty: none may (docs/explorer.md "Embedding").
+    explorer_frame_ancestors: str = ""
+    # Backstage's address: the explorer links each service to its catalog entity there.
+    explorer_backstage_url: str | None = None
+    # The explorer's own OpenID Connect sign-in (authorization code with PKCE, in the
+    # browser): the client id registered at AUTH_OIDC_ISSUER for the page, a public
+    # client whose redirect URI is <this service>/ui/ (docs/sign-in.md "The explorer").
+    explorer_oidc_client_id: str | None = None
+    explorer_oidc_scope: str = "openid profile email"
+    # Which token the page sends: the access token, or the ID token where the issuer's
+    # access tokens are not meant for this service (their `aud` is not
+    # AUTH_OIDC_AUDIENCE; an ID token's is the client id).
+    explorer_oidc_token: Literal["access_token", "id_token"] = "access_token"
     # Whole-graph DOT/Mermaid/Cytoscape exports streamed at once per process: each holds
     # a copy of the graph's keys and seconds of CPU (docs/exports.md); more get a 503.
     export_max_streams: int = Field(default=2, ge=1)
@@ -148,6 +168,24 @@ class Settings(BaseSettings):
             )
         return ",".join(named)
 
+    @field_validator("explorer_frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        frame_ancestors(value)  # a bad origin raises ValueError
+        return value
+
+    @field_validator("explorer_oidc_scope")
+    @classmethod
+    def _oidc_scope(cls, value: str) -> str:
+        return oidc_scope(value)
+
+    @field_validator("explorer_backstage_url")
+    @classmethod
+    def _backstage_url(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"https?://[^\s\"'<>]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else None
+
     @field_validator("auth_trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -163,6 +201,10 @@ class Settings(BaseSettings):
             )
         if self.auth_oidc_issuer and not self.auth_oidc_issuer.startswith(("https://", "http://")):
             raise ValueError("AUTH_OIDC_ISSUER must be an http(s) URL")
+        if self.explorer_oidc_client_id and not self.auth_oidc_issuer:
+            raise ValueError(
+                "EXPLORER_OIDC_CLIENT_ID needs AUTH_OIDC_ISSUER: the page signs in there"
+            )
         if self.auth_proxy_header and not self.auth_trusted_proxies.strip():
             raise ValueError(
                 "AUTH_PROXY_HEADER needs AUTH_TRUSTED_PROXIES: from any other address the "

@@ -6,6 +6,7 @@ them on requests).
 from __future__ import annotations
 
 import ipaddress
+import re
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -35,3 +36,48 @@ def group_list(text: str) -> frozenset[str]:
     ['platform-admins', 'sre']
     """
     return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+# A CSP host source the explorer may be framed by: a scheme and host (a leading `*.`
+# allowed, as CSP allows), an optional port, nothing else. Quotes, semicolons and
+# spaces cannot pass, so a setting cannot add another directive to the policy.
+_FRAME_SOURCE = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
+
+
+def frame_ancestors(text: str) -> tuple[str, ...]:
+    """The origins allowed to embed the explorer, from `EXPLORER_FRAME_ANCESTORS`
+    (separated by commas or spaces; `'self'` or `self` for the service's own origin);
+    a bad one raises ValueError.
+
+    >>> frame_ancestors("https://backstage.example.com, https://*.corp.example:8443 self")
+    ('https://backstage.example.com', 'https://*.corp.example:8443', "'self'")
+    >>> frame_ancestors("")
+    ()
+    """
+    sources: list[str] = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        if part in ("self", "'self'"):
+            sources.append("'self'")
+        elif _FRAME_SOURCE.fullmatch(part):
+            sources.append(part.rstrip("/"))
+        else:
+            raise ValueError(
+                f"{part!r} is not an origin such as https://backstage.example.com "
+                "(scheme, host and optional port; no path)"
+            )
+    return tuple(sources)
+
+
+def oidc_scope(text: str) -> str:
+    """The OAuth scopes the explorer asks for, space-separated, `openid` always among
+    them.
+
+    >>> oidc_scope("profile, email groups")
+    'openid profile email groups'
+    """
+    named = [part for part in re.split(r"[\s,]+", text.strip()) if part]
+    if any(not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", part) for part in named):
+        raise ValueError(f"{text!r}: scope names are printable ASCII without quotes or backslashes")
+    return " ".join(dict.fromkeys(["openid", *named]))

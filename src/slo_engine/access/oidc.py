@@ -97,6 +97,7 @@ class SigningKeys:
         self._attempted_at: float | None = None
         self._jwks_url = config.jwks_url
         self._fetching: asyncio.Task[None] | None = None
+        self._discovery: dict[str, Any] | None = None
         self.fetches = 0  # key-set fetches made (tests, logs)
 
     async def key_for(self, key_id: str | None) -> jwt.PyJWK:
@@ -152,13 +153,22 @@ class SigningKeys:
         self._keys = {key.key_id: key for key in key_set.keys}
         self._fetched_at = self._clock()
 
+    async def discovery(self) -> dict[str, Any]:
+        """The issuer's discovery document, fetched once and kept (the explorer's
+        sign-in reads its endpoints); IssuerUnreachableError when it cannot be had."""
+        if self._discovery is None:
+            issuer = self._config.issuer
+            url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+            document = await self._json(url)
+            # OpenID Connect Discovery: the document must name the issuer asked for.
+            if document.get("issuer") != issuer:
+                raise IssuerUnreachableError(f"{url} names the issuer {document.get('issuer')!r}")
+            self._discovery = document
+        return self._discovery
+
     async def _discover_jwks_url(self) -> str:
-        issuer = self._config.issuer
-        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        document = await self._json(url)
-        # OpenID Connect Discovery: the document must name the issuer it was asked for.
-        if document.get("issuer") != issuer:
-            raise IssuerUnreachableError(f"{url} names the issuer {document.get('issuer')!r}")
+        document = await self.discovery()
+        url = self._config.issuer.rstrip("/") + "/.well-known/openid-configuration"
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
             raise IssuerUnreachableError(f"{url} has no jwks_uri")

@@ -1,7 +1,9 @@
 """The explorer page at /ui/ (static files of this package) and / redirecting to it.
 
-Every file of the page is served with security headers: a Content-Security-Policy that
-allows scripts, styles and API calls from this origin only (no inline code, no CDN),
+Every file of the page is served with security headers (explorer/page_config.py): a
+Content-Security-Policy that allows scripts, styles and API calls from this origin only
+(no inline code, no CDN; the sign-in issuer's token endpoint besides, when the page signs
+people in), framing only by EXPLORER_FRAME_ANCESTORS (none by default),
 `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` (the URL hash names
 services; nothing leaks to other sites). The files have no content hash in their names
 (there is no build step), so browsers revalidate them on every load (`no-cache`: a cheap
@@ -10,47 +12,39 @@ services; nothing leaks to other sites). The files have no content hash in their
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
-EXPLORER_PATH = "/ui"
+from slo_engine.explorer.page_config import PagePolicy, install_page_config
+from slo_engine.settings import Settings
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        "img-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+EXPLORER_PATH = "/ui"
 CACHE_CONTROL = "no-cache"
 
 
 class ExplorerFiles(StaticFiles):
     """StaticFiles with the page's security and caching headers on every response."""
 
+    def __init__(self, policy: PagePolicy, **options: Any) -> None:
+        super().__init__(**options)
+        self.policy = policy
+
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(self.policy.headers())
         response.headers["Cache-Control"] = CACHE_CONTROL
         return response
 
 
-def install_explorer(app: FastAPI) -> None:
-    """Serve the page's static files under /ui/ and redirect / there."""
+def install_explorer(app: FastAPI, settings: Settings) -> None:
+    """Serve the page's static files under /ui/, its configuration at /ui/config.json,
+    and redirect / there."""
+    policy = PagePolicy(settings)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -58,8 +52,9 @@ def install_explorer(app: FastAPI) -> None:
             f"{EXPLORER_PATH}/", status_code=307, headers={"Cache-Control": "no-store"}
         )
 
+    install_page_config(app, policy)
     app.mount(
         EXPLORER_PATH,
-        ExplorerFiles(packages=[("slo_engine.explorer", "static")], html=True),
+        ExplorerFiles(policy, packages=[("slo_engine.explorer", "static")], html=True),
         name="explorer",
     )

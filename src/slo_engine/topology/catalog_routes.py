@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
 from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
-from slo_engine.infra.components import SettingsDep
+from slo_engine.infra.components import SETTINGS, SettingsDep
 from slo_engine.infra.cursor import CursorQuery, PageLimit
 from slo_engine.infra.db import DatabaseDep
 from slo_engine.infra.http_errors import problem_responses
@@ -25,6 +26,9 @@ from slo_engine.live.reads import (
     graph_read,
 )
 from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
+from slo_engine.topology.includes import INCLUDES, IncludeQuery, parse_include, with_included
+from slo_engine.topology.routes import INCLUDE_STALE_DESCRIPTION
+from slo_engine.topology.schemas import ServiceDetailOut
 from slo_engine.topology.service import service_in
 
 router = APIRouter(tags=["services"])
@@ -99,7 +103,7 @@ async def list_services(
 @router.get(
     "/services/{service_id}",
     dependencies=[Depends(read_access)],
-    response_model=ServiceOut,
+    response_model=ServiceDetailOut,
     operation_id="getService",
     summary="One service",
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
@@ -114,11 +118,26 @@ async def get_service(
             description="The service to answer about (404 if unknown).",
         ),
     ],
-    response: Response,
-) -> ServiceOut:
+    request: Request,
+    include: IncludeQuery = None,
+    include_stale: Annotated[
+        bool, Query(description="With `include`: " + INCLUDE_STALE_DESCRIPTION)
+    ] = False,
+) -> Response:
     """The service as the live graph holds it (or, with `as_of`, as it was then): its
-    declared fields and metadata, and whether only stale edges are left to it."""
+    declared fields and metadata, and whether only stale edges are left to it. With
+    `include=impact,availability`, its blast radius and availability ceiling too (what
+    the explorer shows for a service it selects, in one request)."""
     snapshot = read.snapshot
     found = service_in(snapshot, service_id)
-    response.headers.update(read.headers(snapshot.revision))
-    return ServiceOut.of(found, snapshot.only_stale_edges(service_id))
+    answer = ServiceOut.of(found, snapshot.only_stale_edges(service_id))
+    app = request.app
+    # Encoded here, not by FastAPI through ServiceDetailOut: a plain answer has no
+    # `impact` or `availability` member at all (not nulls).
+    body = await with_included(
+        orjson.dumps(answer.model_dump(mode="json")),
+        parse_include(include),
+        INCLUDES.of(app),
+        (read.live, snapshot, found, include_stale, SETTINGS.of(app)),
+    )
+    return Response(body, media_type="application/json", headers=read.headers(snapshot.revision))

@@ -29,6 +29,13 @@ from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.formats import ExportFormat, render_subgraph
+from slo_engine.topology.includes import (
+    INCLUDES,
+    IncludeQuery,
+    parse_include,
+    refuse_include_for_format,
+    with_included,
+)
 from slo_engine.topology.negotiation import negotiate, openapi_content
 from slo_engine.topology.schemas import SubgraphOut
 
@@ -154,13 +161,19 @@ async def get_dependencies(
         ),
     ] = DEFAULT_MAX_NODES,
     export_format: ExportFormatQuery = None,
+    include: IncludeQuery = None,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
     Edges reported by several sources come back once, merged. Also as Graphviz DOT,
-    Mermaid or Cytoscape.js elements (format= or Accept), the root highlighted."""
+    Mermaid or Cytoscape.js elements (format= or Accept), the root highlighted. With
+    `include=impact,availability`, the root's blast radius and availability ceiling in
+    the same answer."""
     # Before any work: a request we cannot answer in an acceptable format is a 406.
     choice = negotiate(export_format, request.headers.get("accept"))
+    includes = parse_include(include)
+    if includes and choice.export_format is not ExportFormat.JSON:
+        raise refuse_include_for_format()
     started = time.perf_counter()
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
     revision = read.snapshot.revision
@@ -174,6 +187,11 @@ async def get_dependencies(
     TRAVERSAL_DURATION.labels(direction.value, str(depth)).observe(time.perf_counter() - started)
     headers = {**_VARY, **read.headers(revision)}
     if choice.export_format is ExportFormat.JSON:
+        if includes:
+            app = request.app
+            root = service.service_in(read.snapshot, service_id)
+            arguments = (read.live, read.snapshot, root, include_stale, SETTINGS.of(app))
+            body = await with_included(body, includes, INCLUDES.of(app), arguments)
         # The cached bytes as they are: the JSON path costs no more than before exports.
         return Response(body, media_type="application/json", headers=headers)
     # Other formats are drawn from the JSON answer, so they hold exactly its nodes and

@@ -4,7 +4,7 @@ topology/service.py for speed; these models document them in the OpenAPI."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ from slo_engine.topology.catalog_schemas import (
     TEAM_DESCRIPTION,
     ServiceOut,
 )
+from slo_engine.topology.includes import insight_schema
 
 # An edge as the answers encode it, for the examples of the subgraph and of the graph's
 # pages.
@@ -119,7 +120,32 @@ class StatisticsOut(BaseModel):
     )
 
 
-class SubgraphOut(BaseModel):
+class IncludedInsightsOut(BaseModel):
+    """The insights an answer carries when `include=` asks (topology/includes.py)."""
+
+    impact: Annotated[
+        dict[str, Any] | None,
+        insight_schema(
+            "ImpactOut",
+            "The queried service's blast radius (getImpact's answer, the full depth), "
+            "present only with `include=impact`.",
+        ),
+    ] = None
+    availability: Annotated[
+        dict[str, Any] | None,
+        insight_schema(
+            "AvailabilityOut",
+            "The queried service's availability ceiling (getAvailability's answer), "
+            "present only with `include=availability`.",
+        ),
+    ] = None
+
+
+class ServiceDetailOut(ServiceOut, IncludedInsightsOut):
+    """One service, with the insights `include=` asks for."""
+
+
+class SubgraphOut(IncludedInsightsOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
