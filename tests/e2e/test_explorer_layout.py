@@ -243,7 +243,7 @@ def test_sides_by_smaller_distance_downstream_on_ties(page: Any) -> None:
     }
 
 
-def test_cycles_by_iterative_tarjan_and_truncated_merge(page: Any) -> None:
+def test_cycles_by_iterative_tarjan_and_sides_of_a_both_answer(page: Any) -> None:
     result = page.evaluate(
         """async () => {
         const G = await import('/ui/js/graph.js');
@@ -263,25 +263,44 @@ def test_cycles_by_iterative_tarjan_and_truncated_merge(page: Any) -> None:
           edges: edges.map(([source, target]) => ({source, target, attributes: {}})),
           statistics: {truncated},
         });
-        const merged = G.mergeAnswers(
-          answer([["a", 1], ["b", 2], ["c", 2]], [["r", "a"], ["a", "b"], ["a", "c"]]),
-          answer([["u", 1], ["a", 1]], [["u", "r"], ["a", "r"]]),
-          3,
+        // A `both` answer: r calls a, a calls b and c; u and a call r, w calls u. a is 1
+        // hop each way and b 2 hops each way (r -> a -> b, b -> u -> r): ties, drawn
+        // downstream.
+        const both = answer(
+          [["a", 1], ["u", 1], ["b", 2], ["c", 2], ["w", 2]],
+          [["r", "a"], ["a", "b"], ["a", "c"], ["u", "r"], ["a", "r"], ["b", "u"], ["w", "u"]],
+          true,
         );
+        const merged = G.graphOfAnswer(both, "both", 5);
+        const downOnly = G.graphOfAnswer(answer([["a", 1]], [["r", "a"]]), "downstream", 5);
+        const upOnly = G.graphOfAnswer(answer([["u", 1]], [["u", "r"]]), "upstream", 5);
         return {
           ringComponents: components.size,
           cycle: [...small].sort(),
           kept: [...merged.nodes.keys()].sort(),
           edges: merged.edges.map(e => `${e.source}>${e.target}`).sort(),
           truncated: merged.truncated,
-          sideOfA: merged.nodes.get("a").side,
+          sides: Object.fromEntries(
+            [...merged.nodes].map(([id, n]) => [id, `${n.side}${n.distance}`]),
+          ),
+          downOnly: downOnly.nodes.get("a").side,
+          upOnly: upOnly.nodes.get("u").side,
         };
     }"""
     )
     assert result["ringComponents"] == 1
     assert result["cycle"] == ["a→b", "b→a", "d→d"]  # the stale edge closes no cycle
-    # 4 services in reach, 3 allowed: the farthest (by distance, then id) goes.
-    assert result["kept"] == ["a", "b", "r", "u"]
-    assert result["edges"] == ["a>b", "a>r", "r>a", "u>r"]
+    # The answer's services and edges, exactly; its truncation flag as it says.
+    assert result["kept"] == ["a", "b", "c", "r", "u", "w"]
+    assert result["edges"] == ["a>b", "a>c", "a>r", "b>u", "r>a", "u>r", "w>u"]
     assert result["truncated"] is True
-    assert result["sideOfA"] == "down"
+    # Sides from walking the answer's edges from the root both ways; a tie is downstream.
+    assert result["sides"] == {
+        "r": "root0",
+        "a": "down1",
+        "u": "up1",
+        "b": "down2",
+        "c": "down2",
+        "w": "up2",
+    }
+    assert (result["downOnly"], result["upOnly"]) == ("down", "up")

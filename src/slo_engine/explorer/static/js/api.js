@@ -1,8 +1,12 @@
-// The HTTP API client of the page: the API key (kept for this tab), requests,
-// and errors turned into one ApiError with what a person needs to read.
+// The HTTP API client of the page: the API key (kept for this tab), requests with
+// whichever credential the page signed in with, and errors turned into one ApiError
+// with what a person needs to read.
 
 const KEY_STORAGE = "slo-engine.api-key";
 const BASE = "/api/v1";
+
+/** What a subgraph or service answer carries besides itself (`include=`). */
+export const INSIGHTS = "impact,availability";
 
 /** How many open alerts the page lists (newest first); it says when there are more. */
 export const ALERTS_SHOWN = 100;
@@ -22,11 +26,11 @@ export class ApiError extends Error {
       case 0:
         return `${what} could not reach the service: ${this.detail}`;
       case 401:
-        return `The API key was refused: ${this.detail}`;
+        return `The credential was refused: ${this.detail}`;
       case 403:
-        return `${what} needs a scope your API key does not have. ${this.detail}`;
+        return `${what} needs a scope you do not have. ${this.detail}`;
       case 429:
-        return `Rate limited: too many requests for this key. Retry in ${this.retryAfter ?? "a few"} s.`;
+        return `Rate limited: too many requests. Retry in ${this.retryAfter ?? "a few"} s.`;
       case 404:
         return this.detail || "Not found.";
       default:
@@ -47,10 +51,17 @@ export function forgetKey() {
   sessionStorage.removeItem(KEY_STORAGE);
 }
 
-/** Calls the API with the stored key; `onUnauthorized` runs on a 401 (the page asks again). */
+/**
+ * Calls the API. `bearer()` gives the credential to send (a sign-in token or the stored
+ * key; null: none); `cookies`: send the page's cookies (behind an authenticating proxy,
+ * whose session cookie names the person); `onUnauthorized` runs on a 401 (the page asks
+ * again).
+ */
 export class ApiClient {
-  constructor({ onUnauthorized } = {}) {
+  constructor({ onUnauthorized, bearer, cookies = false } = {}) {
     this.onUnauthorized = onUnauthorized ?? (() => {});
+    this.bearer = bearer ?? (async () => storedKey());
+    this.cookies = cookies;
   }
 
   /** The JSON answer of a request; an ApiError when it fails. */
@@ -67,8 +78,8 @@ export class ApiClient {
       }
     }
     const headers = { Accept: "application/json" };
-    const key = storedKey();
-    if (key) headers.Authorization = `Bearer ${key}`;
+    const credential = await this.bearer();
+    if (credential) headers.Authorization = `Bearer ${credential}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -76,7 +87,7 @@ export class ApiClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
+        credentials: this.cookies ? "same-origin" : "omit",
         cache: "no-store",
       });
     } catch (error) {
@@ -96,10 +107,7 @@ export class ApiClient {
       problem.detail ?? "",
       retryAfter === null ? null : Number(retryAfter),
     );
-    if (response.status === 401) {
-      forgetKey();
-      this.onUnauthorized(error);
-    }
+    if (response.status === 401) this.onUnauthorized(error);
     throw error;
   }
 
@@ -110,26 +118,33 @@ export class ApiClient {
     return this.request("GET", "/services", { params: { search: text, limit, as_of: asOf } });
   }
 
-  /** {answer, revision, asOf}: the answer, with the revision and time it is of. */
-  async subgraph(serviceId, { direction, depth, includeStale, maxNodes, asOf }) {
+  /**
+   * {answer, revision, asOf}: the answer, with the revision and time it is of; with
+   * `include` ("impact,availability"), the root's insights in the same answer.
+   */
+  async subgraph(serviceId, { direction, depth, includeStale, maxNodes, asOf, include }) {
     const { body, headers } = await this.exchange(
       "GET",
       `/services/${encodeURIComponent(serviceId)}/dependencies`,
-      { params: { direction, depth, include_stale: includeStale, max_nodes: maxNodes, as_of: asOf } },
+      {
+        params: {
+          direction,
+          depth,
+          include_stale: includeStale,
+          max_nodes: maxNodes,
+          as_of: asOf,
+          include,
+        },
+      },
     );
     const revision = headers.get("X-Graph-Revision");
     return { answer: body, revision, asOf: headers.get("X-Graph-As-Of") };
   }
 
-  impact(serviceId, { depth, includeStale, asOf }) {
-    return this.request("GET", `/services/${encodeURIComponent(serviceId)}/impact`, {
-      params: { depth, include_stale: includeStale, max_affected: 200, as_of: asOf },
-    });
-  }
-
-  availability(serviceId, { includeStale, asOf }) {
-    return this.request("GET", `/services/${encodeURIComponent(serviceId)}/availability`, {
-      params: { include_stale: includeStale, as_of: asOf },
+  /** The service with its blast radius and availability ceiling: one request. */
+  insights(serviceId, { includeStale, asOf }) {
+    return this.request("GET", `/services/${encodeURIComponent(serviceId)}`, {
+      params: { include: INSIGHTS, include_stale: includeStale, as_of: asOf },
     });
   }
 

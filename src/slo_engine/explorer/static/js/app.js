@@ -1,9 +1,18 @@
 // The explorer page: controls and URL hash -> queries -> drawing and panels.
 
-import { ALERTS_SHOWN, ApiClient, ApiError, storedKey, storeKey } from "./api.js";
-import { mergeAnswers } from "./graph.js";
+import { ALERTS_SHOWN, ApiClient, ApiError, INSIGHTS, forgetKey, storedKey, storeKey } from "./api.js";
+import { graphOfAnswer } from "./graph.js";
 import { changesInView, describeTime, fromLocalInput, parseTime, toLocalInput } from "./history.js";
-import { note, showAlerts, showAvailability, showChanges, showDetails, showImpact } from "./panels.js";
+import {
+  catalogLink,
+  note,
+  showAlerts,
+  showAvailability,
+  showChanges,
+  showDetails,
+  showImpact,
+} from "./panels.js";
+import { beginSignIn, currentToken, finishSignIn, forgetToken, signedInAs } from "./sign_in.js";
 import { GraphView } from "./render.js";
 import { Typeahead } from "./typeahead.js";
 
@@ -30,9 +39,36 @@ let graph = null;
 let loadGeneration = 0;
 let insightGeneration = 0;
 let alertGeneration = 0;
-let retryAfterKey = null;
+let retryAfterSignIn = null;
+// The insights of the drawn root, which came with the subgraph (`include=`), so that
+// selecting the root costs no request: {serviceId, view, answer}.
+let rootInsights = null;
 
-const api = new ApiClient({ onUnauthorized: (error) => askForKey(error.explain()) });
+// How this page signs people in (from /ui/config.json, read at start):
+// "key": an API key pasted once per tab; "oidc": the issuer's sign-in (or a key);
+// "proxy": the authenticating proxy in front named the person, nothing to ask;
+// "open": the service asks for no credential (AUTH_ENABLED=false).
+const signIn = { mode: "key", oidc: null, proxyUser: null, backstageUrl: null };
+
+async function bearer() {
+  if (signIn.mode === "oidc") return (await currentToken(signIn.oidc)) ?? storedKey();
+  return signIn.mode === "key" ? storedKey() : null;
+}
+
+function hasCredential() {
+  if (signIn.mode === "open" || signIn.mode === "proxy") return true;
+  return Boolean(storedKey() || (signIn.mode === "oidc" && signedInAs()));
+}
+
+const api = new ApiClient({
+  bearer,
+  onUnauthorized: (error) => {
+    forgetKey();
+    forgetToken();
+    showWho();
+    askToSignIn(error.explain());
+  },
+});
 const view = new GraphView($("graph"), { onSelect: select, onReroot: reroot });
 
 function clamp(value, low, high, fallback) {
@@ -115,7 +151,7 @@ function explain(error, what) {
 }
 
 function report(error, what) {
-  if (error instanceof ApiError && error.status === 401) return; // the key dialog asks
+  if (error instanceof ApiError && error.status === 401) return; // the sign-in dialog asks
   setError(explain(error, what));
 }
 
@@ -126,7 +162,7 @@ function describeView(s) {
 
 /** A view that could not be shown: say why, and keep the one drawn, controls and URL too. */
 function refuse(error, what) {
-  // On a 401 the key dialog asks, then loads the state wanted with the new key.
+  // On a 401 the sign-in dialog asks, then loads the state wanted once signed in.
   if (error instanceof ApiError && error.status === 401) return;
   setError(explain(error, what) + (shown ? ` Still showing ${describeView(shown)}.` : ""));
   if (!shown) return;
@@ -135,22 +171,37 @@ function refuse(error, what) {
   writeHash(false);
 }
 
-// --- the API key ---------------------------------------------------------------------
+// --- signing in ------------------------------------------------------------------------
 
-// Whenever the tab has no key (the dialog closed with Escape, say), the page keeps a
-// button that opens the dialog again, instead of an empty page.
+// Whenever the tab has no credential (the dialog closed with Escape, say), the page keeps
+// a button that opens the dialog again, instead of an empty page.
 function showKeyNeeded() {
-  $("key-needed").hidden = Boolean(storedKey());
+  $("key-needed").hidden = hasCredential();
+  if (signIn.mode !== "oidc") return;
+  $("key-needed-text").textContent = "This tab is not signed in yet, so there is nothing to show.";
+  $("key-needed-button").textContent = "Sign in";
+  $("key-title").textContent = "Sign in";
 }
 
-function askForKey(reason, retry = refreshAll) {
-  retryAfterKey = retry;
+/** The header's sign-in line: who is signed in, and the button that fits the mode. */
+function showWho() {
+  const who = signIn.mode === "proxy" ? signIn.proxyUser : signIn.mode === "oidc" ? signedInAs() : null;
+  $("who").hidden = !who;
+  $("who").textContent = who ? `Signed in as ${who}` : "";
+  const button = $("key-button");
+  button.hidden = signIn.mode === "proxy" || signIn.mode === "open";
+  button.textContent = signIn.mode !== "oidc" ? "API key…" : who ? "Sign out" : "Sign in…";
+}
+
+function askToSignIn(reason, retry = refreshAll) {
+  retryAfterSignIn = retry;
   showKeyNeeded();
   $("key-reason").textContent = reason;
   $("key-input").value = "";
+  $("oidc-sign-in").hidden = signIn.mode !== "oidc";
   const dialog = $("key-dialog");
   if (!dialog.open) dialog.showModal();
-  $("key-input").focus();
+  (signIn.mode === "oidc" ? $("oidc-button") : $("key-input")).focus();
 }
 
 $("key-form").addEventListener("submit", () => {
@@ -159,26 +210,51 @@ $("key-form").addEventListener("submit", () => {
   storeKey(key);
   showKeyNeeded();
   setError(null);
-  const retry = retryAfterKey ?? refreshAll;
-  retryAfterKey = null;
+  const retry = retryAfterSignIn ?? refreshAll;
+  retryAfterSignIn = null;
   retry();
+});
+
+$("oidc-button").addEventListener("click", () => {
+  $("oidc-button").disabled = true;
+  beginSignIn(signIn.oidc, hashOf(state)).catch((error) => {
+    $("oidc-button").disabled = false;
+    $("key-reason").textContent = `Signing in failed: ${error.message ?? error}`;
+  });
 });
 
 $("key-dialog").addEventListener("close", showKeyNeeded);
 $("key-needed-button").addEventListener("click", () =>
-  askForKey("Enter an API key to use the explorer.", retryAfterKey ?? refreshAll),
+  askToSignIn(
+    signIn.mode === "oidc" ? "Sign in to use the explorer." : "Enter an API key to use the explorer.",
+    retryAfterSignIn ?? refreshAll,
+  ),
 );
 
-$("key-button").addEventListener("click", () =>
-  askForKey("Enter another API key; it replaces the one in use for this tab."),
-);
+$("key-button").addEventListener("click", () => {
+  if (signIn.mode === "oidc" && signedInAs()) {
+    forgetToken();
+    forgetKey();
+    showWho();
+    askToSignIn("Signed out. Sign in again to go on.");
+    return;
+  }
+  askToSignIn(
+    signIn.mode === "oidc"
+      ? "Sign in, or enter an API key."
+      : "Enter another API key; it replaces the one in use for this tab.",
+  );
+});
 
 // --- the graph ----------------------------------------------------------------------
 
 async function load() {
   if (!state.service) return;
-  if (!storedKey()) {
-    askForKey("Enter an API key to query the graph.", load);
+  if (!hasCredential()) {
+    askToSignIn(
+      signIn.mode === "oidc" ? "Sign in to query the graph." : "Enter an API key to query the graph.",
+      load,
+    );
     return;
   }
   const generation = ++loadGeneration;
@@ -186,8 +262,20 @@ async function load() {
   setStatus(`Loading ${describeView(wanted)}…`);
   setError(null);
   // The subgraph and the changes are asked together and shown together, or not at all.
+  // The subgraph comes with its root's insights: one request draws the graph and fills
+  // the panels.
   const parts = [
-    [`The query of ${describeView(wanted)}`, querySides(wanted)],
+    [
+      `The query of ${describeView(wanted)}`,
+      api.subgraph(wanted.service, {
+        direction: wanted.direction,
+        depth: wanted.depth,
+        includeStale: wanted.includeStale,
+        maxNodes: wanted.maxNodes,
+        asOf: wanted.asOf,
+        include: INSIGHTS,
+      }),
+    ],
     [
       `The comparison with ${describeTime(wanted.since)}`,
       wanted.since ? api.graphDiff(wanted.since, wanted.asOf) : null,
@@ -201,38 +289,19 @@ async function load() {
     refuse(settled[failed].reason, parts[failed][0]);
     return;
   }
-  const [sides, diff] = settled.map((outcome) => outcome.value);
-  showView(wanted, sides, diff);
+  const [queried, diff] = settled.map((outcome) => outcome.value);
+  showView(wanted, queried, diff);
 }
 
-/** The subgraph answers of a view: {down, up, both}, each {answer, revision, asOf} or null. */
-async function querySides(wanted) {
-  const options = {
-    depth: wanted.depth,
-    includeStale: wanted.includeStale,
-    maxNodes: wanted.maxNodes,
-    asOf: wanted.asOf,
-  };
-  // For "both": one query per side, so that every node's side is known, and the API's
-  // "both" answer itself, whose services and edges are the ones drawn (once truncated,
-  // the two sides' answers can each miss an edge between their kept services).
-  const query = (direction) => api.subgraph(wanted.service, { ...options, direction });
-  const [down, up, both] = await Promise.all([
-    wanted.direction === "upstream" ? null : query("downstream"),
-    wanted.direction === "downstream" ? null : query("upstream"),
-    wanted.direction === "both" ? query("both") : null,
-  ]);
-  return { down, up, both };
-}
-
-function showView(wanted, { down, up, both }, diff) {
-  graph = mergeAnswers(down?.answer, up?.answer, wanted.maxNodes, both?.answer);
+function showView(wanted, queried, diff) {
+  graph = graphOfAnswer(queried.answer, wanted.direction, wanted.maxNodes);
+  rootInsights = { serviceId: wanted.service, view: wanted, answer: queried.answer };
   const changes = diff ? changesInView(diff, graph, wanted) : null;
   view.draw(graph, changes);
   shown = wanted;
   showTruncation(graph);
   showSummary(graph);
-  showTime(wanted, both ?? down ?? up);
+  showTime(wanted, queried);
   showChangesPanel(wanted, changes);
   $("graph-caption").textContent =
     `${wanted.direction} dependencies of ${wanted.service}, depth ${wanted.depth}` +
@@ -302,42 +371,45 @@ function reroot(serviceId) {
   load();
 }
 
+/** The blast radius, the availability ceiling and the catalog link of a selected
+ * service: from the subgraph's answer for the root, else one request. */
 async function loadInsights(serviceId) {
   const generation = ++insightGeneration;
-  const options = { depth: 10, includeStale: shown.includeStale, asOf: shown.asOf };
+  const view = shown;
+  const show = (answer) => {
+    showImpact($("impact"), answer.impact, { onPick: select });
+    showAvailability($("availability"), answer.availability);
+    const service = answer.service_id === serviceId ? answer : answer.service;
+    if (signIn.backstageUrl) catalogLink($("details"), signIn.backstageUrl, service);
+  };
+  if (rootInsights?.serviceId === serviceId && rootInsights.view === view) {
+    show(rootInsights.answer);
+    return;
+  }
   note($("impact"), `Loading the blast radius of ${serviceId}…`);
   note($("availability"), `Loading the availability ceiling of ${serviceId}…`);
-  const settle = async (promise, container, render, what) => {
-    try {
-      const answer = await promise;
-      if (generation === insightGeneration) render(container, answer);
-    } catch (error) {
-      if (generation !== insightGeneration) return;
-      if (error instanceof ApiError && error.status === 429) report(error, what);
-      const text =
-        error instanceof ApiError && error.status === 404 && !error.detail.includes(serviceId)
-          ? `${what} is not available from this server.`
-          : error instanceof ApiError
-            ? error.explain(what)
-            : String(error);
-      note(container, text, "error");
+  try {
+    const answer = await api.insights(serviceId, {
+      includeStale: view.includeStale,
+      asOf: view.asOf,
+    });
+    if (generation === insightGeneration) show(answer);
+  } catch (error) {
+    if (generation !== insightGeneration) return;
+    if (error instanceof ApiError && error.status === 429) report(error, "The blast radius");
+    for (const [id, what] of [
+      ["impact", "The blast radius"],
+      ["availability", "The availability ceiling"],
+    ]) {
+      note($(id), error instanceof ApiError ? error.explain(what) : String(error), "error");
     }
-  };
-  await Promise.all([
-    settle(
-      api.impact(serviceId, options),
-      $("impact"),
-      (c, a) => showImpact(c, a, { onPick: select }),
-      "The blast radius",
-    ),
-    settle(api.availability(serviceId, options), $("availability"), showAvailability, "The availability ceiling"),
-  ]);
+  }
 }
 
 // --- circular-dependency alerts -------------------------------------------------------
 
 async function loadAlerts() {
-  if (!storedKey()) return;
+  if (!hasCredential()) return;
   // Only the latest listing is shown: an older answer arriving late (say the one from
   // before an Acknowledge) must not overwrite a newer one.
   const generation = ++alertGeneration;
@@ -369,7 +441,7 @@ async function acknowledge(alert, message, button) {
     message.classList.add("error");
     if (error instanceof ApiError && error.status === 403) {
       message.textContent =
-        "Acknowledging needs an API key with the write scope; this one is read-only. " + error.detail;
+        "Acknowledging needs the write scope; you have read only. " + error.detail;
     } else if (error instanceof ApiError) {
       message.textContent = error.explain("Acknowledging");
     } else {
@@ -465,9 +537,45 @@ window.addEventListener("hashchange", () => {
   load();
 });
 
-Object.assign(state, readHash());
-showControls();
-showKeyNeeded();
-if (storedKey()) refreshAll();
-else askForKey("Enter an API key to use the explorer.");
-document.body.dataset.ready = "true";
+/** How to sign in, from the service; a service too old to say means API keys. */
+async function readConfig() {
+  try {
+    const response = await fetch("config.json", { cache: "no-store", credentials: "same-origin" });
+    if (!response.ok) return;
+    const config = await response.json();
+    signIn.backstageUrl = config.backstage_url ?? null;
+    if (!config.auth) signIn.mode = "open";
+    else if (config.proxy_user) {
+      signIn.mode = "proxy";
+      signIn.proxyUser = config.proxy_user;
+    } else if (config.oidc) {
+      signIn.mode = "oidc";
+      signIn.oidc = config.oidc;
+    } else if (config.oidc_unavailable) {
+      setError(`Signing in through your organisation is unavailable: ${config.oidc_unavailable}`);
+    }
+  } catch {
+    // Unreachable or not JSON: the page works with API keys, as before.
+  }
+}
+
+async function start() {
+  await readConfig();
+  if (signIn.mode === "proxy") api.cookies = true; // the proxy's session cookie
+  if (signIn.mode === "oidc") {
+    try {
+      await finishSignIn(signIn.oidc);
+    } catch (error) {
+      setError(`Signing in failed: ${error.message ?? error}`);
+    }
+  }
+  Object.assign(state, readHash());
+  showControls();
+  showWho();
+  showKeyNeeded();
+  if (hasCredential()) refreshAll();
+  else askToSignIn(signIn.mode === "oidc" ? "Sign in to use the explorer." : "Enter an API key to use the explorer.");
+  document.body.dataset.ready = "true";
+}
+
+start();

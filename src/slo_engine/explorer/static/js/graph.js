@@ -92,63 +92,72 @@ export function cycleEdges(ids, edges) {
 }
 
 /**
- * One graph out of the answers of the subgraph API.
+ * Hops from `start` to every service reachable along `next` (id -> [ids]) within
+ * `limit` hops: breadth-first, O(V + E).
+ */
+function hops(start, next, limit) {
+  const distance = new Map([[start, 0]]);
+  let frontier = [start];
+  for (let hop = 1; hop <= limit && frontier.length; hop += 1) {
+    const reached = [];
+    for (const id of frontier) {
+      for (const other of next.get(id) ?? []) {
+        if (distance.has(other)) continue;
+        distance.set(other, hop);
+        reached.push(other);
+      }
+    }
+    frontier = reached;
+  }
+  return distance;
+}
+
+/**
+ * The drawn graph of one answer of the subgraph API, asked with `direction`.
  *
- * `down`, `up`: the downstream and upstream answers (or null when that direction was not
- * asked); they give each service its side. `both` (optional): the API's `direction=both`
- * answer for the same query. When it is given, its services and edges are the ones drawn,
- * exactly: after truncation each one-direction answer keeps only the edges between the
- * services it kept itself, so their union can miss an edge between a service kept on one
- * side and one kept on the other (on a cycle through the root), which `both` returns.
- * Without `both`, `maxNodes` is the page's bound: when the union of the sides has more
- * services than that, the closest are kept (ties by service id, as the API does) and the
- * graph is marked truncated.
+ * Each service gets its side (down: the root calls it; up: it calls the root) and its
+ * distance there. A `both` answer gives only the nearer of the two distances, so the
+ * sides are found by walking the answer's own edges from the root, forwards and
+ * backwards: the answer holds every edge of both walks between the services it keeps,
+ * and after truncation it keeps the closest services, so whatever lies on a shortest
+ * path to a kept one is kept too. A service as near on both sides is drawn downstream.
+ * The services and edges drawn are exactly the answer's.
  *
  * Returns {root, nodes: Map id -> node (with side, distance, layer), edges: [edge],
  * truncated, maxNodes}.
  */
-export function mergeAnswers(down, up, maxNodes, both = null) {
-  const first = both ?? down ?? up;
-  const root = first.service;
-  const places = placeBySide(root.service_id, down?.nodes, up?.nodes);
+export function graphOfAnswer(answer, direction, maxNodes) {
+  const root = answer.service;
+  const rootId = root.service_id;
+  let down = direction === "downstream" ? answer.nodes : null;
+  let up = direction === "upstream" ? answer.nodes : null;
+  if (direction === "both") {
+    const forward = new Map();
+    const backward = new Map();
+    for (const { source, target } of answer.edges) {
+      if (!forward.has(source)) forward.set(source, []);
+      forward.get(source).push(target);
+      if (!backward.has(target)) backward.set(target, []);
+      backward.get(target).push(source);
+    }
+    const deepest = Math.max(0, ...answer.nodes.map((node) => node.depth));
+    const asNodes = (distance) =>
+      [...distance].map(([service_id, depth]) => ({ service_id, depth }));
+    down = asNodes(hops(rootId, forward, deepest));
+    up = asNodes(hops(rootId, backward, deepest));
+  }
+  const places = placeBySide(rootId, down, up);
   const nodes = new Map();
-  nodes.set(root.service_id, { ...root, ...places.get(root.service_id), root: true });
-  if (both) {
-    for (const node of both.nodes) {
-      // Every service the API keeps for `both` is kept by the side where it is closest
-      // (what is ahead of it there is ahead of it in `both` too); the fallback is only
-      // for an answer that breaks that contract.
-      const place = places.get(node.service_id) ?? {
-        side: "down",
-        distance: node.depth,
-        layer: node.depth,
-      };
-      nodes.set(node.service_id, { ...node, ...place, root: false });
-    }
-    const edges = both.edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
-    return { root, nodes, edges, truncated: Boolean(both.statistics.truncated), maxNodes };
+  nodes.set(rootId, { ...root, ...places.get(rootId), root: true });
+  for (const node of answer.nodes) {
+    // The fallback is only for an answer that breaks the contract above.
+    const place = places.get(node.service_id) ?? {
+      side: "down",
+      distance: node.depth,
+      layer: node.depth,
+    };
+    nodes.set(node.service_id, { ...node, ...place, root: false });
   }
-  const info = new Map();
-  for (const answer of [down, up]) {
-    for (const node of answer?.nodes ?? []) info.set(node.service_id, node);
-  }
-  let ids = [...places.keys()].filter((id) => id !== root.service_id);
-  let truncated = Boolean(down?.statistics.truncated || up?.statistics.truncated);
-  if (ids.length > maxNodes) {
-    ids.sort(
-      (a, b) =>
-        places.get(a).distance - places.get(b).distance || (a < b ? -1 : a > b ? 1 : 0),
-    );
-    ids = ids.slice(0, maxNodes);
-    truncated = true;
-  }
-  for (const id of ids) nodes.set(id, { ...info.get(id), ...places.get(id), root: false });
-  const edges = new Map();
-  for (const answer of [down, up]) {
-    for (const edge of answer?.edges ?? []) {
-      if (!nodes.has(edge.source) || !nodes.has(edge.target)) continue;
-      edges.set(edgeKey(edge.source, edge.target), edge);
-    }
-  }
-  return { root, nodes, edges: [...edges.values()], truncated, maxNodes };
+  const edges = answer.edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
+  return { root, nodes, edges, truncated: Boolean(answer.statistics.truncated), maxNodes };
 }

@@ -109,6 +109,42 @@ export function showDetails(container, node, edges, { onReroot }) {
   );
 }
 
+/**
+ * The Backstage catalog path of a service: its entity ref as the Backstage source
+ * recorded it (metadata.backstage.entity_ref), else `component:default/<service id>`,
+ * the mapping the Backstage plugin uses (docs/backstage.md).
+ *
+ * Example: {service_id: "cart"} -> "/catalog/default/component/cart".
+ */
+export function catalogPath(service) {
+  const recorded = service.metadata?.backstage?.entity_ref;
+  const ref = typeof recorded === "string" ? recorded : `component:default/${service.service_id}`;
+  const [kind, rest] = ref.includes(":") ? ref.split(/:(.*)/s, 2) : ["component", ref];
+  const [namespace, name] = rest.includes("/") ? rest.split(/\/(.*)/s, 2) : ["default", rest];
+  const part = (text) => encodeURIComponent(text);
+  return `/catalog/${part(namespace)}/${part(kind.toLowerCase())}/${part(name)}`;
+}
+
+/** Adds a link to the service's Backstage entity to the details panel (once). */
+export function catalogLink(container, backstageUrl, service) {
+  container.querySelector(".catalog-link")?.remove();
+  container.append(
+    h(
+      "p",
+      { class: "catalog-link" },
+      h(
+        "a",
+        {
+          href: backstageUrl.replace(/\/+$/, "") + catalogPath(service),
+          target: "_blank",
+          rel: "noopener noreferrer",
+        },
+        "Open in Backstage ↗",
+      ),
+    ),
+  );
+}
+
 /** The blast radius: who goes down or degrades when the service fails. */
 export function showImpact(container, answer, { onPick }) {
   const totals = answer.totals ?? {};
