@@ -4,9 +4,12 @@ files and headers, and API_DOCS_ENABLED=false."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from slo_engine.app import create_app
+from slo_engine.settings import Settings
 from tests.e2e.conftest import settings_for
 
 
@@ -57,3 +60,75 @@ def test_the_api_docs_can_be_switched_off(database_url: str) -> None:
         assert off.get("/redoc").status_code == 404
         assert off.get("/docs/assets/swagger-ui-bundle.js").status_code == 404
         assert off.get("/openapi.json").status_code == 200
+
+
+def test_framing_is_refused_unless_origins_are_allowed(
+    client: TestClient, database_url: str
+) -> None:
+    page = client.get("/ui/")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    allowed = "https://backstage.example.com, self https://*.portal.example:8443"
+    app = create_app(settings_for(database_url, explorer_frame_ancestors=allowed))
+    with TestClient(app, raise_server_exceptions=False) as framed:
+        for path in ("/ui/", "/ui/js/app.js", "/ui/config.json"):
+            headers = framed.get(path).headers
+            assert (
+                "frame-ancestors https://backstage.example.com 'self' "
+                "https://*.portal.example:8443" in headers["content-security-policy"]
+            ), path
+            assert "x-frame-options" not in headers
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["backstage.example.com", "https://x.example.com/path", "'unsafe-inline'", "https://a;b"],
+)
+def test_a_frame_ancestor_that_is_no_origin_stops_the_start(origin: str) -> None:
+    with pytest.raises(ValidationError, match="not an origin"):
+        Settings(explorer_frame_ancestors=origin)
+
+
+def test_the_page_config_says_how_to_sign_in(client: TestClient, database_url: str) -> None:
+    config = client.get("/ui/config.json", headers={"Authorization": ""})
+    assert config.status_code == 200 and config.headers["cache-control"] == "no-store"
+    assert config.json() == {
+        "auth": True,
+        "proxy_user": None,
+        "oidc": None,
+        "oidc_unavailable": None,
+        "backstage_url": None,
+    }
+    app = create_app(
+        settings_for(
+            database_url,
+            auth_proxy_header="X-Forwarded-User",
+            auth_trusted_proxies="10.0.0.0/8",
+            explorer_backstage_url="https://backstage.example.com/",
+        )
+    )
+    with TestClient(app, raise_server_exceptions=False) as proxied:
+        # TestClient's peer is not among the trusted proxies: the header names nobody.
+        answer = proxied.get("/ui/config.json", headers={"X-Forwarded-User": "bob"}).json()
+        assert answer["proxy_user"] is None
+        assert answer["backstage_url"] == "https://backstage.example.com"
+
+
+def test_an_unreachable_issuer_leaves_the_page_on_keys(database_url: str) -> None:
+    from tests.local_servers import free_port
+
+    issuer = f"http://127.0.0.1:{free_port()}"
+    settings = settings_for(
+        database_url,
+        auth_oidc_issuer=issuer,
+        auth_oidc_audience="slo-engine",
+        explorer_oidc_client_id="explorer",
+        auth_oidc_timeout_seconds=1,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as signed:
+        answer = signed.get("/ui/config.json").json()
+        assert answer["oidc"] is None
+        assert "could not be asked for its endpoints" in answer["oidc_unavailable"]
+        assert (
+            "connect-src 'self' " + issuer in signed.get("/ui/").headers["content-security-policy"]
+        )

@@ -212,9 +212,7 @@ def test_clicking_through_the_topology_costs_one_request_per_action_and_no_429(
         neighbour = next(n["id"] for n in drawn(page)["nodes"] if n["id"] != service_id and n["id"])
         before = len(requests)
         page.click(f'#graph .node[data-service-id="{neighbour}"]')
-        page.wait_for_selector(
-            f'#impact .impact-summary:has-text("affected if {neighbour} fails")'
-        )
+        page.wait_for_selector(f'#impact .impact-summary:has-text("affected if {neighbour} fails")')
         per_action.append(len(requests) - before)
     assert per_action == [1] * len(per_action), per_action
     assert 429 not in statuses and all(status == 200 for status in statuses), statuses
@@ -309,3 +307,26 @@ def test_the_explorer_is_framed_only_by_the_origins_allowed(
         host.close()
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_catalog_paths_follow_the_entity_ref_backstage_recorded(
+    page: Any, signed: SignedServer
+) -> None:
+    page.goto(f"{signed.url}/ui/")
+    paths = page.evaluate(
+        """async () => {
+        const P = await import('/ui/js/panels.js');
+        return [
+          P.catalogPath({service_id: "cart"}),
+          P.catalogPath({service_id: "payments.billing",
+                         metadata: {backstage: {entity_ref: "component:payments/billing"}}}),
+          P.catalogPath({service_id: "orders-db",
+                         metadata: {backstage: {entity_ref: "Resource:default/Orders DB"}}}),
+        ];
+    }"""
+    )
+    assert paths == [
+        "/catalog/default/component/cart",
+        "/catalog/payments/component/billing",
+        "/catalog/default/resource/Orders%20DB",
+    ]

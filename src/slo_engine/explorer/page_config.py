@@ -20,8 +20,9 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
 
 from slo_engine.access.dependencies import ACCESS_CONTROL
 from slo_engine.access.oidc import IssuerUnreachableError
@@ -55,7 +56,7 @@ def content_security_policy(
     """The page's policy: its own scripts, styles and API only (no inline code, no CDN),
     the sign-in token exchange with the issuer, and framing by the configured origins.
 
-    >>> content_security_policy((), ())[-24:]
+    >>> content_security_policy((), ())[-22:]
     "frame-ancestors 'none'"
     >>> "connect-src 'self' https://id.example.com;" in content_security_policy(
     ...     ("https://backstage.example.com",), ("https://id.example.com",))
@@ -155,8 +156,9 @@ def _oidc_client(settings: Settings, document: dict[str, Any]) -> dict[str, Any]
 
 def install_page_config(app: FastAPI, policy: PagePolicy) -> None:
     @app.get(CONFIG_PATH, include_in_schema=False)
-    async def explorer_config(request: Request) -> ORJSONResponse:
-        return ORJSONResponse(
-            await page_config(request, policy),
+    async def explorer_config(request: Request) -> Response:
+        return Response(
+            orjson.dumps(await page_config(request, policy)),
+            media_type="application/json",
             headers={**policy.headers(), "Cache-Control": "no-store"},
         )

@@ -158,11 +158,14 @@ def test_backstage_components_resources_and_refs() -> None:
     assert metadata is not None
     assert metadata["backstage"] == {
         "kind": "component",
+        "entity_ref": "component:default/artist-web",
         "lifecycle": "production",
         "type": "website",
         "tags": ["java"],
     }
     assert nodes["payments.billing"]["team"] == "payments-team"
+    billing = nodes["payments.billing"].get("metadata") or {}
+    assert billing["backstage"]["entity_ref"] == "component:payments/billing"
     assert set(edges_of(found)) == {
         ("artist-web", "artist-lookup"),
         ("artist-web", "artists-db"),

@@ -96,6 +96,9 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             continue
         details = {
             "kind": kind,
+            # The entity as Backstage names it: the explorer links to it, and the plugin
+            # finds it, whatever the service id became (docs/backstage.md).
+            "entity_ref": f"{kind}:{namespace}/{meta.get('name')}",
             "lifecycle": spec.get("lifecycle"),
             "type": spec.get("type"),
             "description": meta.get("description"),
