@@ -37,15 +37,14 @@ def issuer() -> Iterator[Issuer]:
 
 
 def sign_in_settings(database_url: str, issuer: Issuer, **overrides: Any) -> Any:
-    return settings_for(
-        database_url,
-        auth_oidc_issuer=issuer.issuer,
-        auth_oidc_audience=AUDIENCE,
-        auth_admin_groups="platform-admins",
-        auth_write_groups="sre",
-        auth_oidc_jwks_refresh_floor_seconds=REFRESH_FLOOR,
-        **overrides,
-    )
+    values = {
+        "auth_oidc_issuer": issuer.issuer,
+        "auth_oidc_audience": AUDIENCE,
+        "auth_admin_groups": "platform-admins",
+        "auth_write_groups": "sre",
+        "auth_oidc_jwks_refresh_floor_seconds": REFRESH_FLOOR,
+    }
+    return settings_for(database_url, **(values | overrides))
 
 
 @pytest.fixture
@@ -210,3 +209,35 @@ def test_issuer_down_from_the_start_is_503(database_url: str) -> None:
         assert answer.status_code == 503, answer.text
         assert answer.headers["retry-after"] == "5"
         assert "Sign-in is unavailable" in answer.json()["detail"]
+
+
+def test_backstage_user_tokens_with_backstage_as_the_issuer(
+    database_url: str, issuer: Issuer
+) -> None:
+    """A token shaped as Backstage's auth backend signs them for its users (ES256,
+    `aud` "backstage", `sub` the user's entity ref, the ownership refs in `ent`), with
+    the service configured as docs/backstage.md says: AUTH_OIDC_AUDIENCE=backstage,
+    AUTH_OIDC_GROUPS_CLAIM=ent, groups named by entity ref."""
+    _, ec = issuer.keys
+    settings = sign_in_settings(
+        database_url,
+        issuer,
+        auth_oidc_audience="backstage",
+        auth_oidc_groups_claim="ent",
+        auth_write_groups="group:default/sre",
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+
+        def token(**claims: Any) -> str:
+            return issuer.mint(ec, aud="backstage", sub="user:default/alice", **claims)
+
+        sre = token(ent=["user:default/alice", "group:default/sre"])
+        assert client.post(INGEST, json=SMALL_GRAPH, headers=bearer(sre)).status_code == 200
+        # Newer Backstage leaves `ent` out of user tokens: read for everyone signed in.
+        plain = token()
+        assert client.get(SERVICES, headers=bearer(plain)).status_code == 200
+        denied = client.post(INGEST, json=SMALL_GRAPH, headers=bearer(plain))
+        assert denied.status_code == 403
+        assert "'user:default/alice' has the scopes [read]" in denied.json()["detail"]
+        # A token Backstage made for another audience is not one for this service.
+        refused(client, issuer.mint(ec, aud="other", sub="user:default/alice"), "not meant")
