@@ -39,6 +39,7 @@ EXTRA_FRESH = {
         {
             "source": "checkoutservice",
             "target": "order-events",
+            "target_kind": "messaging",
             "attributes": {
                 "communication_mode": "async",
                 "criticality": "soft",
@@ -322,6 +323,9 @@ def test_search_pick_and_draw_what_the_api_answers(
     assert not any("stale" in e["classes"] for e in picture["edges"])
     discovered = {n["id"] for n in picture["nodes"] if "discovered" in n["classes"]}
     assert discovered == {"order-events", "fraud-check"}
+    # Node kinds have their own class (and look): order-events is a topic.
+    kinds = {n["id"] for n in picture["nodes"] if "kind-messaging" in n["classes"]}
+    assert kinds == {"order-events"}
     assert sum("async" in e["classes"] for e in picture["edges"]) == 1
     page.screenshot(path=str(artifacts_dir / "explorer-checkoutservice.png"))
 

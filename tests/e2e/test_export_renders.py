@@ -114,8 +114,8 @@ def hostile(client: TestClient) -> dict[str, Any]:
 
 
 def every_style(client: TestClient) -> dict[str, Any]:
-    """A subgraph with every edge style: hard, soft, degraded, async, stale; and a
-    discovered-only service."""
+    """A subgraph with every edge style: hard, soft, degraded, async, stale; a
+    discovered-only service; and a node of every kind."""
     ingest_file(client, BOUTIQUE)
     ingest(
         client,
@@ -126,6 +126,11 @@ def every_style(client: TestClient) -> dict[str, Any]:
                 "attributes": {"communication_mode": "async", "criticality": "soft"},
             },
             {"source": "frontend", "target": "audit", "attributes": {"criticality": "degraded"}},
+            # Every node kind's shape.
+            {"source": "frontend", "target": "sessions-db", "target_kind": "database"},
+            {"source": "frontend", "target": "clicks", "target_kind": "messaging"},
+            {"source": "frontend", "target": "maps-api", "target_kind": "external"},
+            {"source": "browser", "target": "frontend", "source_kind": "virtual"},
         ],
     )
     ingest(
@@ -320,6 +325,28 @@ def test_mermaid_of_a_subgraph_with_every_style_renders_its_answer(
     assert drawn["nodes"] == len(case["answer"]["nodes"]) + 1  # and the root
     assert drawn["edges"] == len(case["answer"]["edges"])
     assert drawn["edgeLabels"].count("async") == 1
+
+
+def test_every_node_kind_has_its_shape(exports: dict[str, dict[str, Any]]) -> None:
+    case = exports["every-style"]
+    kinds = {n["service_id"]: n["kind"] for n in case["answer"]["nodes"]}
+    assert {k: kinds[k] for k in ("sessions-db", "clicks", "maps-api", "browser")} == {
+        "sessions-db": "database",
+        "clicks": "messaging",
+        "maps-api": "external",
+        "browser": "virtual",
+    }
+    for name, shape in (
+        ("sessions-db", "cylinder"),
+        ("clicks", "cds"),
+        ("maps-api", "component"),
+        ("browser", "ellipse"),
+    ):
+        (line,) = [x for x in case["dot"].splitlines() if x.startswith(f'  "{name}" [')]
+        assert f'shape="{shape}"' in line, line
+    for opening, label in (('[("', "sessions-db"), ('>"', "clicks"), ('{{"', "maps-api")):
+        assert f"{opening}{label}" in case["mermaid"], label
+    assert '(("browser' in case["mermaid"]
 
 
 def test_mermaid_shows_hostile_names_as_they_are(

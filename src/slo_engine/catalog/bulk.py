@@ -43,6 +43,7 @@ _SERVICE_COLUMNS = (
     "discovered",
     "created_at",
     "updated_at",
+    "kind",
     "revision",
 )
 _REPORT_COLUMNS = (
@@ -74,6 +75,7 @@ class ServiceRow(NamedTuple):
     discovered: bool
     created_at: datetime
     updated_at: datetime
+    kind: str | None  # None: a service, or keep the stored kind on conflict
 
 
 class BulkWriter(Protocol):
@@ -183,7 +185,8 @@ class PostgresBulkWriter:
 
     _SERVICE_STAGING = (
         "id uuid, service_id text, display_name text, team text, criticality text, "
-        "metadata text, discovered boolean, created_at timestamptz, updated_at timestamptz"
+        "metadata text, discovered boolean, created_at timestamptz, updated_at timestamptz, "
+        "kind text"
     )
 
     def _service_records(self, rows: Sequence[ServiceRow]) -> list[tuple[Any, ...]]:
@@ -193,7 +196,8 @@ class PostgresBulkWriter:
         columns = ", ".join(_SERVICE_COLUMNS)
         return (
             f"INSERT INTO services ({columns}) SELECT id, service_id, display_name, team, "
-            f"criticality, metadata::json, discovered, created_at, updated_at, {int(revision)} "
+            f"criticality, metadata::json, discovered, created_at, updated_at, kind, "
+            f"{int(revision)} "
             "FROM _staged_services ORDER BY service_id "
         )
 
@@ -288,6 +292,7 @@ class SqliteBulkWriter:
                 1 if row.discovered else 0,
                 sqlite_time(row.created_at),
                 sqlite_time(row.updated_at),
+                row.kind,
                 revision,
             )
             for row in rows

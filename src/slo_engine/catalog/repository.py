@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -34,6 +34,7 @@ from slo_engine.graph.model import (
     DependencyCriticality,
     DependencyReport,
     DiscoverySource,
+    NodeKind,
     Service,
     ServiceCriticality,
     ServiceDeclaration,
@@ -53,6 +54,7 @@ class ServiceFilter:
     discovered: bool | None = None
     # Case-insensitive substring of the service id or display name (type-ahead search).
     search: str | None = None
+    kind: NodeKind | None = None
 
 
 def _service_from_row(row: AnyRow, shared: Interner | None = None) -> Service:
@@ -68,6 +70,7 @@ def _service_from_row(row: AnyRow, shared: Interner | None = None) -> Service:
         discovered=m["discovered"],
         created_at=created_at if created_at is None else shared.time(created_at),
         updated_at=updated_at if updated_at is None else shared.time(updated_at),
+        kind=NodeKind(m["kind"]) if m["kind"] else NodeKind.SERVICE,
     )
 
 
@@ -106,6 +109,7 @@ _SERVICE_COLUMNS = (
     services.c.discovered,
     services.c.created_at,
     services.c.updated_at,
+    services.c.kind,
 )
 _REPORT_COLUMNS = tuple(
     c
@@ -267,21 +271,51 @@ class CatalogRepository:
                     False,
                     now,
                     now,
+                    d.kind.value if d.kind else None,
                 )
                 for d in declarations
             ],
             self._writing_revision(),
         )
 
-    async def insert_missing_services(self, service_ids: Sequence[str], now: datetime) -> None:
-        """Create, as `discovered`, those of these services that do not exist yet."""
+    async def insert_missing_services(
+        self,
+        service_ids: Sequence[str],
+        now: datetime,
+        kinds: Mapping[str, NodeKind] | None = None,
+    ) -> None:
+        """Create, as `discovered`, those of these services that do not exist yet, of
+        the kinds given (a service otherwise)."""
+        kinds = kinds or {}
         await self._bulk.insert_missing_services(
             [
-                ServiceRow(service_uuid(name), name, None, None, None, {}, True, now, now)
+                ServiceRow(
+                    service_uuid(name),
+                    name,
+                    None,
+                    None,
+                    None,
+                    {},
+                    True,
+                    now,
+                    now,
+                    kinds[name].value if name in kinds else None,
+                )
                 for name in service_ids
             ],
             self._writing_revision(),
         )
+
+    async def set_observed_kinds(self, changed: Sequence[Service], now: datetime) -> None:
+        """Store the kinds sources observed for these discovered services (computed by
+        graph/stored_rows.py `observed_kind`; a handful per write at most)."""
+        for service in changed:
+            await self._session.execute(
+                update(services)
+                .where(services.c.id == service_uuid(service.service_id))
+                .where(services.c.discovered.is_(True))
+                .values(kind=service.kind.value, updated_at=now, revision=self._writing_revision())
+            )
 
     async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
         """Insert or update one row per (source, target, discovery source).
@@ -423,6 +457,12 @@ class CatalogRepository:
             stmt = stmt.where(services.c.criticality == service_filter.criticality.value)
         if service_filter.discovered is not None:
             stmt = stmt.where(services.c.discovered == service_filter.discovered)
+        if service_filter.kind is NodeKind.SERVICE:
+            stmt = stmt.where(
+                services.c.kind.is_(None) | (services.c.kind == NodeKind.SERVICE.value)
+            )
+        elif service_filter.kind is not None:
+            stmt = stmt.where(services.c.kind == service_filter.kind.value)
         if service_filter.search:
             stmt = stmt.where(
                 services.c.service_id.icontains(service_filter.search, autoescape=True)

@@ -19,6 +19,8 @@ def _matches(service: Service, wanted: ServiceFilter) -> bool:
         return False
     if wanted.discovered is not None and service.discovered != wanted.discovered:
         return False
+    if wanted.kind is not None and service.kind is not wanted.kind:
+        return False
     if wanted.search:
         needle = wanted.search.casefold()
         names = (service.service_id, service.display_name or "")

@@ -36,6 +36,8 @@ services = Table(
     # The graph revision that last wrote the row: what another process's live graph
     # reads to catch up with a write (live/graph.py).
     Column("revision", BigInteger, nullable=False, server_default="0", index=True),
+    # graph.model.NodeKind; NULL is a service (migration 0011).
+    Column("kind", String(16), index=True),
 )
 
 service_dependencies = Table(

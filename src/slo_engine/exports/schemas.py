@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slo_engine.graph.model import ServiceCriticality
+from slo_engine.graph.model import NodeKind, ServiceCriticality
 from slo_engine.topology.catalog_schemas import (
     CRITICALITY_DESCRIPTION,
     DISCOVERED_DESCRIPTION,
     DISPLAY_NAME_DESCRIPTION,
+    KIND_DESCRIPTION,
     NEXT_CURSOR_DESCRIPTION,
     SERVICE_ID_DESCRIPTION,
     TEAM_DESCRIPTION,
@@ -23,6 +24,7 @@ class GraphNodeOut(BaseModel):
     team: str | None = Field(description=TEAM_DESCRIPTION)
     criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
     discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
+    kind: NodeKind = Field(description=KIND_DESCRIPTION)
 
 
 class GraphPageOut(BaseModel):
@@ -41,6 +43,7 @@ class GraphPageOut(BaseModel):
                             "team": "checkout",
                             "criticality": "critical",
                             "discovered": False,
+                            "kind": "service",
                         }
                     ],
                     "edges": [EDGE_EXAMPLE],

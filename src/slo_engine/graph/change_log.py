@@ -31,6 +31,7 @@ from slo_engine.graph.model import (
     DependencyCriticality,
     DependencyReport,
     DiscoverySource,
+    NodeKind,
     Service,
     ServiceCriticality,
 )
@@ -68,7 +69,7 @@ FIGURE_THRESHOLDS: Mapping[str, float] = {
 }
 # What else of a report is recorded exactly (a change of any of these is a change).
 _EXACT_REPORT_FIELDS = (*DECLARED_ATTRIBUTES, "confidence_score")
-_SERVICE_FIELDS = ("display_name", "team", "criticality", "metadata", "discovered")
+_SERVICE_FIELDS = ("display_name", "team", "criticality", "metadata", "discovered", "kind")
 # Recorded with each state but never a change of their own: they move on every write.
 BOOKKEEPING_FIELDS = frozenset({"last_observed_at", "created_at", "updated_at"})
 
@@ -172,7 +173,10 @@ def service_from_state(service_id: str, state: Mapping[str, Any]) -> Service:
     """The service a recorded state describes (the inverse of `service_state`)."""
     criticality = state.get("criticality")
     created, updated = state.get("created_at"), state.get("updated_at")
+    # Entries recorded before kinds existed have none: those were services.
+    kind = state.get("kind")
     return Service(
+        kind=NodeKind(kind) if kind else NodeKind.SERVICE,
         service_id=service_id,
         display_name=state.get("display_name"),
         team=state.get("team"),

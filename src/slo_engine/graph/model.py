@@ -45,6 +45,19 @@ class ServiceCriticality(enum.StrEnum):
     LOW = "low"
 
 
+class NodeKind(enum.StrEnum):
+    """What a node of the graph is (docs/identity.md "Node kinds"): a service of ours, a
+    database, a message broker or topic, something outside (a SaaS API, an
+    uninstrumented peer), or a virtual node (the client side of traffic nobody traced:
+    users, load balancers)."""
+
+    SERVICE = "service"
+    DATABASE = "database"
+    MESSAGING = "messaging"
+    EXTERNAL = "external"
+    VIRTUAL = "virtual"
+
+
 class Direction(enum.StrEnum):
     """Which way a subgraph query walks: along calls, against them, or both (a union)."""
 
@@ -71,6 +84,7 @@ class Service:
     discovered: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    kind: NodeKind = NodeKind.SERVICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +96,7 @@ class ServiceDeclaration:
     team: str | None = None
     criticality: ServiceCriticality | None = None
     metadata: dict[str, Any] | None = None
+    kind: NodeKind | None = None
 
 
 # An edge's attributes, by name, in one order everywhere they are listed (the merge,

@@ -15,14 +15,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from slo_engine.graph.model import EDGE_ATTRIBUTES, DependencyReport, Service, ServiceDeclaration
+from slo_engine.graph.model import (
+    EDGE_ATTRIBUTES,
+    DependencyReport,
+    NodeKind,
+    Service,
+    ServiceDeclaration,
+)
 
 T = TypeVar("T")
 
 # A declared service keeps the stored value of these where its declaration leaves them
 # out (None); given metadata replaces the stored object whole; it is no longer
 # `discovered`.
-SERVICE_FIELDS_KEPT_WHEN_ABSENT = ("display_name", "team", "criticality")
+SERVICE_FIELDS_KEPT_WHEN_ABSENT = ("display_name", "team", "criticality", "kind")
 # A report seen again takes these from the new report, is fresh again, and keeps the
 # later `last_observed_at` (and its first observation).
 REPORT_FIELDS_REPLACED = (*EDGE_ATTRIBUTES, "confidence_score")
@@ -50,6 +56,7 @@ def declared_service(
             discovered=False,
             created_at=now,
             updated_at=now,
+            kind=declaration.kind or NodeKind.SERVICE,
         )
     kept: dict[str, Any] = {
         name: _given(getattr(declaration, name), getattr(stored, name))
@@ -64,9 +71,24 @@ def declared_service(
     )
 
 
-def discovered_service(service_id: str, now: datetime) -> Service:
-    """A service first named by an edge, before anyone declares it."""
-    return Service(service_id=service_id, discovered=True, created_at=now, updated_at=now)
+def discovered_service(service_id: str, now: datetime, kind: NodeKind | None = None) -> Service:
+    """A service first named by an edge, before anyone declares it, of the kind the
+    edge's source says it is (a service when it says nothing)."""
+    return Service(
+        service_id=service_id,
+        discovered=True,
+        created_at=now,
+        updated_at=now,
+        kind=kind or NodeKind.SERVICE,
+    )
+
+
+def observed_kind(stored: Service, kind: NodeKind, now: datetime) -> Service | None:
+    """`stored` with the kind an edge's source observed, or None when nothing changes:
+    only a service nobody declared takes an observed kind (a declaration wins)."""
+    if not stored.discovered or stored.kind is kind:
+        return None
+    return replace(stored, kind=kind, updated_at=now)
 
 
 def observed_report(stored: DependencyReport | None, report: DependencyReport) -> DependencyReport:

@@ -14,6 +14,7 @@ from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
     DiscoverySource,
+    NodeKind,
     ServiceCriticality,
 )
 from slo_engine.infra.storable import (
@@ -31,6 +32,15 @@ ServiceId = Annotated[
     Field(description="Business id: 1-255 of [A-Za-z0-9._:-], starting with a letter or digit."),
 ]
 ShortText = Annotated[str, StringConstraints(max_length=255), TEXT_RULE]
+KIND_DECLARED_DESCRIPTION = (
+    "What the node is: `service`, `database`, `messaging`, `external` or `virtual` "
+    "(docs/identity.md). Left out or null: the stored kind is kept (`service` for a new "
+    "one)."
+)
+KIND_OBSERVED_DESCRIPTION = (
+    "What this source saw the %s to be (`database`, `messaging`, `external`, `virtual` "
+    "or `service`); applied only to a service nobody declared: a node entry's `kind` wins."
+)
 
 # Edges and nodes are TypedDicts, not models: validating 250,000 edges into dicts is
 # about three times faster than into model instances, and they are read once. Strict:
@@ -71,6 +81,12 @@ class NodeIn(TypedDict):
                 "metadata; e.g. `slo_target` (a number in (0, 1]), which the availability "
                 "ceiling reads. Left out or null: the stored metadata is kept."
             ),
+        ]
+    ]
+    kind: NotRequired[
+        Annotated[
+            NodeKind | None,
+            Field(description=KIND_DECLARED_DESCRIPTION),
         ]
     ]
 
@@ -127,6 +143,12 @@ class EdgeIn(TypedDict):
 
     source: Annotated[ServiceId, Field(description="The caller's service id.")]
     target: Annotated[ServiceId, Field(description="The callee's service id.")]
+    source_kind: NotRequired[
+        Annotated[NodeKind | None, Field(description=KIND_OBSERVED_DESCRIPTION % "caller")]
+    ]
+    target_kind: NotRequired[
+        Annotated[NodeKind | None, Field(description=KIND_OBSERVED_DESCRIPTION % "callee")]
+    ]
     attributes: NotRequired[
         Annotated[
             EdgeAttributes,

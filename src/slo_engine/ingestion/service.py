@@ -18,9 +18,14 @@ from slo_engine.alerts.service import DetectedCycle
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.graph.change_log import changes_of_write
 from slo_engine.graph.merge import BASE_CONFIDENCE
-from slo_engine.graph.model import DependencyReport, ServiceDeclaration
+from slo_engine.graph.model import DependencyReport, NodeKind, ServiceDeclaration
 from slo_engine.graph.snapshot import GraphSnapshot, is_fresh, report_key, reports_of
-from slo_engine.graph.stored_rows import declared_service, discovered_service, observed_report
+from slo_engine.graph.stored_rows import (
+    declared_service,
+    discovered_service,
+    observed_kind,
+    observed_report,
+)
 from slo_engine.infra.db import after_commit
 from slo_engine.ingestion.cycle_check import (
     CYCLE_CHECK_FAILED,
@@ -118,8 +123,22 @@ def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDec
             team=node.get("team"),
             criticality=node.get("criticality"),
             metadata=node.get("metadata"),
+            kind=node.get("kind"),
         )
     return list(by_id.values())
+
+
+def _observed_kinds(request: IngestionRequest) -> dict[str, NodeKind]:
+    """The kinds the request's edges say their ends are (the last word on a service
+    wins); O(edges)."""
+    kinds: dict[str, NodeKind] = {}
+    for edge in request.edges:
+        caller, callee = edge.get("source_kind"), edge.get("target_kind")
+        if caller is not None:
+            kinds[edge["source"]] = caller
+        if callee is not None:
+            kinds[edge["target"]] = callee
+    return kinds
 
 
 async def ingest(
@@ -203,15 +222,29 @@ async def _ingest(
     ]
     # What the database holds for the rows written, derived from the exact base snapshot
     # by the same rules as the SQL (graph/stored_rows.py).
+    observed_kinds = _observed_kinds(request)
     services_written = [declared_service(base.services.get(d.service_id), d, now) for d in declared]
-    services_written += [discovered_service(name, now) for name in missing]
+    services_written += [
+        discovered_service(name, now, observed_kinds.get(name)) for name in missing
+    ]
+    # Services nobody declared take the kind a source saw (a declaration wins).
+    kinds_changed = [
+        changed
+        for name, kind in observed_kinds.items()
+        if name not in declared_ids
+        and name in base.services
+        and (changed := observed_kind(base.services[name], kind, now)) is not None
+    ]
+    services_written += kinds_changed
     reports_written = [
         observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
     ]
     change_log = repository.change_log()
     with cancelled_on_failure(check):
         await repository.upsert_declared_services(declared, now)
-        await repository.insert_missing_services(missing, now)
+        await repository.insert_missing_services(missing, now, observed_kinds)
+        if kinds_changed:
+            await repository.set_observed_kinds(kinds_changed, now)
         await repository.upsert_reports(reports, now)
         if retracted_keys:
             await repository.delete_reports(retracted_keys)

@@ -8,11 +8,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from slo_engine.graph.impact import Impact
-from slo_engine.graph.model import CommunicationMode, DependencyCriticality, ServiceCriticality
+from slo_engine.graph.model import (
+    CommunicationMode,
+    DependencyCriticality,
+    NodeKind,
+    ServiceCriticality,
+)
 from slo_engine.topology.catalog_schemas import (
     CRITICALITY_DESCRIPTION,
     DISCOVERED_DESCRIPTION,
     DISPLAY_NAME_DESCRIPTION,
+    KIND_DESCRIPTION,
     SERVICE_EXAMPLE,
     SERVICE_ID_DESCRIPTION,
     TEAM_DESCRIPTION,
@@ -57,6 +63,7 @@ _IMPACT_EXAMPLE: dict[str, Any] = {
             "team": "checkout",
             "criticality": "critical",
             "discovered": False,
+            "kind": "service",
             "impact": "degraded",
             "distance": 1,
             "path": ["checkoutservice", "emailservice"],
@@ -76,6 +83,7 @@ _IMPACT_EXAMPLE: dict[str, Any] = {
             "team": "storefront",
             "criticality": "critical",
             "discovered": False,
+            "kind": "service",
             "impact": "degraded",
             "distance": 2,
             "path": ["frontend", "checkoutservice", "emailservice"],
@@ -187,6 +195,7 @@ class AffectedOut(BaseModel):
     team: str | None = Field(description=TEAM_DESCRIPTION)
     criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
     discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
+    kind: NodeKind = Field(description=KIND_DESCRIPTION)
     impact: Impact = Field(description=_IMPACT_DESCRIPTION)
     distance: int = Field(description="Hops from this service to the failed one.")
     path: list[str] = Field(

@@ -96,6 +96,7 @@ def impact_answer(
                 "team": service.team,
                 "criticality": service.criticality,
                 "discovered": service.discovered,
+                "kind": service.kind,
                 "impact": item.impact,
                 "distance": item.distance,
                 "path": item.path,

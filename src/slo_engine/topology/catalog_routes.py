@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from slo_engine.access.dependencies import read_access
 from slo_engine.catalog import service
 from slo_engine.catalog.repository import ServiceFilter
-from slo_engine.graph.model import SERVICE_ID_PATTERN, ServiceCriticality
+from slo_engine.graph.model import SERVICE_ID_PATTERN, NodeKind, ServiceCriticality
 from slo_engine.infra.components import SETTINGS, SettingsDep
 from slo_engine.infra.cursor import CursorQuery, PageLimit
 from slo_engine.infra.db import DatabaseDep
@@ -77,13 +77,17 @@ async def list_services(
             "(case-insensitive).",
         ),
     ] = None,
+    kind: Annotated[
+        NodeKind | None,
+        Query(description="Only the nodes of this kind (`database`, `service`, ...)."),
+    ] = None,
     cursor: CursorQuery = None,
     limit: PageLimit = 100,
     as_of: Annotated[QueryTime | None, Query(description=AS_OF_DESCRIPTION)] = None,
 ) -> ServicePage:
     """Services ordered by service id; pass `next_cursor` back as `cursor` for the next
     page. With `as_of`, the services of the graph as it was then."""
-    wanted = ServiceFilter(team, criticality, discovered, search)
+    wanted = ServiceFilter(team, criticality, discovered, search, kind)
     if as_of is not None:
         read = await graph_read(request, live, settings, past, as_of=as_of)
         items, stale_only, next_cursor = service.list_services_of(

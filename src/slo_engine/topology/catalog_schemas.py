@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slo_engine.graph.model import Service, ServiceCriticality
+from slo_engine.graph.model import NodeKind, Service, ServiceCriticality
 
 _SERVICE_FIELDS = tuple(field.name for field in dataclasses.fields(Service))
 
@@ -28,6 +28,11 @@ DISCOVERED_DESCRIPTION = (
     "True while the service is known only because an edge names it (no source declared it "
     "as a node yet)."
 )
+KIND_DESCRIPTION = (
+    "What the node is: `service`, `database`, `messaging` (a broker or topic), `external` "
+    "(outside: a SaaS API, an uninstrumented peer) or `virtual` (the untraced client side "
+    "of traffic); as declared, else as a source observed it (docs/identity.md)."
+)
 NEXT_CURSOR_DESCRIPTION = (
     "Pass back as `cursor` for the next page; null on the last page. Opaque: do not build "
     "or change one."
@@ -42,6 +47,7 @@ SERVICE_EXAMPLE: dict[str, Any] = {
     "criticality": "critical",
     "metadata": {"slo_target": 0.9995, "repository": "github.com/example/checkout"},
     "discovered": False,
+    "kind": "service",
     "only_stale_edges": False,
     "created_at": "2026-11-20T09:12:44.512000Z",
     "updated_at": "2026-11-26T10:00:00Z",
@@ -61,6 +67,7 @@ class ServiceOut(BaseModel):
         "the availability ceiling reads), kept as sent; {} when none was."
     )
     discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
+    kind: NodeKind = Field(description=KIND_DESCRIPTION)
     only_stale_edges: bool = Field(
         description="Every edge of this service is stale: it is no longer seen by the "
         "sources that observed it (kept, never deleted).",

@@ -61,6 +61,7 @@ def subgraph_nodes(answer: Mapping[str, Any]) -> list[Node]:
         "team": service.get("team"),
         "criticality": service.get("criticality"),
         "discovered": service.get("discovered", False),
+        "kind": service.get("kind", "service"),
         "depth": 0,
     }
     return [root, *answer["nodes"]]

@@ -47,6 +47,7 @@ def cytoscape_node(node: Node, root: str | None = None) -> dict[str, Any]:
         "team": node.get("team"),
         "criticality": node.get("criticality"),
         "discovered": bool(node.get("discovered")),
+        "kind": str(node.get("kind", "service")),
     }
     if "depth" in node:
         data["depth"] = node["depth"]
@@ -57,6 +58,8 @@ def cytoscape_node(node: Node, root: str | None = None) -> dict[str, Any]:
         classes.append("discovered")
     if node.get("criticality"):
         classes.append(str(node["criticality"]))
+    if data["kind"] != "service":
+        classes.append(data["kind"])
     return {"data": data, "classes": " ".join(classes)}
 
 

@@ -69,6 +69,16 @@ def _dot_attributes(attributes: Mapping[str, str | float]) -> str:
     return "[" + ", ".join(rendered) + "]"
 
 
+# Nodes that are not services drawn in their own shapes (docs/exports.md); a service is
+# the default rounded box.
+_DOT_SHAPES = {
+    "database": "cylinder",
+    "messaging": "cds",
+    "external": "component",
+    "virtual": "ellipse",
+}
+
+
 def render_dot(
     nodes: Iterable[Node],
     edges: Iterable[Edge],
@@ -102,6 +112,9 @@ def render_dot(
         attributes: dict[str, str | float] = {"label": "\n".join(node_lines(node))}
         if node.get("discovered"):
             styles.append("dashed")
+        shape = _DOT_SHAPES.get(str(node.get("kind", "service")))
+        if shape is not None:
+            attributes["shape"] = shape
         if service_id == root:
             styles.append("filled")
             attributes["fillcolor"] = ROOT_FILL

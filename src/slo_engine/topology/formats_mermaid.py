@@ -56,6 +56,16 @@ def _mermaid_link(criticality: Any, is_async: bool) -> str:
     return "--" + head
 
 
+# Nodes that are not services in their own shapes: a cylinder, a flag, a hexagon, a
+# circle (docs/exports.md); a service is a rectangle.
+_MERMAID_SHAPES = {
+    "database": ("[(", ")]"),
+    "messaging": (">", "]"),
+    "external": ("{{", "}}"),
+    "virtual": ("((", "))"),
+}
+
+
 def render_mermaid(
     nodes: Iterable[Node],
     edges: Iterable[Edge],
@@ -95,16 +105,17 @@ def render_mermaid(
     )
     ids: dict[str, str] = {}
 
-    def declare(service_id: str, lines: list[str]) -> str:
+    def declare(service_id: str, lines: list[str], kind: str = "service") -> str:
         node_id = ids[service_id] = f"n{len(ids)}"
         label = "<br/>".join(mermaid_text(line) for line in lines)
-        return f'  {node_id}["{label}"]\n'
+        opening, closing = _MERMAID_SHAPES.get(kind, ("[", "]"))
+        return f'  {node_id}{opening}"{label}"{closing}\n'
 
     for node in nodes:
         service_id = str(node["service_id"])
         if service_id in ids:
             continue
-        text = declare(service_id, node_lines(node))
+        text = declare(service_id, node_lines(node), str(node.get("kind", "service")))
         if service_id == root:
             text += f"  class {ids[service_id]} root\n"
         if node.get("discovered"):

@@ -12,12 +12,14 @@ from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
     DiscoverySource,
+    NodeKind,
     ServiceCriticality,
 )
 from slo_engine.topology.catalog_schemas import (
     CRITICALITY_DESCRIPTION,
     DISCOVERED_DESCRIPTION,
     DISPLAY_NAME_DESCRIPTION,
+    KIND_DESCRIPTION,
     SERVICE_EXAMPLE,
     SERVICE_ID_DESCRIPTION,
     TEAM_DESCRIPTION,
@@ -53,6 +55,7 @@ class NodeOut(BaseModel):
     team: str | None = Field(description=TEAM_DESCRIPTION)
     criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
     discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
+    kind: NodeKind = Field(description=KIND_DESCRIPTION)
     depth: int = Field(
         description="Hops from the queried service along the query's direction, 1 to "
         "`depth` (with `both`, the smaller of the two directions' distances)."
@@ -158,6 +161,7 @@ class SubgraphOut(IncludedInsightsOut):
                             "team": "payments",
                             "criticality": "critical",
                             "discovered": False,
+                            "kind": "service",
                             "depth": 1,
                         }
                     ],

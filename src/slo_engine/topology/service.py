@@ -47,6 +47,7 @@ def service_document(snapshot: GraphSnapshot, service: Service) -> dict[str, Any
         "criticality": service.criticality,
         "metadata": service.metadata,
         "discovered": service.discovered,
+        "kind": service.kind,
         "only_stale_edges": snapshot.only_stale_edges(service.service_id),
         "created_at": service.created_at,
         "updated_at": service.updated_at,
@@ -112,6 +113,7 @@ def node_document(service: Service) -> dict[str, Any]:
         "team": service.team,
         "criticality": service.criticality,
         "discovered": service.discovered,
+        "kind": service.kind,
     }
 
 

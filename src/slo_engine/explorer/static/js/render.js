@@ -92,10 +92,15 @@ export function edgePath(from, to) {
   return `M${x1},${from.y} C${x1 - 40},${from.y + bend} ${x2 + 40},${to.y + bend} ${x2},${to.y}`;
 }
 
+// Corner radius by node kind: a database a capsule, something external square-cornered,
+// the rest (with their own colours and borders in style.css) rounded like a service.
+const CORNERS = { database: (height) => height / 2, external: () => 0 };
+
 /** A service's box and label, centred on its group's origin. */
-function boxOf(box, id) {
+function boxOf(box, id, kind = "service") {
+  const rx = (CORNERS[kind] ?? (() => 5))(box.height);
   return [
-    s("rect", { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx: 5 }),
+    s("rect", { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx }),
     s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(id)),
   ];
 }
@@ -228,6 +233,7 @@ export class GraphView {
             "node",
             node.root && "root",
             node.discovered && "discovered",
+            node.kind && node.kind !== "service" && `kind-${node.kind}`,
             node.criticality && `criticality-${node.criticality}`,
             `side-${node.side}`,
             status,
@@ -241,10 +247,11 @@ export class GraphView {
           "aria-label":
             `${node.service_id}` +
             (node.root ? ", the root" : `, ${side} at distance ${node.distance}`) +
+            (node.kind && node.kind !== "service" ? `, a ${node.kind} node` : "") +
             (node.discovered ? ", discovered only" : "") +
             (status ? `, ${status} since the compared time` : ""),
         },
-        boxOf(box, node.service_id),
+        boxOf(box, node.service_id, node.kind),
         s("title", {}, node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id),
       );
     });
