@@ -5,10 +5,11 @@ Read once, in `create_app` or the CLI, never at import time.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from slo_engine.rate_policy import InvalidRateError, parse_rate
@@ -21,9 +22,51 @@ from slo_engine.sign_in_policy import (
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./slo_engine.db"
 
+# The discovery sources that talk HTTP, by setting prefix: each has the same
+# authentication settings (`<prefix>_BEARER_TOKEN`, ...; discovery/http_auth.py).
+HTTP_SOURCE_PREFIXES = ("prometheus", "jaeger", "backstage", "kubernetes")
+# An HTTP header name is an RFC 9110 token.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+
+
+def parse_http_headers(raw: str, setting: str) -> dict[str, str]:
+    """`<prefix>_HEADERS`: a JSON object of header names to text values. Errors name the
+    setting and the header, never a value (header values are often credentials)."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"{setting} is not JSON (expected an object of headers)") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{setting} must be a JSON object of header names to values")
+    headers: dict[str, str] = {}
+    for name, value in parsed.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{setting}: {name[:64]!r} is not a valid header name")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(
+                f"{setting}: the value of {name} must be text without control characters"
+            )
+        if name.lower() in {k.lower() for k in headers}:
+            raise ValueError(f"{setting}: header {name} is given twice")
+        headers[name] = value
+    return headers
+
+
+def _readable(path: str, setting: str) -> None:
+    try:
+        with open(path, "rb") as file:
+            file.read(1)
+    except OSError as error:
+        raise ValueError(f"{setting}: cannot read {path} ({error.strerror or error})") from None
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # hide_input_in_errors: a refused setting is named, its value never echoed (tokens,
+    # passwords, headers, database URLs with their password).
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = Field(default=10, ge=1)
@@ -90,9 +133,60 @@ class Settings(BaseSettings):
     jaeger_url: str | None = None
     jaeger_ingest_interval_minutes: int = Field(default=15, ge=1)
     backstage_url: str | None = None
-    backstage_token: str | None = None
+    backstage_token: SecretStr | None = None  # the same as BACKSTAGE_BEARER_TOKEN
     backstage_catalog_path: str | None = None  # catalog-info.yaml files or a directory
     backstage_ingest_interval_minutes: int = Field(default=60, ge=1)
+    # Kubernetes (services and workloads as nodes, no edges). The API's address defaults
+    # to the in-cluster one (KUBERNETES_SERVICE_HOST/PORT), and its credentials to the
+    # pod's service account token and CA when KUBERNETES_* auth settings give none.
+    kubernetes_discovery_enabled: bool = False
+    kubernetes_api_url: str | None = None
+    kubernetes_namespaces: str = ""  # comma-separated; empty: all namespaces
+    kubernetes_exclude_namespaces: str = "kube-system,kube-public,kube-node-lease"
+    kubernetes_team_annotation: str = "slo-engine.io/team"
+    kubernetes_team_label: str = "team"  # read when the annotation is absent
+    kubernetes_ingest_interval_minutes: int = Field(default=60, ge=1)
+    # Authentication of the HTTP sources, per source (docs/discovery.md "Authentication"):
+    # a bearer token or a file holding one (re-read on every request), basic auth, extra
+    # headers (a JSON object), a CA bundle and a client certificate for TLS.
+    # PROMETHEUS_TENANT is sent as X-Scope-OrgID (Mimir, Cortex, Loki-style tenancy).
+    prometheus_tenant: str | None = None
+    prometheus_bearer_token: SecretStr | None = None
+    prometheus_bearer_token_file: str | None = None
+    prometheus_basic_auth_username: str | None = None
+    prometheus_basic_auth_password: SecretStr | None = None
+    prometheus_basic_auth_password_file: str | None = None
+    prometheus_headers: SecretStr | None = None
+    prometheus_ca_file: str | None = None
+    prometheus_client_cert_file: str | None = None
+    prometheus_client_key_file: str | None = None
+    jaeger_bearer_token: SecretStr | None = None
+    jaeger_bearer_token_file: str | None = None
+    jaeger_basic_auth_username: str | None = None
+    jaeger_basic_auth_password: SecretStr | None = None
+    jaeger_basic_auth_password_file: str | None = None
+    jaeger_headers: SecretStr | None = None
+    jaeger_ca_file: str | None = None
+    jaeger_client_cert_file: str | None = None
+    jaeger_client_key_file: str | None = None
+    backstage_bearer_token: SecretStr | None = None
+    backstage_bearer_token_file: str | None = None
+    backstage_basic_auth_username: str | None = None
+    backstage_basic_auth_password: SecretStr | None = None
+    backstage_basic_auth_password_file: str | None = None
+    backstage_headers: SecretStr | None = None
+    backstage_ca_file: str | None = None
+    backstage_client_cert_file: str | None = None
+    backstage_client_key_file: str | None = None
+    kubernetes_bearer_token: SecretStr | None = None
+    kubernetes_bearer_token_file: str | None = None
+    kubernetes_basic_auth_username: str | None = None
+    kubernetes_basic_auth_password: SecretStr | None = None
+    kubernetes_basic_auth_password_file: str | None = None
+    kubernetes_headers: SecretStr | None = None
+    kubernetes_ca_file: str | None = None
+    kubernetes_client_cert_file: str | None = None
+    kubernetes_client_key_file: str | None = None
     discovery_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     discovery_retries: int = Field(default=3, ge=0, le=10)
     # Jobs: the scheduler runs in every API process; each run happens once per interval
@@ -211,6 +305,61 @@ class Settings(BaseSettings):
                 "header could be set by anyone"
             )
         return self
+
+    @model_validator(mode="after")
+    def _http_source_auth(self) -> Settings:
+        """Each HTTP source's credentials make one consistent set, and their files can
+        be read. Messages name settings and paths, never a secret."""
+        for prefix in HTTP_SOURCE_PREFIXES:
+            self._check_http_auth(prefix)
+        return self
+
+    def _check_http_auth(self, prefix: str) -> None:
+        def value(name: str) -> object:
+            return getattr(self, f"{prefix}_{name}", None)
+
+        big = prefix.upper()
+        tokens = [
+            f"{big}_{name.upper()}"
+            for name in ("bearer_token", "bearer_token_file", "token")
+            if value(name) is not None
+        ]
+        if len(tokens) > 1:
+            raise ValueError(f"set one of {' and '.join(tokens)}, not both")
+        user, password = value("basic_auth_username"), value("basic_auth_password")
+        password_file = value("basic_auth_password_file")
+        if password is not None and password_file is not None:
+            raise ValueError(
+                f"set one of {big}_BASIC_AUTH_PASSWORD and {big}_BASIC_AUTH_PASSWORD_FILE"
+            )
+        if (user is None) != (password is None and password_file is None):
+            raise ValueError(
+                f"{big}_BASIC_AUTH_USERNAME and {big}_BASIC_AUTH_PASSWORD (or _FILE) go together"
+            )
+        if user is not None and tokens:
+            raise ValueError(f"{big}: set a bearer token or basic auth, not both")
+        raw_headers = value("headers")
+        if isinstance(raw_headers, SecretStr):
+            headers = parse_http_headers(raw_headers.get_secret_value(), f"{big}_HEADERS")
+            named = {name.lower() for name in headers}
+            if "authorization" in named and (tokens or user is not None):
+                raise ValueError(
+                    f"{big}_HEADERS sets Authorization, and so does {big}'s token or basic auth"
+                )
+            if "x-scope-orgid" in named and value("tenant") is not None:
+                raise ValueError(f"{big}_HEADERS sets X-Scope-OrgID, and so does {big}_TENANT")
+        if value("client_key_file") is not None and value("client_cert_file") is None:
+            raise ValueError(f"{big}_CLIENT_KEY_FILE needs {big}_CLIENT_CERT_FILE")
+        for name in (
+            "bearer_token_file",
+            "basic_auth_password_file",
+            "ca_file",
+            "client_cert_file",
+            "client_key_file",
+        ):
+            path = value(name)
+            if isinstance(path, str):
+                _readable(path, f"{big}_{name.upper()}")
 
     @field_validator("rate_limit_ingestion", "rate_limit_query", "rate_limit_auth_failures")
     @classmethod

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from slo_engine.discovery import service
@@ -25,6 +26,7 @@ class SourceName(enum.StrEnum):
     MESH = "mesh"
     JAEGER = "jaeger"
     BACKSTAGE = "backstage"
+    KUBERNETES = "kubernetes"
 
 
 _HINT = {
@@ -32,17 +34,23 @@ _HINT = {
     "mesh": "set PROMETHEUS_URL or pass --prometheus-url",
     "jaeger": "set JAEGER_URL or pass --jaeger-url",
     "backstage": "pass --path (descriptors) and/or --backstage-url, or set BACKSTAGE_*",
+    "kubernetes": "pass --kubernetes-url or set KUBERNETES_API_URL (outside a cluster)",
 }
 
 
 def discover(
-    source: Annotated[SourceName, typer.Argument(help="otel, mesh, jaeger or backstage")],
+    source: Annotated[
+        SourceName, typer.Argument(help="otel, mesh, jaeger, backstage or kubernetes")
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be ingested; store nothing.")
     ] = False,
     prometheus_url: Annotated[str | None, typer.Option(help="Default: PROMETHEUS_URL.")] = None,
     jaeger_url: Annotated[str | None, typer.Option(help="Default: JAEGER_URL.")] = None,
     backstage_url: Annotated[str | None, typer.Option(help="Default: BACKSTAGE_URL.")] = None,
+    kubernetes_url: Annotated[
+        str | None, typer.Option(help="Default: KUBERNETES_API_URL, else in-cluster.")
+    ] = None,
     path: Annotated[
         str | None, typer.Option(help="catalog-info.yaml file or directory (backstage).")
     ] = None,
@@ -50,12 +58,17 @@ def discover(
         int | None, typer.Option(min=1, help="How far back to look (default: the interval).")
     ] = None,
 ) -> None:
-    """Ask one source what it sees now and ingest it (the same path as the API)."""
+    """Ask one source what it sees now and ingest it (the same path as the API).
+
+    Credentials come from the settings (PROMETHEUS_BEARER_TOKEN, JAEGER_CA_FILE, ...:
+    docs/discovery.md "Authentication"), whichever URL is used.
+    """
     overrides: dict[str, Any] = {}
     for key, value in (
         ("prometheus_url", prometheus_url),
         ("jaeger_url", jaeger_url),
         ("backstage_url", backstage_url),
+        ("kubernetes_api_url", kubernetes_url),
         ("backstage_catalog_path", path),
     ):
         if value is not None:
@@ -67,7 +80,11 @@ def discover(
             "jaeger_ingest_interval_minutes",
         ):
             overrides[key] = window_minutes
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:  # names the setting, never echoes its value
+        typer.echo(f"{source}: invalid settings: {error}", err=True)
+        raise typer.Exit(2) from None
     try:
         output = asyncio.run(_discover(settings, str(source), dry_run))
     except SloEngineError as error:
@@ -77,7 +94,10 @@ def discover(
 
 
 async def _discover(settings: Settings, name: str, dry_run: bool) -> str:
-    discovery = build_discovery(settings, only=name)
+    try:
+        discovery = build_discovery(settings, only=name)
+    except ValueError as error:  # an unusable CA or client certificate
+        raise SloEngineError(str(error)) from None
     source = discovery.sources.get(name)
     if source is None:
         raise SloEngineError(f"{name} is not configured: {_HINT[name]}")

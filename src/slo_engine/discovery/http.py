@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -39,11 +40,14 @@ class JsonGetter:
         max_bytes: int,
         retries: int,
         base_delay: float = BASE_DELAY_SECONDS,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._client = client
         self._max_bytes = max_bytes
         self._retries = retries
         self._base_delay = base_delay
+        # Blanks the source's secrets in a text (http_auth.HttpAuth.redact).
+        self._redact = redact or (lambda text: text)
 
     async def get(self, url: str, params: Params | None = None) -> Any:
         """The decoded JSON body of a 200 answer to GET `url`."""
@@ -52,10 +56,11 @@ class JsonGetter:
             try:
                 return await self._get_once(url, params)
             except _RetryableError as error:
+                shown = self._redact(str(error))
                 if attempt >= self._retries:
-                    raise SourceError(f"{error} (after {attempt + 1} attempts)") from error
+                    raise SourceError(f"{shown} (after {attempt + 1} attempts)") from None
                 delay = random.uniform(0, min(MAX_DELAY_SECONDS, self._base_delay * 2**attempt))
-                logger.info("%s; retrying in %.2f s", error, delay)
+                logger.info("%s; retrying in %.2f s", shown, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
 
@@ -79,7 +84,8 @@ class JsonGetter:
                 if response.status_code != 200:
                     body = (await response.aread())[:500].decode(errors="replace")
                     raise HttpStatusError(
-                        f"GET {shown}: HTTP {response.status_code}: {body}", response.status_code
+                        self._redact(f"GET {shown}: HTTP {response.status_code}: {body}"),
+                        response.status_code,
                     )
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():

@@ -61,3 +61,15 @@ def entity_ref_to_service_id(ref: str, default_kind: str = "component") -> tuple
     name = text.lower() if namespace.lower() == "default" else f"{namespace}.{text}".lower()
     service_id = to_service_id(name)
     return (kind.lower(), service_id) if service_id else None
+
+
+def namespaced_id(name: str, namespace: str) -> str | None:
+    """A Kubernetes object's (or Istio workload's) service id: its name, followed by
+    ``.namespace`` outside the `default` namespace, like a cluster DNS name.
+
+    >>> namespaced_id("reviews-v2", "bookinfo"), namespaced_id("ratings", "default")
+    ('reviews-v2.bookinfo', 'ratings')
+    >>> namespaced_id("ratings", "")
+    'ratings'
+    """
+    return to_service_id(name if namespace in ("", "default") else f"{name}.{namespace}")

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SourceHealth(BaseModel):
-    name: str = Field(description="The source: `otel`, `mesh`, `jaeger` or `backstage`.")
+    name: str = Field(
+        description="The source: `otel`, `mesh`, `jaeger`, `backstage` or `kubernetes`."
+    )
     configured: bool = Field(description="Whether this process's settings enable it.")
     interval_minutes: int | None = Field(description="How often it runs, when configured.")
     healthy: bool = Field(description="Its last run succeeded (or it never failed).")

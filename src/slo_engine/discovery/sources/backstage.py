@@ -8,8 +8,9 @@ Each Component or Resource becomes a declared service: `metadata.name` (with its
 namespace, see `discovery/naming.py`) is the service id, `metadata.title` the display
 name, `spec.owner` the team (`group:default/payments` → `payments`), and `spec.lifecycle`,
 `spec.type`, the kind, `metadata.description` and `metadata.tags` go to the service's
-metadata. Each `spec.dependsOn` ref becomes a declared edge; a ref without a kind means a
-Component. Other kinds (System, API, Group, ...) are ignored.
+metadata under `backstage` (its other keys stay). Each `spec.dependsOn` ref becomes a
+declared edge; a ref without a kind means a Component. Other kinds (System, API, Group,
+...) are ignored.
 
 Each run is a full sync of what it read: the request is `mode: replace` with
 `scope: {"services": [every Component and Resource read]}`, so a `dependsOn` removed
@@ -144,7 +145,9 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             "edges": [edges[k] for k in sorted(edges)],
         }
     )
-    return Discovered(request, warnings)
+    # metadata.backstage replaces its own key in the stored metadata, not the whole
+    # object: the Kubernetes source's key and a service's slo_target stay.
+    return Discovered(request, warnings, metadata_key="backstage")
 
 
 class BackstageSource:

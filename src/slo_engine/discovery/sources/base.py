@@ -16,7 +16,7 @@ class Source(Protocol):
     writes anything (the discovery service ingests what it returns).
     """
 
-    name: str  # the job and status name: otel, mesh, jaeger, backstage
+    name: str  # the job and status name: otel, mesh, jaeger, backstage, kubernetes
     interval_minutes: int
 
     async def discover(self) -> Discovered: ...
@@ -28,6 +28,10 @@ class Discovered:
 
     request: IngestionRequest
     warnings: list[str] = field(default_factory=list)
+    # When set, the nodes' metadata is this source's key only (`{"kubernetes": {...}}`):
+    # it replaces that key in the stored metadata and the other keys stay
+    # (discovery/service.py), instead of the ingest rule of replacing metadata whole.
+    metadata_key: str | None = None
 
 
 @dataclass
