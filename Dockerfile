@@ -7,6 +7,10 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/venv
+# The Python client first, from this repository (slo-cli --url uses it; it is not on a
+# registry, and the server's pyproject.toml does not name it).
+COPY clients/python ./clients/python
+RUN /opt/venv/bin/pip install --no-compile ./clients/python
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN /opt/venv/bin/pip install --no-compile .

@@ -14,11 +14,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(BIN)/python
+# The Python client (clients/python, its own distribution) is installed from this
+# repository, first: the server's pyproject.toml does not name it, so pip never looks
+# for `slo-engine-client` on a registry. slo-cli imports it for --url only.
+CLIENT := clients/python
+
+$(STAMP_RUN): pyproject.toml $(CLIENT)/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ./$(CLIENT)
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
+$(STAMP_DEV): pyproject.toml $(CLIENT)/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ./$(CLIENT)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
@@ -27,15 +34,24 @@ run: $(STAMP_RUN)
 	$(BIN)/slo-cli serve
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench clients
+	$(BIN)/ruff format --check src tests bench clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 $(MERMAID):
 	npm install --prefix .test-tools --no-save --no-audit --no-fund mermaid@11
 
-test: lint $(MERMAID)
+# The Backstage plugins' dependencies (plugins/backstage, tests/e2e/test_backstage_plugin.py):
+# `npm ci` from the committed package-lock.json into plugins/backstage/node_modules
+# (git-ignored). Without npm nothing is installed and that test skips (fails in CI).
+BACKSTAGE_PLUGINS := plugins/backstage/node_modules/.package-lock.json
+
+$(BACKSTAGE_PLUGINS): plugins/backstage/package-lock.json
+	if command -v npm >/dev/null; then cd plugins/backstage && npm ci --no-audit --no-fund; \
+	else echo "npm not found: the Backstage plugin tests will be skipped"; fi
+
+test: lint $(MERMAID) $(BACKSTAGE_PLUGINS)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP_DEV)
@@ -44,7 +60,7 @@ unit: $(STAMP_DEV)
 integration: $(STAMP_DEV)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP_DEV) $(MERMAID)
+e2e: $(STAMP_DEV) $(MERMAID) $(BACKSTAGE_PLUGINS)
 	$(BIN)/python -m pytest tests/e2e
 
 bench: $(STAMP_DEV)
@@ -62,4 +78,4 @@ bench-scale: $(STAMP_DEV)
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-tools slo_engine.db slo_engine.db-*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .test-tools plugins/backstage/node_modules slo_engine.db slo_engine.db-*

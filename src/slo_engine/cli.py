@@ -10,18 +10,15 @@ server when given `--url`, and otherwise work on the configured database directl
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import orjson
 import typer
 from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.tree import Tree
 
 from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
@@ -40,10 +37,10 @@ from slo_engine.live.cli_fetch import (
     ApiKeyOption,
     AsOfOption,
     UrlOption,
-    auth_headers,
     fail,
     fetch,
-    problem_line,
+    refusals_end_the_command,
+    remote,
 )
 from slo_engine.settings import Settings
 from slo_engine.topology.catalog_cli import list_services
@@ -97,9 +94,6 @@ def options(
 
 console = Console()
 errors = Console(stderr=True)
-
-# A refused ingestion batch is retried after the server's Retry-After, this many times.
-MAX_RATE_LIMITED_RETRIES = 5
 
 
 @app.command()
@@ -171,7 +165,12 @@ def _batches(document: dict[str, Any], batch_size: int) -> list[dict[str, Any]]:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="One or more files, in order."
+        ),
+    ],
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
     batch_size: Annotated[
@@ -182,9 +181,9 @@ def ingest(
         bool,
         typer.Option(
             "--replace",
-            help="The file is the source's complete picture (of --scope, if given): edges "
-            "it reported before and not now are retracted. Sent as ONE request, one "
-            "transaction, never in batches (a batch would retract the others' edges).",
+            help="Each file is its source's complete picture (of --scope, if given): edges "
+            "it reported before and not now are retracted. Each file sent as ONE request, "
+            "one transaction, never in batches (a batch would retract the others' edges).",
         ),
     ] = False,
     scope: Annotated[
@@ -196,33 +195,12 @@ def ingest(
         ),
     ] = None,
 ) -> None:
-    """Ingest a file in the ingest format (see examples/). Large files go in batches,
-    each one transaction, with a progress bar; with --replace, in one."""
-    try:
-        document = orjson.loads(file.read_bytes())
-    except orjson.JSONDecodeError as error:
-        errors.print(f"[red]{file} is not valid JSON: {error}[/red]")
-        raise typer.Exit(2) from error
-    if not isinstance(document, dict):
-        errors.print(f"[red]{file} must hold one JSON object in the ingest format[/red]")
-        raise typer.Exit(2)
-    # A file that says `"mode": "replace"` itself is a replace too.
-    replace = replace or document.get("mode") == "replace"
-    if scope and not replace:
-        errors.print("[red]--scope needs --replace[/red]")
-        raise typer.Exit(2)
-    if replace:
-        document["mode"] = "replace"
-        if scope:
-            document["scope"] = {"services": scope}
-    batches = [document] if replace else _batches(document, batch_size)
-    requests = []
-    for batch in batches:
-        try:
-            requests.append(ingestion_request(batch))
-        except ValidationError as error:
-            errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
-            raise typer.Exit(2) from error
+    """Ingest files in the ingest format (see examples/). Large files go in batches,
+    each one transaction, with a progress bar; with --replace, each file in one. Prints
+    the summed API answers as JSON, and a one-line summary on stderr."""
+    requests = [
+        request for file in files for request in _file_requests(file, replace, scope, batch_size)
+    ]
     totals = {"nodes_upserted": 0, "edges_upserted": 0, "edges_retracted": 0}
     cycles: list[Any] = []
     warnings: list[str] = []
@@ -245,36 +223,83 @@ def ingest(
     console.print_json(
         data={**totals, "circular_dependencies_detected": cycles, "warnings": warnings}
     )
+    errors.print(
+        ingest_summary(len(files), requests, totals["edges_retracted"], len(cycles), warnings),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _file_requests(
+    file: Path, replace: bool, scope: list[str] | None, batch_size: int
+) -> list[IngestionRequest]:
+    """The requests one file is sent as (refused with exit code 2 before anything is
+    sent if it is not in the ingest format)."""
+    try:
+        document = orjson.loads(file.read_bytes())
+    except orjson.JSONDecodeError as error:
+        errors.print(f"[red]{file} is not valid JSON: {error}[/red]")
+        raise typer.Exit(2) from error
+    if not isinstance(document, dict):
+        errors.print(f"[red]{file} must hold one JSON object in the ingest format[/red]")
+        raise typer.Exit(2)
+    # A file that says `"mode": "replace"` itself is a replace too.
+    replaced = replace or document.get("mode") == "replace"
+    if scope and not replaced:
+        errors.print("[red]--scope needs --replace[/red]")
+        raise typer.Exit(2)
+    if replaced:
+        document["mode"] = "replace"
+        if scope:
+            document["scope"] = {"services": scope}
+    requests = []
+    for batch in [document] if replaced else _batches(document, batch_size):
+        try:
+            requests.append(ingestion_request(batch))
+        except ValidationError as error:
+            errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
+            raise typer.Exit(2) from error
+    return requests
+
+
+def ingest_summary(
+    files: int,
+    requests: list[IngestionRequest],
+    retracted: int,
+    cycles: int,
+    warnings: list[str],
+) -> str:
+    """`Ingested 2 files: 14 services, 16 edges, 1 new cycle, 0 warnings`: each service
+    and each (source, target) pair counted once however many batches or files name it
+    (the API's answers count per request)."""
+    services: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for request in requests:
+        services.update(node["service_id"] for node in request.nodes)
+        for edge in request.edges:
+            services.update((edge["source"], edge["target"]))
+            pairs.add((edge["source"], edge["target"]))
+    parts = [_counted(len(services), "service"), _counted(len(pairs), "edge")]
+    if retracted:
+        parts.append(f"{_counted(retracted, 'edge')} retracted")
+    parts += [_counted(cycles, "new cycle"), _counted(len(warnings), "warning")]
+    return f"Ingested {_counted(files, 'file')}: " + ", ".join(parts)
+
+
+def _counted(count: int, what: str) -> str:
+    return f"{count} {what}" + ("" if count == 1 else "s")
 
 
 def _ingest_all(requests: list[IngestionRequest], url: str | None, api_key: str | None) -> Any:
     if url is not None:
-        headers = {"content-type": "application/json", **auth_headers(api_key)}
-        with httpx.Client(base_url=url.rstrip("/"), timeout=120, headers=headers) as client:
+        # Through the client: a batch refused with 429 or 503 (nothing of it applied) is
+        # sent again after the server's Retry-After, noted on stderr (live/cli_fetch.py).
+        with remote(url, api_key, timeout=120) as client, refusals_end_the_command(url):
             for request in requests:
-                body = request.model_dump_json(exclude_unset=True)
-                try:
-                    response = _posted_batch(client, body)
-                except httpx.HTTPError as error:
-                    raise fail(f"could not reach {url}: {error}") from error
-                if response.status_code != 200:
-                    raise fail(problem_line(response))
-                yield response.json()
+                body = request.model_dump(mode="json", exclude_unset=True)
+                yield client.ingest(body).model_dump(mode="json")
         return
     yield from asyncio.run(_ingest_locally(requests))
-
-
-def _posted_batch(client: httpx.Client, body: str) -> httpx.Response:
-    """One batch posted, again after the server's Retry-After while it is rate limited."""
-    response = client.post("/api/v1/services/dependencies", content=body)
-    for _ in range(MAX_RATE_LIMITED_RETRIES):
-        if response.status_code != 429:
-            break
-        delay = int(response.headers.get("Retry-After", "1"))
-        errors.print(f"rate limited: retrying this batch in {delay} s")
-        time.sleep(delay)
-        response = client.post("/api/v1/services/dependencies", content=body)
-    return response
 
 
 async def _ingest_locally(requests: list[IngestionRequest]) -> list[dict[str, Any]]:
@@ -317,7 +342,8 @@ def query(
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Show what a service depends on (or what depends on it) as a tree."""
+    """Show what a service calls (downstream), what calls it (upstream), or both as two
+    labelled trees, breadth first; `↻ <id> (cycle)` marks a call that closes a cycle."""
     from slo_engine.topology.service import SubgraphShape, subgraph_of
 
     shape = SubgraphShape(direction, depth, include_stale, max_nodes=10_000)
@@ -332,41 +358,16 @@ def query(
     if as_json:
         console.print_json(data=answer)
     else:
-        console.print(render_tree(answer, direction))
+        console.print(render_tree(answer, direction, depth))
 
 
-def render_tree(answer: dict[str, Any], direction: Direction) -> Tree:
-    """A breadth-first tree of the answer: each node under one neighbour one hop closer."""
-    root_id = answer["service"]["service_id"]
-    depth_of = {node["service_id"]: node["depth"] for node in answer["nodes"]}
-    depth_of[root_id] = 0
-    parent: dict[str, str] = {}
-    for edge in answer["edges"]:
-        pairs = []
-        if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-            pairs.append((edge["source"], edge["target"]))
-        if direction in (Direction.UPSTREAM, Direction.BOTH):
-            pairs.append((edge["target"], edge["source"]))
-        for near, far in pairs:
-            if (
-                far != root_id
-                and far not in parent
-                and depth_of.get(near, -2) + 1 == depth_of.get(far, -1)
-            ):
-                parent[far] = near
-    arrow = {
-        Direction.DOWNSTREAM: "calls",
-        Direction.UPSTREAM: "called by",
-        Direction.BOTH: "linked",
-    }
-    tree = Tree(f"[bold]{root_id}[/bold] ({arrow[direction]} ↓)")
-    branches = {root_id: tree}
-    for node in answer["nodes"]:
-        name = node["service_id"]
-        holder = branches.get(parent.get(name, root_id), tree)
-        label = name + (f" [dim]{node['team']}[/dim]" if node.get("team") else "")
-        branches[name] = holder.add(label)
-    return tree
+def render_tree(answer: dict[str, Any], direction: Direction, depth: int) -> RenderableType:
+    """The answer as breadth-first trees: the callees ("calls"), the callers ("called
+    by"), or both, labelled, with `↻ <id> (cycle)` where a call closes a cycle
+    (topology/cli_trees.py)."""
+    from slo_engine.topology.cli_trees import render_trees
+
+    return render_trees(answer, direction, depth)
 
 
 def main() -> None:

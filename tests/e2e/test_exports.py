@@ -229,6 +229,7 @@ def test_pages_walk_every_node_and_edge_exactly_once(client: TestClient) -> None
         "team": "nobody",
         "criticality": None,
         "discovered": False,
+        "kind": "service",
     }
 
 
@@ -573,32 +574,32 @@ def test_cli_restarts_a_json_walk_when_the_graph_changes(
     """The whole graph as JSON through a server is joined from pages; a write between
     pages starts the walk over, so the document is of one revision (no edge to a node
     it lacks), and a graph that keeps changing fails the export."""
-    import httpx
-
     from slo_engine.exports import cli as export_cli
+    from slo_engine_client import SloEngineClient
 
     key = json.loads(run("api-keys", "create", "--name", "cli", "--scope", "admin", "--json"))
     run("ingest", str(BOUTIQUE))
     served(server, key["key"], "frontend")  # the CLI's write reached the server
     monkeypatch.setattr(export_cli, "PAGE", 5)  # 12 services: three pages
-    get = httpx.Client.get
+    # The CLI reads the pages through the client's `request` (live/cli_fetch.py).
+    get = SloEngineClient.request
     writes: list[str] = []
     write_budget = [1]
 
-    def get_then_write(self: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
-        response = get(self, url, **kwargs)
+    def get_then_write(self: SloEngineClient, method: str, url: str, **kwargs: Any) -> Any:
+        response = get(self, method, url, **kwargs)
         if url == GRAPH and "cursor" not in kwargs["params"] and write_budget[0]:
             # After the first page: a service that sorts before the cursor, and an edge
             # to it from a service on a later page.
             write_budget[0] -= 1
             new = f"aaa-new-{len(writes)}"
             body = {"source": "manual", "edges": [{"source": "shippingservice", "target": new}]}
-            written = self.post(INGEST, json=body)
+            written = get(self, "POST", INGEST, json=body)
             assert written.status_code == 200, written.text
             writes.append(new)
         return response
 
-    monkeypatch.setattr(httpx.Client, "get", get_then_write)
+    monkeypatch.setattr(SloEngineClient, "request", get_then_write)
     args = ["export", "--url", server, "--api-key", key["key"]]
     restarted = runner.invoke(cli, args)
     assert restarted.exit_code == 0, restarted.output
@@ -607,10 +608,10 @@ def test_cli_restarts_a_json_walk_when_the_graph_changes(
     ids = {n["service_id"] for n in document["nodes"]}
     assert "aaa-new-0" in ids
     assert all(e["source"] in ids and e["target"] in ids for e in document["edges"])
-    monkeypatch.setattr(httpx.Client, "get", get)
+    monkeypatch.setattr(SloEngineClient, "request", get)
     assert document == json.loads(run("export"))  # the latest revision, whole
 
-    monkeypatch.setattr(httpx.Client, "get", get_then_write)
+    monkeypatch.setattr(SloEngineClient, "request", get_then_write)
     write_budget[0] = export_cli.WALK_ATTEMPTS  # a write during every walk
     failed = runner.invoke(cli, args)
     assert failed.exit_code == 1

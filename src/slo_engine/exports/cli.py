@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
-import httpx
 import orjson
 import typer
 
@@ -26,11 +25,11 @@ from slo_engine.live.cli_fetch import (
     ApiKeyOption,
     AsOfOption,
     UrlOption,
-    auth_headers,
-    check,
     fail,
     on_database,
     read_time,
+    refusals_end_the_command,
+    remote,
     snapshot_as_of,
 )
 from slo_engine.topology.formats import RENDERERS, ExportFormat, render_subgraph
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from slo_engine.infra.db import Database
     from slo_engine.live.graph import LiveGraph
     from slo_engine.settings import Settings
+    from slo_engine_client import SloEngineClient
 
 # The subgraph's bounds; the same defaults and limits as the API (topology/routes.py).
 DEFAULT_DEPTH = 3
@@ -133,34 +133,28 @@ def _from_server(
     subgraph: dict[str, Any],
     as_of: datetime | None,
 ) -> Iterator[str]:
-    # Every request of the export asks for the graph at the same time.
-    past = {} if as_of is None else {"as_of": as_of.isoformat()}
-    with httpx.Client(
-        base_url=url.rstrip("/"),
-        headers=auth_headers(api_key),
-        params=past,
-        timeout=TIMEOUT_SECONDS,
-    ) as client:
+    # Every request of the export asks for the graph at the same time; the text is the
+    # server's, as it wrote it.
+    with (
+        remote(url, api_key, timeout=TIMEOUT_SECONDS) as client,
+        refusals_end_the_command(url),
+    ):
         if service_id is not None:
-            params = {**subgraph, "format": export_format.value}
-            response = client.get(f"/api/v1/services/{service_id}/dependencies", params=params)
-            check(response)
-            yield response.text
+            yield client.export_dependencies(
+                service_id, export_format.value, **subgraph, as_of=as_of
+            )
             if export_format is ExportFormat.JSON:
                 yield "\n"
             return
         if export_format is ExportFormat.JSON:
-            yield from _pages(client, subgraph["include_stale"])
+            yield from _pages(client, subgraph["include_stale"], as_of)
             return
-        params = {"format": export_format.value, "include_stale": subgraph["include_stale"]}
-        with client.stream("GET", "/api/v1/graph", params=params) as response:
-            if response.status_code != 200:
-                response.read()
-                check(response)
-            yield from response.iter_text()
+        yield from client.export_graph(
+            export_format.value, include_stale=subgraph["include_stale"], as_of=as_of
+        )
 
 
-def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
+def _pages(client: SloEngineClient, include_stale: bool, as_of: datetime | None) -> list[str]:
     """Every JSON page, joined into one document of one revision.
 
     Pages read at different revisions could hold an edge to a service that was added
@@ -169,7 +163,7 @@ def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
     """
     revisions: list[int] = []
     for _ in range(WALK_ATTEMPTS):
-        walked = _walk(client, include_stale)
+        walked = _walk(client, include_stale, as_of)
         if isinstance(walked, int):
             revisions.append(walked)
             continue
@@ -182,17 +176,23 @@ def _pages(client: httpx.Client, include_stale: bool) -> list[str]:
     )
 
 
-def _walk(client: httpx.Client, include_stale: bool) -> tuple[int, list[Any], list[Any]] | int:
+def _walk(
+    client: SloEngineClient, include_stale: bool, as_of: datetime | None
+) -> tuple[int, list[Any], list[Any]] | int:
     """(revision, nodes, edges) of one walk of the pages, or the revision at which a
-    page showed that the graph had changed since the first page."""
+    page showed that the graph had changed since the first page. The pages' JSON is
+    kept as the server wrote it (not read into the client's models and written back)."""
     nodes: list[Any] = []
     edges: list[Any] = []
-    params: dict[str, Any] = {"format": "json", "include_stale": include_stale, "limit": PAGE}
+    params: dict[str, Any] = {
+        "format": "json",
+        "include_stale": include_stale,
+        "limit": PAGE,
+        "as_of": None if as_of is None else as_of.isoformat(),
+    }
     revision: int | None = None
     while True:
-        response = client.get("/api/v1/graph", params=params)
-        check(response)
-        page = response.json()
+        page = client.request("GET", "/api/v1/graph", params=params).json()
         if revision is None:
             revision = page["revision"]
         elif page["revision"] != revision:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import quote
 
-import httpx
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
@@ -24,13 +23,14 @@ from slo_engine.graph.model import DiscoverySource
 from slo_engine.ingestion import retraction
 from slo_engine.ingestion.retraction import RetractionResult
 from slo_engine.ingestion.schemas import RetractionResponse
-from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, auth_headers
+from slo_engine.live.cli_fetch import ApiKeyOption, UrlOption, remote
 from slo_engine.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from slo_engine.live.graph import LiveGraph
+    from slo_engine_client import SloEngineClient
 
 # Who the change log says made a write through the CLI on the database directly.
 CLI_ACTOR = "cli"
@@ -66,9 +66,11 @@ def retract(
     The edge leaves the graph when no source reports it any more; the cycle alerts it
     closed resolve."""
     if url is not None:
-        params = {} if discovery_source is None else {"discovery_source": discovery_source.value}
+        sent_by = None if discovery_source is None else discovery_source.value
         answer = _deleted_remotely(
-            url, api_key, f"/services/{_segment(source)}/dependencies/{_segment(target)}", params
+            url,
+            api_key,
+            lambda client: client.retract(source, target, discovery_source=sent_by),
         )
     else:
         answer = _on_database(
@@ -97,7 +99,7 @@ def delete_service(
     Refused, listing the edges, while an edge report still names it, unless --cascade."""
     if url is not None:
         answer = _deleted_remotely(
-            url, api_key, f"/services/{_segment(service_id)}", {"cascade": str(cascade).lower()}
+            url, api_key, lambda client: client.delete_service(service_id, cascade=cascade)
         )
     else:
         answer = _on_database(
@@ -106,12 +108,6 @@ def delete_service(
             )
         )
     console.print_json(data=answer)
-
-
-def _segment(service_id: str) -> str:
-    """`service_id` as one URL path segment: an id the API would refuse (a slash in it)
-    reaches it as such, and is refused there, instead of naming another endpoint."""
-    return quote(service_id, safe="")
 
 
 def _fail(headline: str, listed: list[str], conflict: bool) -> typer.Exit:
@@ -127,40 +123,22 @@ def _fail(headline: str, listed: list[str], conflict: bool) -> typer.Exit:
 
 
 def _deleted_remotely(
-    url: str, api_key: str | None, path: str, params: dict[str, str]
+    url: str, api_key: str | None, delete: Callable[[SloEngineClient], BaseModel]
 ) -> dict[str, Any]:
+    """The API's answer to the DELETE `delete` sends through a client of the server at
+    `url`; a refusal ends the command with its detail and the details it lists."""
+    client = remote(url, api_key, timeout=TIMEOUT_SECONDS)  # ends the command if missing
+    from slo_engine_client import ProblemError, TransportError
+
     try:
-        response = httpx.delete(
-            f"{url.rstrip('/')}/api/v1{path}",
-            params=params,
-            headers=auth_headers(api_key),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except httpx.HTTPError as error:
-        raise _fail(f"could not reach {url}: {error}", [], False) from error
-    if response.status_code != 200:
-        detail, listed = _problem(response)
-        raise _fail(f"{response.status_code}: {detail}", listed, response.status_code == 409)
-    answer: dict[str, Any] = response.json()
+        with client:
+            answer: dict[str, Any] = delete(client).model_dump(mode="json")
+    except TransportError as error:
+        raise _fail(f"could not reach {url}: {error.reason}", [], False) from error
+    except ProblemError as error:
+        listed = [entry.detail for entry in error.errors]
+        raise _fail(f"{error.status}: {error.detail}", listed, error.status == 409) from error
     return answer
-
-
-def _problem(response: httpx.Response) -> tuple[str, list[str]]:
-    """The detail of an RFC 9457 problem answer and the details of its `errors`; a body
-    that is no problem document (a proxy's page) is shown as it is."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return response.text.strip() or response.reason_phrase, []
-    detail = str(body.get("detail") or body.get("title") or response.reason_phrase)
-    listed = [
-        str(entry["detail"])
-        for entry in body.get("errors") or []
-        if isinstance(entry, dict) and "detail" in entry
-    ]
-    return detail, listed
 
 
 # ------------------------------------------------------------------ on the database

@@ -1,14 +1,15 @@
 """What every slo-cli command that can ask a running server shares: the `--url`,
-`--api-key` and `--as-of` options, the header that carries the key, a GET that ends
-the command on a problem, the database's graph now or as it was, and `fetch`, which
-asks the server or else answers from the configured database through the same use
-case."""
+`--api-key` and `--as-of` options, the client of the server (the slo-engine-client
+package: retries, the key, problems as exceptions), a GET that ends the command on a
+problem, the database's graph now or as it was, and `fetch`, which asks the server or
+else answers from the configured database through the same use case."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from slo_engine import __version__
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import SloEngineError
 from slo_engine.infra.storable import QueryTime
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from slo_engine.graph.snapshot import GraphSnapshot
     from slo_engine.infra.db import Database
     from slo_engine.live.graph import LiveGraph
+    from slo_engine_client import ProblemError, RetryEvent, SloEngineClient
 
 T = TypeVar("T")
 
@@ -58,14 +61,23 @@ AsOfOption = Annotated[
     ),
 ]
 
+API_PREFIX = "/api/v1"
 TIMEOUT_SECONDS = 60
+# A 429 or 503 is waited out (after its Retry-After) this many times per request, and
+# at most this long in all, before the command ends with the refusal.
+MAX_RETRIES = 5
+MAX_RETRY_WAIT_SECONDS = 300.0
+# A server that could not be reached is tried once more (after half a second or less):
+# a mistyped --url fails at once, a server restarting gets a second chance.
+TRANSPORT_RETRIES = 1
+# The client package is imported only where `--url` needs it (pyproject.toml does not
+# name it: it is installed from clients/python, never from a registry).
+CLIENT_MISSING = (
+    "--url needs the slo-engine-client package: pip install ./clients/python "
+    "(make run and make test install it)"
+)
 # soft_wrap: a refusal stays one line however narrow the terminal, so it can be grepped.
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
-
-
-def auth_headers(api_key: str | None) -> dict[str, str]:
-    """The Authorization header for `api_key` (none without a key)."""
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -101,44 +113,69 @@ def print_listing(
         errors.print(f"[dim]More {what} follow the first {limit}: raise --limit.[/dim]")
 
 
-def problem_line(response: httpx.Response) -> str:
+def remote(url: str, api_key: str | None, *, timeout: float = TIMEOUT_SECONDS) -> SloEngineClient:
+    """A client of the server at `url` (the slo-engine-client package, clients/python)
+    sending `api_key`. A 429 or 503 is waited out after its Retry-After, noted on
+    stderr, and sent again, within `MAX_RETRIES` and `MAX_RETRY_WAIT_SECONDS`; then the
+    refusal is raised. A failed connection is tried `TRANSPORT_RETRIES` more times.
+    Use it as a context manager, inside `refusals_end_the_command`."""
+    try:
+        from slo_engine_client import RetryPolicy, SloEngineClient
+    except ImportError as error:
+        raise fail(CLIENT_MISSING) from error
+    return SloEngineClient(
+        url,
+        api_key,
+        timeout=timeout,
+        retry=RetryPolicy(
+            max_retries=MAX_RETRIES,
+            max_wait=MAX_RETRY_WAIT_SECONDS,
+            transport_retries=TRANSPORT_RETRIES,
+        ),
+        headers={"User-Agent": f"slo-cli/{__version__}"},
+        on_retry=_noted,
+    )
+
+
+def _noted(event: RetryEvent) -> None:
+    if event.status is not None:  # a refusal's wait; a failed connection is retried quietly
+        errors.print(f"[dim]{event.reason}: retrying in {event.delay:g} s[/dim]")
+
+
+@contextmanager
+def refusals_end_the_command(url: str) -> Iterator[None]:
+    """A refusal of the server raised inside ends the command with its one line
+    (`problem_line`); a server that could not be reached with `could not reach URL`."""
+    try:
+        from slo_engine_client import ProblemError, TransportError
+    except ImportError as error:
+        raise fail(CLIENT_MISSING) from error
+    try:
+        yield
+    except ProblemError as error:
+        raise fail(problem_line(error)) from error
+    except TransportError as error:
+        raise fail(f"could not reach {url}: {error.reason}") from error
+
+
+def problem_line(error: ProblemError) -> str:
     """`<status>: <detail>` of a refusal, with the details of an RFC 9457 problem's
     `errors` the detail does not already say (a bad parameter's 400 names them only
     there); a body that is no problem document (a proxy's page) is shown as it is."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return f"{response.status_code}: {response.text.strip() or response.reason_phrase}"
-    detail = str(body.get("detail") or body.get("title") or response.reason_phrase)
+    detail = error.detail
     listed = [
-        f"{entry['pointer']}: {entry['detail']}" if entry.get("pointer") else str(entry["detail"])
-        for entry in body.get("errors") or []
-        if isinstance(entry, dict) and "detail" in entry and str(entry["detail"]) not in detail
+        f"{entry.pointer}: {entry.detail}" if entry.pointer else entry.detail
+        for entry in error.errors
+        if entry.detail not in detail
     ]
-    return f"{response.status_code}: {detail}" + (f" ({'; '.join(listed)})" if listed else "")
-
-
-def check(response: httpx.Response) -> None:
-    """End the command with the problem's one line unless the server answered 200."""
-    if response.status_code != 200:
-        raise fail(problem_line(response))
+    return f"{error.status}: {detail}" + (f" ({'; '.join(listed)})" if listed else "")
 
 
 def get(url: str, api_key: str | None, path: str, params: dict[str, Any]) -> httpx.Response:
-    """GET /api/v1`path` from the server at `url`; anything but a 200 ends the command."""
-    try:
-        response = httpx.get(
-            f"{url.rstrip('/')}/api/v1{path}",
-            params={name: value for name, value in params.items() if value is not None},
-            headers=auth_headers(api_key),
-            timeout=TIMEOUT_SECONDS,
-        )
-    except httpx.HTTPError as error:
-        raise fail(f"could not reach {url}: {error}") from error
-    check(response)
-    return response
+    """GET /api/v1`path` from the server at `url` (parameters that are None left out);
+    a refusal, or no answer, ends the command."""
+    with remote(url, api_key) as client, refusals_end_the_command(url):
+        return client.request("GET", f"{API_PREFIX}{path}", params=params)
 
 
 _QUERY_TIME: TypeAdapter[datetime] = TypeAdapter(QueryTime)
