@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.discovery import service
 from slo_engine.discovery.http import JsonGetter
 from slo_engine.discovery.prometheus import PrometheusClient
@@ -16,6 +17,7 @@ from slo_engine.discovery.repository import DiscoveryRepository
 from slo_engine.discovery.sources.base import Discovered
 from slo_engine.discovery.sources.mesh import ServiceMeshSource
 from slo_engine.discovery.sources.otel import OtelServiceGraphSource
+from slo_engine.graph.model import NodeKind
 from slo_engine.infra.db import Database
 from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
@@ -79,6 +81,20 @@ def test_otel_service_graph_from_a_real_prometheus(prometheus_url: str) -> None:
     assert edges[("checkout", "payments")] == {"communication_mode": "sync"}
 
 
+def test_otel_service_graph_says_what_the_ends_are(prometheus_url: str) -> None:
+    found = asyncio.run(_discover(prometheus_url, "otel"))
+    kinds = {
+        (e["source"], e["target"]): (e.get("source_kind"), e.get("target_kind"))
+        for e in found.request.edges
+        if e.get("source_kind") or e.get("target_kind")
+    }
+    assert kinds == {
+        ("checkout", "orders"): (None, "messaging"),
+        ("checkout", "postgres"): (None, "database"),
+        ("user", "frontend"): ("virtual", None),
+    }
+
+
 def test_istio_from_a_real_prometheus(prometheus_url: str) -> None:
     found = asyncio.run(_discover(prometheus_url, "mesh"))
     edges = edges_of(found)
@@ -97,6 +113,10 @@ def test_istio_from_a_real_prometheus(prometheus_url: str) -> None:
         ),
     }
     assert any("outside the mesh" in w for w in found.warnings)
+    # mongodb has no workload in the mesh: an external node (docs/identity.md).
+    assert [e.get("target_kind") for e in found.request.edges if e["target"] == "mongodb"] == [
+        "external"
+    ]
 
 
 def test_a_scheduled_run_stores_the_edges_and_records_success(
@@ -112,12 +132,17 @@ def test_a_scheduled_run_stores_the_edges_and_records_success(
             )
             source = OtelServiceGraphSource(prometheus, 15)
             try:
-                outcome = await service.run_source(database, LiveGraph(), source, datetime.now(UTC))
+                live = LiveGraph()
+                outcome = await service.run_source(database, live, source, datetime.now(UTC))
                 async with database.session_scope() as session:
                     statuses = await DiscoveryRepository(session).statuses()
+                    stored = await live.current(CatalogRepository(session))
+                kinds = {name: stored.services[name].kind for name in ("postgres", "orders")}
             finally:
                 await database.dispose()
         assert outcome.result is not None
+        # The kinds the connector reported are stored (both were discovered by edges).
+        assert kinds == {"postgres": NodeKind.DATABASE, "orders": NodeKind.MESSAGING}
         return outcome.result.edges_upserted, statuses["otel"]
 
     edges, status = asyncio.run(run())

@@ -18,6 +18,14 @@ def edges_of(discovered: Any) -> dict[tuple[str, str], dict[str, Any]]:
     return {(e["source"], e["target"]): e.get("attributes", {}) for e in discovered.request.edges}
 
 
+def kinds_of(discovered: Any) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """(source_kind, target_kind) of each edge, as the source reported them."""
+    return {
+        (e["source"], e["target"]): (e.get("source_kind"), e.get("target_kind"))
+        for e in discovered.request.edges
+    }
+
+
 def s(value: float, **labels: str) -> Sample:
     return Sample(labels, value)
 
@@ -101,6 +109,26 @@ def test_mesh_destination_outside_the_mesh_is_named_by_its_service() -> None:
     }
     found = build_mesh_graph([s(60, reporter="source", **labels)], [], [], 60)
     assert list(edges_of(found)) == [("ratings", "api.stripe.com")]
+    # Outside the mesh: an external node (docs/identity.md).
+    assert kinds_of(found) == {("ratings", "api.stripe.com"): (None, "external")}
+
+
+def test_otel_says_what_each_end_is() -> None:
+    requests = [
+        s(9, client="frontend", server="checkout"),
+        s(9, client="checkout", server="orders-queue", connection_type="messaging_system"),
+        s(9, client="checkout", server="postgres", connection_type="database"),
+        s(9, client="user", server="frontend", connection_type="virtual_node"),
+        s(9, client="checkout", server="maps-api", connection_type="virtual_node"),
+    ]
+    found = build_otel_graph(requests, [], [], [], [], 900)
+    assert kinds_of(found) == {
+        ("frontend", "checkout"): (None, None),
+        ("checkout", "orders-queue"): (None, "messaging"),
+        ("checkout", "postgres"): (None, "database"),
+        ("user", "frontend"): ("virtual", None),
+        ("checkout", "maps-api"): (None, "external"),
+    }
 
 
 @pytest.mark.parametrize("key", ["data", "dependencies"])
@@ -164,6 +192,12 @@ def test_backstage_components_resources_and_refs() -> None:
         "tags": ["java"],
     }
     assert nodes["payments.billing"]["team"] == "payments-team"
+    # Components are services; a Resource of type database a database node.
+    assert {k: n.get("kind") for k, n in nodes.items()} == {
+        "artist-web": "service",
+        "payments.billing": "service",
+        "artists-db": "database",
+    }
     billing = nodes["payments.billing"].get("metadata") or {}
     assert billing["backstage"]["entity_ref"] == "component:payments/billing"
     assert set(edges_of(found)) == {

@@ -69,6 +69,34 @@ def read_descriptors(path: Path) -> list[dict[str, Any]]:
     return entities
 
 
+# Resource types that name what a node is (graph.model.NodeKind); Backstage leaves the
+# type free-form, so these are the spellings catalogs use most.
+_RESOURCE_KINDS = {
+    "database": "database",
+    "db": "database",
+    "queue": "messaging",
+    "topic": "messaging",
+    "message-queue": "messaging",
+    "message-broker": "messaging",
+    "kafka-topic": "messaging",
+}
+
+
+def kind_of_entity(entity_kind: str, spec_type: object) -> str | None:
+    """The node kind a catalog entity declares: a Component is a service; a Resource of
+    a known type a database or messaging node; any other Resource is left to what the
+    sources observe (None).
+
+    >>> kind_of_entity("component", "website"), kind_of_entity("resource", "Database")
+    ('service', 'database')
+    >>> kind_of_entity("resource", "s3-bucket") is None
+    True
+    """
+    if entity_kind == "component":
+        return "service"
+    return _RESOURCE_KINDS.get(str(spec_type or "").strip().lower())
+
+
 def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
     warnings: list[str] = []
     nodes: dict[str, dict[str, Any]] = {}
@@ -112,6 +140,9 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             "team": _ref_name(spec.get("owner")),
             "metadata": {"backstage": {k: v for k, v in details.items() if v is not None}},
         }
+        node_kind = kind_of_entity(kind, spec.get("type"))
+        if node_kind is not None:
+            nodes[service_id]["kind"] = node_kind
         for ref in depends_on:
             target = entity_ref_to_service_id(str(ref)) if isinstance(ref, str) else None
             if target is None:

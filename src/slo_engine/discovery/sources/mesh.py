@@ -16,6 +16,7 @@ server's own time), else from the source proxy's. Errors are 5xx responses.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from slo_engine.discovery.prometheus import PrometheusClient, Sample
 from slo_engine.discovery.sources.base import Discovered, EdgeFigures, edge_ids
@@ -56,6 +57,12 @@ def _pair(labels: dict[str, str]) -> tuple[str, str] | None:
     )
 
 
+def _outside(labels: dict[str, str]) -> bool:
+    """The destination has no workload in the mesh (a ServiceEntry, an external host):
+    an `external` node (graph.model.NodeKind)."""
+    return labels.get("destination_workload", "") in _UNKNOWN
+
+
 class ServiceMeshSource:
     name = "mesh"
 
@@ -78,6 +85,7 @@ def build_mesh_graph(
     skipped_outside = 0
     # (pair) -> reporter -> figures; destination reports win.
     by_reporter: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    outside: set[tuple[str, str]] = set()
 
     def add(sample: Sample, field: str) -> None:
         nonlocal skipped_outside
@@ -88,6 +96,8 @@ def build_mesh_graph(
         key = edge_ids(*names, warnings)
         if key is None:
             return
+        if _outside(sample.labels):
+            outside.add(key)
         reporter = sample.labels.get("reporter", "source")
         slot = by_reporter.setdefault(key, {}).setdefault(reporter, {})
         slot[field] = slot.get(field, 0.0) + sample.value
@@ -113,7 +123,10 @@ def build_mesh_graph(
             latency_p95_ms=chosen.get("p95"),
             attributes={"communication_mode": "sync"},
         )
-        edges.append({"source": source, "target": target, "attributes": figures.as_attributes()})
+        edge: dict[str, Any] = {"source": source, "target": target}
+        if (source, target) in outside:
+            edge["target_kind"] = "external"
+        edges.append({**edge, "attributes": figures.as_attributes()})
     request = ingestion_request(
         {"source": "service_mesh", "observed_at": datetime.now(UTC), "edges": edges}
     )

@@ -37,6 +37,26 @@ _MODE_BY_CONNECTION = {"messaging_system": "async"}
 _MARKED = {"messaging_system", "database", "virtual_node"}
 
 
+def _ends_kinds(connection_type: str, client: str) -> dict[str, str]:
+    """What the connector says the edge's ends are (graph.model.NodeKind): the server of
+    a `database` or `messaging_system` connection is a database or a broker; of a
+    `virtual_node` one, the uninstrumented peer (external) unless the client is the
+    virtual one (`user`: traffic whose caller nobody traced).
+
+    >>> _ends_kinds("database", "api"), _ends_kinds("virtual_node", "user")
+    ({'target_kind': 'database'}, {'source_kind': 'virtual'})
+    """
+    if connection_type == "database":
+        return {"target_kind": "database"}
+    if connection_type == "messaging_system":
+        return {"target_kind": "messaging"}
+    if client == "user":
+        return {"source_kind": "virtual"}
+    if connection_type == "virtual_node":
+        return {"target_kind": "external"}
+    return {}
+
+
 def _window(minutes: int) -> str:
     return f"{minutes}m"
 
@@ -81,6 +101,7 @@ def build_otel_graph(
     """The ingest request for these query answers (pure: the unit tests drive it)."""
     warnings: list[str] = []
     figures: dict[tuple[str, str], EdgeFigures] = {}
+    kinds: dict[tuple[str, str], dict[str, str]] = {}
     totals: dict[tuple[str, str], float] = {}
 
     def key_of(sample: Sample) -> tuple[str, str] | None:
@@ -92,9 +113,9 @@ def build_otel_graph(
         if key is None or key in figures:
             continue
         connection_type = sample.labels.get("connection_type", "")
-        figures[key] = EdgeFigures(
-            attributes=_connection_attributes(connection_type, sample.labels.get("client", ""))
-        )
+        client = sample.labels.get("client", "")
+        figures[key] = EdgeFigures(attributes=_connection_attributes(connection_type, client))
+        kinds[key] = _ends_kinds(connection_type, client)
     for sample in requests:
         key = key_of(sample)
         if key is not None:
@@ -115,7 +136,7 @@ def build_otel_graph(
             if key is not None and key in figures:
                 figures[key].latency_p95_ms = sample.value * 1000.0
     edges = [
-        {"source": s, "target": t, "attributes": f.as_attributes()}
+        {"source": s, "target": t, **kinds[(s, t)], "attributes": f.as_attributes()}
         for (s, t), f in sorted(figures.items())
     ]
     request = ingestion_request(
