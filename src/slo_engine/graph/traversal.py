@@ -8,7 +8,10 @@ The contract (design.md, "Query"), exactly:
   distance is less than `depth`, the root included; `both` is the union of the two walks,
   each node at the smaller of its two distances (it is not an undirected walk);
 * when more than `max_nodes` nodes are in reach, the closest are kept (ties broken by
-  service id) and only edges whose ends are both kept (or the root) are returned.
+  service id) and only edges whose ends are both kept (or the root) are returned;
+* with a filter (`crosses(caller, callee)`), the walk takes only the edges it allows:
+  a node or an edge filtered out is not crossed, so what lies only behind it is not
+  reached either, and the distances are those of the filtered graph.
 
 Every walk is a level-by-level breadth-first search that visits each node once, so the
 cost is O(V' + E') for the V' nodes and E' edges in reach: it never grows with the number
@@ -18,12 +21,14 @@ time proportional to its few dozen nodes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from slo_engine.graph.model import Direction
 
 Adjacency = Mapping[str, Sequence[str]]
+# Whether a walk may take the edge (caller, callee); None: every edge.
+Crossing = Callable[[str, str], bool] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +46,23 @@ class Subgraph:
 
 
 def hop_distances(
-    adjacency: Adjacency, root: str, depth: int, enough: int | None = None
+    adjacency: Adjacency,
+    root: str,
+    depth: int,
+    enough: int | None = None,
+    steps: Callable[[str, str], bool] | None = None,
 ) -> dict[str, int]:
     """Hop distance from `root` of every node at most `depth` hops away (root at 0).
 
     Iterative BFS; O(V' + E') for what is in reach. With `enough`, the walk stops after
     the first complete level that brings more than `enough` nodes besides the root:
-    whoever is further away cannot be among the `enough` closest.
+    whoever is further away cannot be among the `enough` closest. With `steps(near,
+    far)`, only the steps it allows are taken.
 
     >>> hop_distances({"a": ["b"], "b": ["c"], "c": ["a"]}, "a", 5)
     {'a': 0, 'b': 1, 'c': 2}
+    >>> hop_distances({"a": ["b", "x"], "x": ["c"]}, "a", 5, steps=lambda n, f: f != "x")
+    {'a': 0, 'b': 1}
     """
     distances = {root: 0}
     frontier = [root]
@@ -58,7 +70,7 @@ def hop_distances(
         next_frontier: list[str] = []
         for node in frontier:
             for neighbour in adjacency.get(node, ()):
-                if neighbour not in distances:
+                if neighbour not in distances and (steps is None or steps(node, neighbour)):
                     distances[neighbour] = level
                     next_frontier.append(neighbour)
         if not next_frontier or (enough is not None and len(distances) > enough + 1):
@@ -68,13 +80,25 @@ def hop_distances(
 
 
 def _walk(
-    adjacency: Adjacency, root: str, depth: int, *, reverse: bool, enough: int | None = None
+    adjacency: Adjacency,
+    root: str,
+    depth: int,
+    *,
+    reverse: bool,
+    enough: int | None = None,
+    crosses: Crossing = None,
 ) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    distances = hop_distances(adjacency, root, depth, enough)
+    steps = None
+    if crosses is not None:
+        # Walking upstream, a step from a callee to its caller takes (caller, callee).
+        steps = (lambda near, far: crosses(far, near)) if reverse else crosses
+    distances = hop_distances(adjacency, root, depth, enough, steps)
     edges: list[tuple[str, str]] = []
     for node, distance in distances.items():
         if distance < depth:
             neighbours = adjacency.get(node, ())
+            if steps is not None:
+                neighbours = [n for n in neighbours if steps(node, n)]
             if reverse:
                 edges.extend((neighbour, node) for neighbour in neighbours)
             else:
@@ -89,6 +113,7 @@ def subgraph(
     direction: Direction,
     depth: int,
     max_nodes: int,
+    crosses: Crossing = None,
 ) -> Subgraph:
     """The subgraph around `root` by the contract above.
 
@@ -104,8 +129,8 @@ def subgraph(
     depths: dict[str, int] = {}
     edges: set[tuple[str, str]] | list[tuple[str, str]]
     if direction is Direction.BOTH:
-        down_depths, down_edges = _walk(downstream, root, depth, reverse=False)
-        up_depths, up_edges = _walk(upstream, root, depth, reverse=True)
+        down_depths, down_edges = _walk(downstream, root, depth, reverse=False, crosses=crosses)
+        up_depths, up_edges = _walk(upstream, root, depth, reverse=True, crosses=crosses)
         depths = down_depths
         for node, distance in up_depths.items():
             if distance < depths.get(node, depth + 1):
@@ -116,9 +141,13 @@ def subgraph(
     # kept nodes' distances and edges are then complete. `both` walks to the end, since
     # an edge between two kept nodes may leave a node only the other walk reached early.
     elif direction is Direction.DOWNSTREAM:
-        depths, edges = _walk(downstream, root, depth, reverse=False, enough=max_nodes)
+        depths, edges = _walk(
+            downstream, root, depth, reverse=False, enough=max_nodes, crosses=crosses
+        )
     else:
-        depths, edges = _walk(upstream, root, depth, reverse=True, enough=max_nodes)
+        depths, edges = _walk(
+            upstream, root, depth, reverse=True, enough=max_nodes, crosses=crosses
+        )
     depths.pop(root, None)
 
     truncated = len(depths) > max_nodes

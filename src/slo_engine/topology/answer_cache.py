@@ -27,14 +27,24 @@ KEY_PREFIX = "slo-engine:answer:"
 
 
 def answer_key(
-    revision: int, service_id: str, direction: str, depth: int, include_stale: bool, max_nodes: int
+    revision: int,
+    service_id: str,
+    direction: str,
+    depth: int,
+    include_stale: bool,
+    max_nodes: int,
+    filters: str = "",
 ) -> str:
-    """The key of an answer within one graph (the store adds the graph's epoch).
+    """The key of an answer within one graph (the store adds the graph's epoch);
+    `filters`: the traversal filter's canonical text, when there is one.
 
     >>> answer_key(7, "checkout", "downstream", 3, False, 10000)
     '7:downstream:3:0:10000:checkout'
+    >>> answer_key(7, "checkout", "downstream", 3, False, 10000, "k=database;t=;c=;s=;x=")
+    '7:downstream:3:0:10000:[k=database;t=;c=;s=;x=]checkout'
     """
-    return f"{revision}:{direction}:{depth}:{int(include_stale)}:{max_nodes}:{service_id}"
+    scope = f"[{filters}]" if filters else ""
+    return f"{revision}:{direction}:{depth}:{int(include_stale)}:{max_nodes}:{scope}{service_id}"
 
 
 class AnswerCache(Protocol):

@@ -28,6 +28,14 @@ from slo_engine.live.reads import (
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
+from slo_engine.topology.filter_params import (
+    CriticalitiesQuery,
+    ExcludeQuery,
+    KindsQuery,
+    SourcesQuery,
+    TeamsQuery,
+    traversal_filter,
+)
 from slo_engine.topology.formats import ExportFormat, render_subgraph
 from slo_engine.topology.includes import (
     INCLUDES,
@@ -162,6 +170,11 @@ async def get_dependencies(
     ] = DEFAULT_MAX_NODES,
     export_format: ExportFormatQuery = None,
     include: IncludeQuery = None,
+    kinds: KindsQuery = None,
+    teams: TeamsQuery = None,
+    criticalities: CriticalitiesQuery = None,
+    sources: SourcesQuery = None,
+    exclude: ExcludeQuery = None,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
@@ -175,7 +188,8 @@ async def get_dependencies(
     if includes and choice.export_format is not ExportFormat.JSON:
         raise refuse_include_for_format()
     started = time.perf_counter()
-    shape = service.SubgraphShape(direction, depth, include_stale, max_nodes)
+    filters = traversal_filter(kinds, teams, criticalities, sources, exclude)
+    shape = service.SubgraphShape(direction, depth, include_stale, max_nodes, filters)
     revision = read.snapshot.revision
     if not read.current:
         answers = None  # a past graph's answers are not the live one's (GraphRead.current)

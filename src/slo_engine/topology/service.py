@@ -26,6 +26,7 @@ from slo_engine.graph.model import (
 )
 from slo_engine.graph.snapshot import GraphSnapshot, PairReports, PairState
 from slo_engine.graph.traversal import subgraph
+from slo_engine.graph.traversal_filter import TraversalFilter
 from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
 from slo_engine.topology.answer_cache import AnswerCache, answer_key
@@ -152,6 +153,9 @@ HEAVY_DEPTH = 3
 HEAVY_NODES = 2000
 
 
+NO_FILTER = TraversalFilter()
+
+
 @dataclass(frozen=True, slots=True)
 class SubgraphShape:
     """What a subgraph query asks for besides its root."""
@@ -160,6 +164,7 @@ class SubgraphShape:
     depth: int
     include_stale: bool
     max_nodes: int
+    filters: TraversalFilter = NO_FILTER
 
     @property
     def heavy(self) -> bool:
@@ -169,7 +174,13 @@ class SubgraphShape:
 
     def key(self, revision: int, service_id: str) -> str:
         return answer_key(
-            revision, service_id, self.direction, self.depth, self.include_stale, self.max_nodes
+            revision,
+            service_id,
+            self.direction,
+            self.depth,
+            self.include_stale,
+            self.max_nodes,
+            self.filters.key() if self.filters else "",
         )
 
 
@@ -250,8 +261,9 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
     root = snapshot.services[service_id]
     include_stale = shape.include_stale
     downstream, upstream = snapshot.adjacency(include_stale)
+    crosses = shape.filters.crossing(snapshot, include_stale, service_id) if shape.filters else None
     found = subgraph(
-        downstream, upstream, service_id, shape.direction, shape.depth, shape.max_nodes
+        downstream, upstream, service_id, shape.direction, shape.depth, shape.max_nodes, crosses
     )
 
     remember = not shape.heavy

@@ -1,0 +1,100 @@
+"""The traversal filters' query parameters (graph/traversal_filter.py), shared by the
+graph reads that walk: each a comma-separated list, validated by its pattern (a bad
+value is a 400 naming the parameter)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Query
+
+from slo_engine.graph.model import DiscoverySource, NodeKind, ServiceCriticality
+from slo_engine.graph.traversal_filter import TraversalFilter
+from slo_engine.live.as_of import query_problem
+
+# The most entries one list may hold: a filter is a person's choice, not a data set.
+MAX_ENTRIES = 50
+
+
+def _list_of(values: type[StrEnum]) -> str:
+    names = "|".join(member.value for member in values)
+    return f"^({names})(,({names}))*$"
+
+
+_WALK = ' The walk does not cross what is filtered out (docs/identity.md "Filters").'
+KindsQuery = Annotated[
+    str | None,
+    Query(
+        alias="kind",
+        pattern=_list_of(NodeKind),
+        max_length=200,
+        description="Only cross nodes of these kinds (comma-separated, e.g. "
+        "`service,database`)." + _WALK,
+    ),
+]
+TeamsQuery = Annotated[
+    str | None,
+    Query(
+        alias="team",
+        pattern=r"^[^\x00,]+(,[^\x00,]+)*$",
+        max_length=2000,
+        description="Only cross services owned by these teams (comma-separated)." + _WALK,
+    ),
+]
+CriticalitiesQuery = Annotated[
+    str | None,
+    Query(
+        alias="criticality",
+        pattern=_list_of(ServiceCriticality),
+        max_length=100,
+        description="Only cross services of these criticalities (comma-separated)." + _WALK,
+    ),
+]
+SourcesQuery = Annotated[
+    str | None,
+    Query(
+        alias="discovery_source",
+        pattern=_list_of(DiscoverySource),
+        max_length=200,
+        description="Only follow edges some of these sources report (comma-separated, e.g. "
+        "`manual,backstage` for declared dependencies only)." + _WALK,
+    ),
+]
+ExcludeQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9._:*?\[\]!-]+(,[A-Za-z0-9._:*?\[\]!-]+)*$",
+        max_length=4000,
+        description="Never cross these services: ids or shell-style patterns "
+        "(`legacy-*`, `test-?`), comma-separated, at most 50." + _WALK,
+    ),
+]
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def traversal_filter(
+    kinds: str | None,
+    teams: str | None,
+    criticalities: str | None,
+    sources: str | None,
+    exclude: str | None,
+) -> TraversalFilter:
+    """The filter the parameters name (each already matched its pattern).
+
+    >>> traversal_filter("database", "a, b", None, None, "legacy-*").key()
+    'k=database;t=a,b;c=;s=;x=legacy-*'
+    """
+    excluded = _split(exclude)
+    if len(excluded) > MAX_ENTRIES:
+        raise query_problem("exclude", f"at most {MAX_ENTRIES} ids or patterns")
+    return TraversalFilter(
+        kinds=frozenset(NodeKind(k) for k in _split(kinds)),
+        teams=frozenset(_split(teams)),
+        criticalities=frozenset(ServiceCriticality(c) for c in _split(criticalities)),
+        sources=frozenset(DiscoverySource(s) for s in _split(sources)),
+        exclude=tuple(excluded),
+    )
