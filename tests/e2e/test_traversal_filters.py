@@ -69,6 +69,23 @@ def test_declared_edges_only(boutique: TestClient) -> None:
     }
 
 
+def test_the_blast_radius_travels_only_what_the_filters_let_through(
+    boutique: TestClient,
+) -> None:
+    def affected(**params: Any) -> set[str]:
+        response = boutique.get("/api/v1/services/redis-cart/impact", params=params)
+        assert response.status_code == 200, response.text
+        return {a["service_id"] for a in response.json()["affected"]}
+
+    everyone = affected()
+    assert {"cartservice", "checkoutservice", "frontend", "loadgenerator"} <= everyone
+    # Without the checkout service, the failure still reaches the frontend through the
+    # cart, but not through checkout.
+    assert affected(exclude="checkoutservice") == everyone - {"checkoutservice"}
+    assert affected(team="checkout") == {"cartservice", "checkoutservice"}
+    assert affected(discovery_source="jaeger") == set()
+
+
 def test_filtered_and_plain_answers_are_cached_apart(boutique: TestClient) -> None:
     for _ in range(2):
         plain = query(boutique, "frontend", depth=2)

@@ -72,12 +72,15 @@ def blast_radius(
     failed: str,
     depth: int,
     blocks: Callable[[str, str], bool],
+    crosses: Callable[[str, str], bool] | None = None,
 ) -> list[Affected]:
     """Every service within `depth` hops upstream of `failed` that its failure hurts.
 
     `upstream` maps a service to its callers; `blocks(caller, callee)` says whether the
-    caller cannot work without the callee (see `cannot_work_without`). Ordered by
-    impact (down first), distance, then service id.
+    caller cannot work without the callee (see `cannot_work_without`); `crosses(caller,
+    callee)`, when given, whether the failure may travel that edge at all (a traversal
+    filter: graph/traversal_filter.py). Ordered by impact (down first), distance, then
+    service id.
 
     >>> callers = {"db": ["api", "batch"], "api": ["web"]}
     >>> hard = lambda caller, callee: caller != "batch"
@@ -98,6 +101,8 @@ def blast_radius(
             # Sorted, so that the path chosen among equally short ones does not depend
             # on the order edges were stored in (equal graphs, equal answers).
             for caller in sorted(upstream.get(callee, ())):
+                if crosses is not None and not crosses(caller, callee):
+                    continue
                 if blocks(caller, callee):
                     reached: State = (caller, callee_impact)
                 elif callee_impact is Impact.DOWN:

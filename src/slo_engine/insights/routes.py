@@ -14,6 +14,14 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
+from slo_engine.topology.filter_params import (
+    CriticalitiesQuery,
+    ExcludeQuery,
+    KindsQuery,
+    SourcesQuery,
+    TeamsQuery,
+    traversal_filter,
+)
 from slo_engine.topology.routes import (
     DEFAULT_MAX_NODES,
     MAX_DEPTH,
@@ -62,11 +70,17 @@ async def get_impact(
             "the worst hit first; the totals count all.",
         ),
     ] = DEFAULT_MAX_NODES,
+    kinds: KindsQuery = None,
+    teams: TeamsQuery = None,
+    criticalities: CriticalitiesQuery = None,
+    sources: SourcesQuery = None,
+    exclude: ExcludeQuery = None,
 ) -> Response:
     """Callers, and callers of callers up to `depth` hops, that this service's failure
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
     they need a degraded service). Each with one shortest path that explains it; totals
-    by team and by service criticality. Rules and a worked example: docs/insights.md."""
+    by team and by service criticality. Rules and a worked example: docs/insights.md.
+    With traversal filters, the failure travels only what they let through."""
     revision, body = await service.impact_of(
         read.live,
         read.snapshot,
@@ -74,6 +88,7 @@ async def get_impact(
         depth=depth,
         include_stale=include_stale,
         max_affected=max_affected,
+        filters=traversal_filter(kinds, teams, criticalities, sources, exclude),
     )
     return Response(body, media_type="application/json", headers=read.headers(revision))
 

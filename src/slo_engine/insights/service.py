@@ -21,6 +21,7 @@ from slo_engine.graph.availability import (
 from slo_engine.graph.impact import Impact, blast_radius, cannot_work_without
 from slo_engine.graph.model import CommunicationMode, Service
 from slo_engine.graph.snapshot import GraphSnapshot, is_needed
+from slo_engine.graph.traversal_filter import TraversalFilter
 from slo_engine.live.graph import LiveGraph
 from slo_engine.topology.service import service_document
 
@@ -46,6 +47,7 @@ async def impact_of(
     depth: int,
     include_stale: bool,
     max_affected: int = 10_000,
+    filters: TraversalFilter | None = None,
 ) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py),
     computed off the event loop (`LiveGraph.off_loop`).
@@ -56,16 +58,24 @@ async def impact_of(
     return await cache.off_loop(
         lambda: (
             snapshot.revision,
-            impact_answer(snapshot, failed, depth, include_stale, max_affected),
+            impact_answer(snapshot, failed, depth, include_stale, max_affected, filters),
         )
     )
 
 
 def impact_answer(
-    snapshot: GraphSnapshot, failed: Service, depth: int, include_stale: bool, max_affected: int
+    snapshot: GraphSnapshot,
+    failed: Service,
+    depth: int,
+    include_stale: bool,
+    max_affected: int,
+    filters: TraversalFilter | None = None,
 ) -> bytes:
     _, upstream = snapshot.adjacency(include_stale)
-    found = blast_radius(upstream, failed.service_id, depth, _needs(snapshot, include_stale))
+    crosses = filters.crossing(snapshot, include_stale, failed.service_id) if filters else None
+    found = blast_radius(
+        upstream, failed.service_id, depth, _needs(snapshot, include_stale), crosses
+    )
 
     affected: list[dict[str, Any]] = []
     by_team: Counter[tuple[str | None, Impact]] = Counter()

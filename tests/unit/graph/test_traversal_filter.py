@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slo_engine.graph.impact import blast_radius
 from slo_engine.graph.model import (
     DependencyReport,
     Direction,
@@ -66,6 +67,32 @@ def test_a_filtered_walk_is_a_walk_of_the_filtered_graph(
     kept = {e for e in edges if crosses(*e)}
     pruned_down, pruned_up = adjacency(kept)
     assert filtered == subgraph(pruned_down, pruned_up, root, direction, depth, max_nodes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edges=edges_strategy,
+    soft=st.sets(st.tuples(st.sampled_from(NODES), st.sampled_from(NODES))),
+    blocked_nodes=st.sets(st.sampled_from(NODES)),
+    depth=st.integers(1, 5),
+)
+def test_a_filtered_blast_radius_is_the_blast_radius_of_the_filtered_graph(
+    edges: set[tuple[str, str]], soft: set[tuple[str, str]], blocked_nodes: set[str], depth: int
+) -> None:
+    failed = "n0"
+    blocked = blocked_nodes - {failed}
+
+    def crosses(caller: str, callee: str) -> bool:
+        return caller not in blocked and callee not in blocked
+
+    def blocks(caller: str, callee: str) -> bool:
+        return (caller, callee) not in soft
+
+    _, up = adjacency(edges)
+    _, pruned_up = adjacency({e for e in edges if crosses(*e)})
+    assert blast_radius(up, failed, depth, blocks, crosses) == blast_radius(
+        pruned_up, failed, depth, blocks
+    )
 
 
 def test_the_filter_on_a_snapshot() -> None:
