@@ -65,6 +65,10 @@ class Issuer:
         default_factory=lambda: {"sub": "alice", "preferred_username": "alice"}
     )
     token_seconds: int = 300
+    # Set: /authorize refuses sign-ins with this description (access_denied).
+    denial: str | None = None
+    # Set: the discovery document names its token endpoint on this other origin.
+    token_origin: str | None = None
     token_grants: list[str] = field(default_factory=list)
     _codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     _refresh_tokens: set[str] = field(default_factory=set)
@@ -102,7 +106,10 @@ class Issuer:
         if self.clients.get(client) != redirect:
             return 400, {}
         answer: dict[str, str] = {"state": query.get("state", "")}
-        if query.get("response_type") != "code":
+        if self.denial is not None:
+            answer["error"] = "access_denied"
+            answer["error_description"] = self.denial
+        elif query.get("response_type") != "code":
             answer["error"] = "unsupported_response_type"
         elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
             answer["error"] = "invalid_request"
@@ -120,9 +127,12 @@ class Issuer:
         with self.lock:
             self.token_grants.append(grant)
             if grant == "refresh_token":
-                login = self.login_as if form.get("refresh_token") in self._refresh_tokens else None
-                if login is None:
+                # Rotation: a refresh token works once, as strict issuers have it.
+                used = form.get("refresh_token", "")
+                if used not in self._refresh_tokens:
                     return 400, {"error": "invalid_grant"}
+                self._refresh_tokens.discard(used)
+                login = self.login_as
                 return 200, self._tokens(form.get("client_id", ""), login, None)
             asked = self._codes.pop(form.get("code", ""), None)  # a code works once
         if grant != "authorization_code" or asked is None:
@@ -181,7 +191,7 @@ def running_issuer(*keys: SigningKey) -> Iterator[Issuer]:
                     "issuer": state.url,
                     "jwks_uri": f"{state.url}/jwks",
                     "authorization_endpoint": f"{state.url}/authorize",
-                    "token_endpoint": f"{state.url}/token",
+                    "token_endpoint": f"{state.token_origin or state.url}/token",
                     "code_challenge_methods_supported": ["S256"],
                 }
             elif self.path == "/jwks":

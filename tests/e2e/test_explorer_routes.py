@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from slo_engine.app import create_app
 from slo_engine.settings import Settings
 from tests.e2e.conftest import settings_for
+from tests.oidc_issuer import running_issuer
 
 
 def test_root_redirects_to_the_page_served_with_security_headers(client: TestClient) -> None:
@@ -132,3 +133,39 @@ def test_an_unreachable_issuer_leaves_the_page_on_keys(database_url: str) -> Non
         assert (
             "connect-src 'self' " + issuer in signed.get("/ui/").headers["content-security-policy"]
         )
+
+
+def test_an_issuer_failing_discovery_is_asked_once_per_floor(database_url: str) -> None:
+    """/ui/config.json needs no credential: a failing issuer must not be asked again on
+    every call (AUTH_OIDC_JWKS_REFRESH_FLOOR_SECONDS between attempts)."""
+    with running_issuer() as issuer:
+        settings = settings_for(
+            database_url,
+            # The document names the issuer without the slash: refused, every time.
+            auth_oidc_issuer=issuer.url + "/",
+            auth_oidc_audience="slo-engine",
+            explorer_oidc_client_id="explorer",
+            auth_oidc_jwks_refresh_floor_seconds=60,
+        )
+        with TestClient(create_app(settings), raise_server_exceptions=False) as signed:
+            for _ in range(5):
+                answer = signed.get("/ui/config.json").json()
+                assert answer["oidc"] is None and answer["oidc_unavailable"]
+                assert signed.get("/ui/").status_code == 200
+        assert issuer.discovery_requests == 1
+
+
+def test_the_first_page_allows_a_token_endpoint_on_another_origin(database_url: str) -> None:
+    """The page the issuer sends people back to may be the first this process serves:
+    its policy allows the token exchange already (the endpoint is learnt first)."""
+    with running_issuer() as issuer:
+        issuer.token_origin = "https://tokens.example.com"
+        settings = settings_for(
+            database_url,
+            auth_oidc_issuer=issuer.url,
+            auth_oidc_audience="slo-engine",
+            explorer_oidc_client_id="explorer",
+        )
+        with TestClient(create_app(settings), raise_server_exceptions=False) as signed:
+            policy = signed.get("/ui/").headers["content-security-policy"]
+    assert f"connect-src 'self' {issuer.url} https://tokens.example.com;" in policy

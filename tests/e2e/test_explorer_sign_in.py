@@ -153,9 +153,34 @@ def test_an_answer_not_started_in_this_tab_is_refused(page: Any, signed: SignedS
 
 
 def test_a_refusal_of_the_issuer_is_said(page: Any, signed: SignedServer) -> None:
-    page.goto(f"{signed.url}/ui/?error=access_denied&error_description=Not+allowed&state=x")
-    page.wait_for_selector("#error:not([hidden])")
+    signed.issuer.denial = "Not allowed"
+    try:
+        page.goto(f"{signed.url}/ui/")
+        page.wait_for_selector("#key-dialog[open] #oidc-button")
+        page.click("#oidc-button")
+        page.wait_for_selector("#error:not([hidden])")
+    finally:
+        signed.issuer.denial = None
     assert "the issuer refused the sign-in: Not allowed" in page.inner_text("#error")
+    assert "error=" not in page.url
+
+
+def test_a_foreign_refusal_neither_shows_its_text_nor_cancels_a_sign_in(
+    page: Any, signed: SignedServer
+) -> None:
+    """A link carrying an `error` and made-up text, opened while a sign-in is pending in
+    the tab: refused as not this tab's, its text not shown, the pending sign-in kept."""
+    page.goto(f"{signed.url}/ui/")
+    page.evaluate(
+        """() => sessionStorage.setItem('slo-engine.sign-in-flow', JSON.stringify(
+            {state: 'mine', nonce: 'n', verifier: 'v', hash: ''}))"""
+    )
+    page.goto(f"{signed.url}/ui/?error=access_denied&error_description=Call+0800-SCAM&state=x")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "does not belong to a sign-in started in this tab" in page.inner_text("#error")
+    assert "SCAM" not in page.inner_text("body")
+    pending = page.evaluate("() => sessionStorage.getItem('slo-engine.sign-in-flow')")
+    assert pending is not None and '"mine"' in pending
 
 
 def test_a_token_near_its_expiry_is_refreshed_before_it_is_sent(
@@ -167,10 +192,16 @@ def test_a_token_near_its_expiry_is_refreshed_before_it_is_sent(
         wait_for_root(page, "frontend")
         page.wait_for_timeout(1500)
         grants_before = len(signed.issuer.token_grants)
-        page.evaluate("() => { location.hash = '#service=cartservice&direction=both&depth=3'; }")
+        # A comparison asks for the subgraph and the diff at once: both need the token,
+        # and the issuer rotates refresh tokens, so a second refresh would be refused.
+        page.evaluate(
+            """() => { location.hash = '#service=cartservice&direction=both&depth=3&since=' +
+                encodeURIComponent(new Date(Date.now() - 5000).toISOString()); }"""
+        )
         wait_for_root(page, "cartservice")
-        assert "refresh_token" in signed.issuer.token_grants[grants_before:]
+        assert signed.issuer.token_grants[grants_before:] == ["refresh_token"]
         assert page.locator("#error").is_hidden()
+        assert page.inner_text("#who") == "Signed in as alice"
     finally:
         signed.issuer.token_seconds = 300
 

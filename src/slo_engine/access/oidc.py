@@ -98,6 +98,8 @@ class SigningKeys:
         self._jwks_url = config.jwks_url
         self._fetching: asyncio.Task[None] | None = None
         self._discovery: dict[str, Any] | None = None
+        self._discovering: asyncio.Task[dict[str, Any]] | None = None
+        self._discovery_failed_at: float | None = None
         self.fetches = 0  # key-set fetches made (tests, logs)
 
     async def key_for(self, key_id: str | None) -> jwt.PyJWK:
@@ -155,16 +157,35 @@ class SigningKeys:
 
     async def discovery(self) -> dict[str, Any]:
         """The issuer's discovery document, fetched once and kept (the explorer's
-        sign-in reads its endpoints); IssuerUnreachableError when it cannot be had."""
-        if self._discovery is None:
-            issuer = self._config.issuer
-            url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-            document = await self._json(url)
-            # OpenID Connect Discovery: the document must name the issuer asked for.
-            if document.get("issuer") != issuer:
-                raise IssuerUnreachableError(f"{url} names the issuer {document.get('issuer')!r}")
-            self._discovery = document
+        sign-in reads its endpoints); IssuerUnreachableError when it cannot be had.
+
+        Callers at once share one fetch, and after a failure none is tried again for
+        JWKS_REFRESH_FLOOR_SECONDS: the explorer's public /ui/config.json asks here, and
+        must not turn an issuer outage into a stream of outgoing requests."""
+        if self._discovery is not None:
+            return self._discovery
+        failed_at = self._discovery_failed_at
+        if failed_at is not None and (
+            self._clock() - failed_at < self._config.jwks_refresh_floor_seconds
+        ):
+            raise IssuerUnreachableError("the issuer's discovery document failed just now")
+        if self._discovering is None or self._discovering.done():
+            self._discovering = asyncio.ensure_future(self._fetch_discovery())
+        try:
+            self._discovery = await asyncio.shield(self._discovering)
+        except IssuerUnreachableError:
+            self._discovery_failed_at = self._clock()
+            raise
         return self._discovery
+
+    async def _fetch_discovery(self) -> dict[str, Any]:
+        issuer = self._config.issuer
+        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        document = await self._json(url)
+        # OpenID Connect Discovery: the document must name the issuer asked for.
+        if document.get("issuer") != issuer:
+            raise IssuerUnreachableError(f"{url} names the issuer {document.get('issuer')!r}")
+        return document
 
     async def _discover_jwks_url(self) -> str:
         document = await self.discovery()

@@ -84,6 +84,26 @@ class PagePolicy:
         self.frame_sources = frame_ancestors(settings.explorer_frame_ancestors)
         issuer = settings.auth_oidc_issuer if settings.explorer_oidc_client_id else None
         self._connect: tuple[str, ...] = tuple(filter(None, [issuer and origin_of(issuer)]))
+        self._signs_in = bool(issuer and settings.auth_enabled)
+        self._token_endpoint_known = False
+
+    async def learn_token_endpoint(self, app: FastAPI) -> None:
+        """Allow the issuer's token endpoint once known (fetched here when the page's
+        sign-in is configured and it is not yet; an issuer that cannot be asked leaves
+        the policy as it is, and the page on keys: /ui/config.json says why)."""
+        if not self._signs_in or self._token_endpoint_known:
+            return
+        oidc = ACCESS_CONTROL.of(app).sign_in.oidc
+        if oidc is None:
+            return
+        try:
+            document = await oidc.keys.discovery()
+        except IssuerUnreachableError:
+            return
+        endpoint = document.get("token_endpoint")
+        if isinstance(endpoint, str):
+            self.allow_connect(endpoint)
+            self._token_endpoint_known = True
 
     def allow_connect(self, url: str) -> None:
         origin = origin_of(url)

@@ -36,6 +36,12 @@ class ExplorerFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
+        if response.media_type == "text/html" or response.headers.get(
+            "content-type", ""
+        ).startswith("text/html"):
+            # The page the issuer sends people back to must allow the token exchange
+            # from its first load, in every process: the endpoint is learnt first.
+            await self.policy.learn_token_endpoint(scope["app"])
         response.headers.update(self.policy.headers())
         response.headers["Cache-Control"] = CACHE_CONTROL
         return response

@@ -13,7 +13,13 @@ const TOKEN_STORAGE = "slo-engine.sign-in-token";
 // A token this close to its expiry is refreshed (or given up) before it is sent.
 const EXPIRY_MARGIN_MS = 30_000;
 
-export class SignInError extends Error {}
+export class SignInError extends Error {
+  /** `refused`: the issuer answered no (a bad or spent grant), not a network failure. */
+  constructor(message, refused = false) {
+    super(message);
+    this.refused = refused;
+  }
+}
 
 function base64url(bytes) {
   let text = "";
@@ -84,24 +90,33 @@ async function tokenRequest(oidc, fields) {
   }
   if (!response.ok) {
     const reason = body.error_description || body.error || `${response.status} ${response.statusText}`;
-    throw new SignInError(`the issuer refused the sign-in: ${reason}`);
+    throw new SignInError(`the issuer refused the sign-in: ${reason}`, response.status < 500);
   }
   return body;
 }
 
-function keep(oidc, body, nonce = null) {
+/**
+ * Keeps the token of an issuer's answer. `nonce`: the sign-in's, which an ID token in
+ * the answer must carry; `previous`: the kept token a refresh replaces, whose refresh
+ * token stays when the issuer sends no new one.
+ */
+function keep(oidc, body, nonce = null, previous = null) {
   const token = body[oidc.token];
   const claims = typeof token === "string" ? claimsOf(token) : null;
   if (!claims) throw new SignInError(`the issuer's answer has no ${oidc.token}`);
-  if (nonce !== null && oidc.token === "id_token" && claims.nonce !== nonce) {
-    throw new SignInError("the ID token does not carry the nonce this sign-in sent");
+  if (nonce !== null && typeof body.id_token === "string") {
+    const idClaims = claimsOf(body.id_token);
+    if (!idClaims || idClaims.nonce !== nonce) {
+      throw new SignInError("the ID token does not carry the nonce this sign-in sent");
+    }
   }
   const expiresAt =
     typeof claims.exp === "number"
       ? claims.exp * 1000
       : Date.now() + 1000 * (Number(body.expires_in) || 300);
   const who = claims.preferred_username || claims.email || claims.name || claims.sub || "you";
-  const stored = { token, expiresAt, refreshToken: body.refresh_token ?? null, who };
+  const refreshToken = body.refresh_token ?? previous?.refreshToken ?? null;
+  const stored = { token, expiresAt, refreshToken, who };
   sessionStorage.setItem(TOKEN_STORAGE, JSON.stringify(stored));
   return stored;
 }
@@ -116,15 +131,18 @@ export async function finishSignIn(oidc) {
   const params = new URLSearchParams(window.location.search);
   if (!params.has("code") && !params.has("error")) return false;
   const flow = JSON.parse(sessionStorage.getItem(FLOW_STORAGE) ?? "null");
-  sessionStorage.removeItem(FLOW_STORAGE);
-  history.replaceState(null, "", window.location.pathname + (flow?.hash ?? ""));
+  // The state first: an answer that is not this tab's sign-in (a link someone sent) is
+  // neither exchanged nor shown as the issuer's word, and leaves a pending sign-in be.
+  const ours = flow !== null && params.get("state") === flow.state;
+  if (ours) sessionStorage.removeItem(FLOW_STORAGE);
+  history.replaceState(null, "", window.location.pathname + (ours ? flow.hash : window.location.hash));
+  if (!ours) {
+    throw new SignInError("the answer does not belong to a sign-in started in this tab");
+  }
   if (params.has("error")) {
     throw new SignInError(
       `the issuer refused the sign-in: ${params.get("error_description") || params.get("error")}`,
     );
-  }
-  if (!flow || params.get("state") !== flow.state) {
-    throw new SignInError("the answer does not belong to a sign-in started in this tab");
   }
   const body = await tokenRequest(oidc, {
     grant_type: "authorization_code",
@@ -145,27 +163,44 @@ export function signedInAs() {
   return stored()?.who ?? null;
 }
 
+// The refresh under way, shared: the page sends several requests at once, and an
+// issuer that rotates refresh tokens would refuse all but the first of several uses.
+let refreshing = null;
+
 /**
  * The token to send: the kept one while it is fresh, else a refreshed one when the
- * issuer gave a refresh token, else null (the person signs in again).
+ * issuer gave a refresh token, else null (the person signs in again). A refresh the
+ * issuer refuses forgets the token; one that fails on the way (the network, an answer
+ * without the token) keeps it while it has not expired.
  */
 export async function currentToken(oidc) {
   const kept = stored();
   if (!kept) return null;
   if (kept.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return kept.token;
   if (!kept.refreshToken) {
+    if (kept.expiresAt > Date.now()) return kept.token;
     forgetToken();
     return null;
   }
+  refreshing ??= refresh(oidc, kept).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function refresh(oidc, kept) {
   try {
     const body = await tokenRequest(oidc, {
       grant_type: "refresh_token",
       refresh_token: kept.refreshToken,
     });
-    return keep(oidc, body).token;
-  } catch {
-    forgetToken();
-    return null;
+    return keep(oidc, body, null, kept).token;
+  } catch (error) {
+    if (error instanceof SignInError && error.refused) {
+      forgetToken();
+      return null;
+    }
+    return kept.expiresAt > Date.now() ? kept.token : null;
   }
 }
 
