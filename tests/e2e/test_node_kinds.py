@@ -65,7 +65,7 @@ def test_declared_and_observed_kinds_in_every_answer(client: TestClient) -> None
     assert kinds_listed(client, kind="external") == ["stripe"]
 
 
-def test_a_declaration_wins_over_what_sources_observe(client: TestClient) -> None:
+def test_a_declared_kind_wins_over_what_sources_observe(client: TestClient) -> None:
     ingest(client, [], nodes=[{"service_id": "ledger", "kind": "service"}])
     ingest(
         client,
@@ -73,24 +73,48 @@ def test_a_declaration_wins_over_what_sources_observe(client: TestClient) -> Non
         source="otel_service_graph",
     )
     assert service(client, "ledger")["kind"] == "service"
-    # Observed on a service nobody declared, then declared without a kind: kept.
+    # Observed, then declared without a kind (a catalog, Kubernetes): the kind is kept,
+    # and observations still move it, since nobody declared one.
     ingest(
         client,
         [{"source": "billing", "target": "cache", "target_kind": "database"}],
         source="otel_service_graph",
     )
-    ingest(client, [], nodes=[{"service_id": "cache", "team": "platform"}])
+    ingest(client, [], nodes=[{"service_id": "cache", "team": "platform"}], source="kubernetes")
     cache = service(client, "cache")
     assert (cache["kind"], cache["discovered"], cache["team"]) == ("database", False, "platform")
-    # Once declared, observations no longer move it; a declaration does.
+    ingest(
+        client,
+        [{"source": "billing", "target": "cache", "target_kind": "messaging"}],
+        source="otel_service_graph",
+    )
+    assert service(client, "cache")["kind"] == "messaging"
+    # Once a node entry declares the kind, observations no longer move it.
+    ingest(client, [], nodes=[{"service_id": "cache", "kind": "database"}])
     ingest(
         client,
         [{"source": "billing", "target": "cache", "target_kind": "messaging"}],
         source="otel_service_graph",
     )
     assert service(client, "cache")["kind"] == "database"
-    ingest(client, [], nodes=[{"service_id": "cache", "kind": "messaging"}])
-    assert service(client, "cache")["kind"] == "messaging"
+
+
+def test_a_node_declared_and_observed_in_one_request(client: TestClient) -> None:
+    """The request's declarations apply first, then what its edges observe."""
+    ingest(
+        client,
+        [{"source": "api", "target": "orders-db", "target_kind": "database"}],
+        nodes=[{"service_id": "orders-db", "team": "orders"}],
+        source="kubernetes",
+    )
+    orders = service(client, "orders-db")
+    assert (orders["kind"], orders["team"], orders["discovered"]) == ("database", "orders", False)
+    ingest(
+        client,
+        [{"source": "api", "target": "orders-db", "target_kind": "messaging"}],
+        nodes=[{"service_id": "orders-db", "kind": "database"}],
+    )
+    assert service(client, "orders-db")["kind"] == "database"
 
 
 def test_an_observed_kind_change_is_history(client: TestClient) -> None:

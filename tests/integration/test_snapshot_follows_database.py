@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from slo_engine.catalog.repository import CatalogRepository
-from slo_engine.graph.model import DiscoverySource
+from slo_engine.graph.model import DiscoverySource, NodeKind
 from slo_engine.graph.snapshot import GraphSnapshot, reports_of
 from slo_engine.infra.db import Database
 from slo_engine.ingestion.schemas import IngestionRequest, ingestion_request
@@ -21,6 +21,7 @@ from slo_engine.live.graph import LiveGraph
 from slo_engine.observability.metrics import REGISTRY
 
 NAMES = [f"svc-{i}" for i in range(12)]
+KINDS = [kind.value for kind in NodeKind]
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -36,6 +37,8 @@ def _random_request(rng: random.Random) -> IngestionRequest:
             node["metadata"] = {"n": rng.randint(0, 3)}
         if rng.random() < 0.3:
             node["criticality"] = rng.choice(["low", "high"])
+        if rng.random() < 0.25:
+            node["kind"] = rng.choice(KINDS)
         nodes.append(node)
     edges = []
     for _ in range(rng.randint(0, 8)):
@@ -46,9 +49,18 @@ def _random_request(rng: random.Random) -> IngestionRequest:
             attributes["request_rate"] = rng.random() * 10
         if rng.random() < 0.2:
             attributes["retry_config"] = {"max_retries": rng.randint(0, 5)}
-        edges.append(
-            {"source": rng.choice(NAMES), "target": rng.choice(NAMES), "attributes": attributes}
-        )
+        edge: dict[str, Any] = {
+            "source": rng.choice(NAMES),
+            "target": rng.choice(NAMES),
+            "attributes": attributes,
+        }
+        # What sources say the ends are (node kinds): declared kinds must win, in
+        # the database and in process alike.
+        if rng.random() < 0.3:
+            edge["target_kind"] = rng.choice(KINDS)
+        if rng.random() < 0.15:
+            edge["source_kind"] = rng.choice(KINDS)
+        edges.append(edge)
     return ingestion_request(
         {
             "source": rng.choice(list(DiscoverySource)).value,

@@ -44,6 +44,7 @@ _SERVICE_COLUMNS = (
     "created_at",
     "updated_at",
     "kind",
+    "kind_declared",
     "revision",
 )
 _REPORT_COLUMNS = (
@@ -76,6 +77,7 @@ class ServiceRow(NamedTuple):
     created_at: datetime
     updated_at: datetime
     kind: str | None  # None: a service, or keep the stored kind on conflict
+    kind_declared: bool
 
 
 class BulkWriter(Protocol):
@@ -135,6 +137,7 @@ def _declared_update_sql(table: str, replace_metadata: bool) -> str:
     metadata = "metadata = excluded.metadata, " if replace_metadata else ""
     return (
         f"{kept}{metadata}discovered = false, updated_at = excluded.updated_at, "
+        f"kind_declared = {table}.kind_declared OR excluded.kind_declared, "
         "revision = excluded.revision"
     )
 
@@ -186,7 +189,7 @@ class PostgresBulkWriter:
     _SERVICE_STAGING = (
         "id uuid, service_id text, display_name text, team text, criticality text, "
         "metadata text, discovered boolean, created_at timestamptz, updated_at timestamptz, "
-        "kind text"
+        "kind text, kind_declared boolean"
     )
 
     def _service_records(self, rows: Sequence[ServiceRow]) -> list[tuple[Any, ...]]:
@@ -196,8 +199,8 @@ class PostgresBulkWriter:
         columns = ", ".join(_SERVICE_COLUMNS)
         return (
             f"INSERT INTO services ({columns}) SELECT id, service_id, display_name, team, "
-            f"criticality, metadata::json, discovered, created_at, updated_at, kind, "
-            f"{int(revision)} "
+            "criticality, metadata::json, discovered, created_at, updated_at, kind, "
+            f"kind_declared, {int(revision)} "
             "FROM _staged_services ORDER BY service_id "
         )
 
@@ -293,6 +296,7 @@ class SqliteBulkWriter:
                 sqlite_time(row.created_at),
                 sqlite_time(row.updated_at),
                 row.kind,
+                1 if row.kind_declared else 0,
                 revision,
             )
             for row in rows

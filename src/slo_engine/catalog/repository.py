@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, delete, func, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -71,6 +71,7 @@ def _service_from_row(row: AnyRow, shared: Interner | None = None) -> Service:
         created_at=created_at if created_at is None else shared.time(created_at),
         updated_at=updated_at if updated_at is None else shared.time(updated_at),
         kind=NodeKind(m["kind"]) if m["kind"] else NodeKind.SERVICE,
+        kind_declared=m["kind_declared"],
     )
 
 
@@ -110,6 +111,7 @@ _SERVICE_COLUMNS = (
     services.c.created_at,
     services.c.updated_at,
     services.c.kind,
+    services.c.kind_declared,
 )
 _REPORT_COLUMNS = tuple(
     c
@@ -272,6 +274,7 @@ class CatalogRepository:
                     now,
                     now,
                     d.kind.value if d.kind else None,
+                    d.kind is not None,
                 )
                 for d in declarations
             ],
@@ -300,6 +303,7 @@ class CatalogRepository:
                     now,
                     now,
                     kinds[name].value if name in kinds else None,
+                    False,
                 )
                 for name in service_ids
             ],
@@ -307,15 +311,21 @@ class CatalogRepository:
         )
 
     async def set_observed_kinds(self, changed: Sequence[Service], now: datetime) -> None:
-        """Store the kinds sources observed for these discovered services (computed by
-        graph/stored_rows.py `observed_kind`; a handful per write at most)."""
-        for service in changed:
-            await self._session.execute(
-                update(services)
-                .where(services.c.id == service_uuid(service.service_id))
-                .where(services.c.discovered.is_(True))
-                .values(kind=service.kind.value, updated_at=now, revision=self._writing_revision())
-            )
+        """Store the kinds sources observed for these services, whose kind no node entry
+        declared (computed by graph/stored_rows.py `observed_kind`): one statement
+        stepped over them all (a first run of a source may retype thousands)."""
+        if not changed:
+            return
+        statement = (
+            update(services)
+            .where(services.c.id == bindparam("row_id"))
+            .where(services.c.kind_declared.is_(False))
+            .values(kind=bindparam("new_kind"), updated_at=now, revision=self._writing_revision())
+        )
+        await self._session.execute(
+            statement,
+            [{"row_id": service_uuid(s.service_id), "new_kind": s.kind.value} for s in changed],
+        )
 
     async def upsert_reports(self, reports: Sequence[DependencyReport], now: datetime) -> None:
         """Insert or update one row per (source, target, discovery source).

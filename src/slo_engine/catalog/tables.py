@@ -38,6 +38,8 @@ services = Table(
     Column("revision", BigInteger, nullable=False, server_default="0", index=True),
     # graph.model.NodeKind; NULL is a service (migration 0011).
     Column("kind", String(16), index=True),
+    # A node entry gave the kind: observations no longer change it.
+    Column("kind_declared", Boolean, nullable=False, server_default=text("false")),
 )
 
 service_dependencies = Table(

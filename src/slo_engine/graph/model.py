@@ -85,6 +85,8 @@ class Service:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     kind: NodeKind = NodeKind.SERVICE
+    # Whether a node entry declared the kind: then what sources observe no longer moves it.
+    kind_declared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ def declared_service(
             created_at=now,
             updated_at=now,
             kind=declaration.kind or NodeKind.SERVICE,
+            kind_declared=declaration.kind is not None,
         )
     kept: dict[str, Any] = {
         name: _given(getattr(declaration, name), getattr(stored, name))
@@ -68,6 +69,7 @@ def declared_service(
         metadata=stored.metadata if declaration.metadata is None else declaration.metadata,
         discovered=False,
         updated_at=now,
+        kind_declared=stored.kind_declared or declaration.kind is not None,
     )
 
 
@@ -85,8 +87,10 @@ def discovered_service(service_id: str, now: datetime, kind: NodeKind | None = N
 
 def observed_kind(stored: Service, kind: NodeKind, now: datetime) -> Service | None:
     """`stored` with the kind an edge's source observed, or None when nothing changes:
-    only a service nobody declared takes an observed kind (a declaration wins)."""
-    if not stored.discovered or stored.kind is kind:
+    only a node whose kind no node entry declared takes an observed kind (a declared
+    kind wins; a node declared without one, by a catalog or Kubernetes, still takes
+    what traffic shows it to be)."""
+    if stored.kind_declared or stored.kind is kind:
         return None
     return replace(stored, kind=kind, updated_at=now)
 

@@ -39,7 +39,8 @@ KIND_DECLARED_DESCRIPTION = (
 )
 KIND_OBSERVED_DESCRIPTION = (
     "What this source saw the %s to be (`database`, `messaging`, `external`, `virtual` "
-    "or `service`); applied only to a service nobody declared: a node entry's `kind` wins."
+    "or `service`); applied to a node whose kind no node entry declared: a declared kind "
+    "wins."
 )
 
 # Edges and nodes are TypedDicts, not models: validating 250,000 edges into dicts is

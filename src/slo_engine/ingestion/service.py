@@ -223,19 +223,25 @@ async def _ingest(
     # What the database holds for the rows written, derived from the exact base snapshot
     # by the same rules as the SQL (graph/stored_rows.py).
     observed_kinds = _observed_kinds(request)
-    services_written = [declared_service(base.services.get(d.service_id), d, now) for d in declared]
-    services_written += [
-        discovered_service(name, now, observed_kinds.get(name)) for name in missing
-    ]
-    # Services nobody declared take the kind a source saw (a declaration wins).
+    declared_written = {
+        d.service_id: declared_service(base.services.get(d.service_id), d, now) for d in declared
+    }
+    # Nodes whose kind no node entry declared take the kind a source saw (a declared kind
+    # wins), after this request's own declarations: the SQL applies them in that order.
     kinds_changed = [
         changed
         for name, kind in observed_kinds.items()
-        if name not in declared_ids
-        and name in base.services
-        and (changed := observed_kind(base.services[name], kind, now)) is not None
+        if (before := declared_written.get(name) or base.services.get(name)) is not None
+        and (changed := observed_kind(before, kind, now)) is not None
     ]
-    services_written += kinds_changed
+    declared_written.update(
+        (s.service_id, s) for s in kinds_changed if s.service_id in declared_ids
+    )
+    services_written = [
+        *declared_written.values(),
+        *(s for s in kinds_changed if s.service_id not in declared_ids),
+        *(discovered_service(name, now, observed_kinds.get(name)) for name in missing),
+    ]
     reports_written = [
         observed_report(base.report((r.source, r.target), r.discovery_source), r) for r in reports
     ]
