@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 Params = list[tuple[str, str]]
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 BASE_DELAY_SECONDS = 0.5
+# Of a refusal's body: how much is read (enough to blank any secret it echoes) and
+# how much of it the error shows.
+_ERROR_BODY_READ = 64 * 1024
+_ERROR_BODY_SHOWN = 500
 MAX_DELAY_SECONDS = 8.0
 
 
@@ -82,9 +86,17 @@ class JsonGetter:
                 if response.status_code in _RETRIED_STATUSES:
                     raise _RetryableError(f"GET {shown}: HTTP {response.status_code}")
                 if response.status_code != 200:
-                    body = (await response.aread())[:500].decode(errors="replace")
+                    # The start of the refusal's body, read within a bound; the secrets
+                    # blanked before it is cut short, so no part of one survives a cut.
+                    head = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        head += chunk
+                        if len(head) >= _ERROR_BODY_READ:
+                            break
+                    body = self._redact(head[:_ERROR_BODY_READ].decode(errors="replace"))
                     raise HttpStatusError(
-                        self._redact(f"GET {shown}: HTTP {response.status_code}: {body}"),
+                        self._redact(f"GET {shown}: HTTP {response.status_code}: ")
+                        + body[:_ERROR_BODY_SHOWN],
                         response.status_code,
                     )
                 chunks, size = [], 0

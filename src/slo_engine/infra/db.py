@@ -264,8 +264,8 @@ class Database:
         if committing:
             detail = (
                 "The connection to the database was lost while the change was being "
-                "committed: it may or may not have been stored. Writes here are "
-                "idempotent; send it again shortly."
+                "committed: it may or may not have been stored (outcome_unknown). Check "
+                "before sending it again; an ingestion sent again changes nothing more."
             )
         return DatabaseUnavailableError(
             detail,

@@ -121,6 +121,12 @@ class Problem(BaseModel):
     errors: list[ProblemError] | None = Field(
         default=None, description="One entry per invalid input, when the input was invalid."
     )
+    outcome_unknown: bool | None = Field(
+        default=None,
+        description="On a 503 only, true when the database connection was lost while the "
+        "write was being committed: it may or may not have been stored. Read before "
+        "sending it again (the graph's revision, the change feed).",
+    )
 
 
 # For route declarations: the error responses and their media type in the OpenAPI.
@@ -143,6 +149,7 @@ def problem_response(
     title: str | None = None,
     error_list: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    outcome_unknown: bool = False,
 ) -> Response:
     correlation_id = notes_of(request.scope).correlation_id
     body: dict[str, Any] = {
@@ -155,6 +162,8 @@ def problem_response(
     }
     if error_list is not None:
         body["errors"] = error_list
+    if outcome_unknown:
+        body["outcome_unknown"] = True
     all_headers = {CORRELATION_HEADER: correlation_id, **(headers or {})}
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=all_headers
@@ -178,6 +187,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
                 title=exc.title,
                 error_list=exc.errors,
                 headers=_headers_of(exc),
+                outcome_unknown=getattr(exc, "outcome_unknown", False),
             )
     return problem_response(request, 500, exc.detail)
 

@@ -183,6 +183,29 @@ def test_a_post_refused_with_429_or_503_is_sent_again() -> None:
     assert slept == [0.0, 0.0]
 
 
+def test_a_write_whose_outcome_is_unknown_is_not_sent_again() -> None:
+    """A 503 saying the commit was cut (`outcome_unknown`), or one that is not the
+    server's own problem (a proxy's page), may follow a stored write: raised, not
+    re-sent; a read is sent again either way."""
+    cut = httpx.Response(
+        503,
+        json={**PROBLEM, "status": 503, "outcome_unknown": True},
+        headers={"Content-Type": "application/problem+json", "Retry-After": "0"},
+    )
+    proxy_page = httpx.Response(
+        503, text="<html>upstream reset</html>", headers={"Retry-After": "0"}
+    )
+    for answer in (cut, proxy_page):
+        c, seen, slept = client([answer, httpx.Response(200, json=INGESTED)])
+        with pytest.raises(Unavailable) as caught:
+            c.ingest({"source": "manual"})
+        assert (len(seen), slept) == (1, [])
+        assert caught.value.outcome_unknown is (answer is cut)
+    c, seen, _ = client([proxy_page, httpx.Response(200, json=SUBGRAPH)])
+    c.dependencies("checkout")
+    assert len(seen) == 2
+
+
 def test_a_post_whose_answer_was_lost_is_not_sent_again() -> None:
     c, seen, slept = client([httpx.ReadTimeout("slow"), httpx.Response(200, json=INGESTED)])
     with pytest.raises(TransportError) as caught:

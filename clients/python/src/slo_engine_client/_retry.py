@@ -10,9 +10,13 @@ import httpx
 
 from slo_engine_client.errors import parse_retry_after
 
-# Answers that say the server refused the request before doing anything with it: the
-# key's bucket was empty (429), or it could not serve it now (503: the database is away,
-# a revision is not applied yet, too many export streams). Each may carry Retry-After.
+# Answers that say the server could not serve the request now: the key's bucket was
+# empty (429: refused before anything was done, safe to send again whatever the
+# method), or it is unavailable (503: the database is away, a revision is not applied
+# yet, too many export streams). Each may carry Retry-After. A 503 to a write is sent
+# again only when it is the server's own problem document and does not say
+# `outcome_unknown` (the connection was lost while committing: it may be stored), never
+# when it came from something in front (a proxy's page says nothing either way).
 RETRIED_STATUSES = frozenset({429, 503})
 # Methods that may be sent again after an answer was lost on the way back.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,7 +58,7 @@ class RetryPolicy:
         if retry >= self.max_retries:
             return None
         if isinstance(outcome, httpx.Response):
-            if outcome.status_code not in RETRIED_STATUSES:
+            if not _may_send_again(method, outcome):
                 return None
             told = parse_retry_after(outcome.headers.get("retry-after"))
             wait = told if told is not None else self.backoff_delay(retry, rng)
@@ -71,6 +75,29 @@ class RetryPolicy:
         if waited + wait > self.max_wait:
             return None
         return wait
+
+
+def _may_send_again(method: str, response: httpx.Response) -> bool:
+    """A 429, or a 503 to a read or to a write the server says it did not store."""
+    if response.status_code not in RETRIED_STATUSES:
+        return False
+    return (
+        response.status_code != 503
+        or method.upper() in IDEMPOTENT_METHODS
+        or _refused_before_writing(response)
+    )
+
+
+def _refused_before_writing(response: httpx.Response) -> bool:
+    """A 503 that is slo-engine's problem document and does not say the write may have
+    been stored."""
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "correlation_id" in body and not body.get("outcome_unknown")
 
 
 @dataclass(frozen=True, slots=True)

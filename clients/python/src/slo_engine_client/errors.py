@@ -93,6 +93,8 @@ class ProblemError(SloEngineClientError):
             for entry in source.get("errors") or []
             if isinstance(entry, dict) and "detail" in entry
         ]
+        # A 503 to a write: the connection was lost while committing, so it may be stored.
+        self.outcome_unknown: bool = source.get("outcome_unknown") is True
         super().__init__(f"{self.status}: {self.detail}")
 
 

@@ -551,3 +551,4 @@ class Problem(Answer):
     instance: str
     correlation_id: str
     errors: list[ProblemErrorEntry] | None = None
+    outcome_unknown: bool | None = None
