@@ -201,6 +201,8 @@ def ingest(
     requests = [
         request for file in files for request in _file_requests(file, replace, scope, batch_size)
     ]
+    if replace:
+        _refuse_replacing_one_source_twice(files, requests)
     totals = {"nodes_upserted": 0, "edges_upserted": 0, "edges_retracted": 0}
     cycles: list[Any] = []
     warnings: list[str] = []
@@ -260,6 +262,24 @@ def _file_requests(
             errors.print(f"[red]{file} is not in the ingest format:[/red]\n{error}")
             raise typer.Exit(2) from error
     return requests
+
+
+def _refuse_replacing_one_source_twice(
+    files: list[Path], requests: list[IngestionRequest]
+) -> None:
+    """With --replace each file is its source's complete picture: two files of one
+    source would have the second retract what the first just sent. Refused before
+    anything is sent (each file is one request here)."""
+    seen: dict[str, Path] = {}
+    for file, request in zip(files, requests, strict=True):
+        source = request.source.value
+        if source in seen:
+            raise fail(
+                f"--replace: {seen[source].name} and {file.name} are both {source}'s "
+                "complete picture, so the second would retract the first's edges; merge "
+                "them into one file, or ingest them without --replace"
+            )
+        seen[source] = file
 
 
 def ingest_summary(

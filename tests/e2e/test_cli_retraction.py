@@ -173,3 +173,18 @@ def test_retraction_through_a_server(server: str, cli_env: str, tmp_path: Path) 
     assert "404" in refused("query", "api", *as_writer).stderr
     # The server wrote it to the database: the CLI on the database sees it gone too.
     assert "No service has service_id 'api'" in refused("query", "api").stderr
+
+
+def test_ingest_replace_refuses_two_pictures_of_one_source(cli_env: str, tmp_path: Path) -> None:
+    """Two files of one source with --replace: the second would retract the first's
+    edges; refused before anything is sent. Files of different sources go through."""
+    first = write_document(tmp_path / "a.json", [("web", "api")])
+    second = write_document(tmp_path / "b.json", [("api", "db")])
+    refused = cli_runner.invoke(app, ["ingest", first, second, "--replace"])
+    assert refused.exit_code == 1
+    assert "a.json and b.json are both manual's complete picture" in refused.stderr
+    nothing = cli_runner.invoke(app, ["query", "web"])
+    assert "No service has service_id 'web'" in nothing.stderr  # nothing was sent
+    other = write_document(tmp_path / "c.json", [("api", "db")], source="jaeger")
+    run("ingest", first, other, "--replace")
+    assert edges_at("api") == {("web", "api"), ("api", "db")}
