@@ -31,12 +31,25 @@ export interface Config {
       maxStalenessSeconds?: number;
       /** Bound on each HTTP request to slo-engine, in seconds (default 10). */
       timeoutSeconds?: number;
+      /**
+       * Bound on one whole read of the graph (every page), in seconds (default 60): the
+       * first processing after start never waits longer for slo-engine.
+       */
+      readDeadlineSeconds?: number;
+      /** Bound on the size of one page's answer, in MiB (default 64). */
+      maxPageMegabytes?: number;
       /** Services per page of `GET /api/v1/graph` (default 1000, at most 2000). */
       pageSize?: number;
       /** Pages read at most per refresh (default 100). */
       maxPages?: number;
       /** Relations added per entity at most (default 200 dependencies). */
       maxDependenciesPerEntity?: number;
+      /**
+       * Seconds a `slo-engine.io/service-id` annotation or a namespace seen on a
+       * processed entity is remembered without that entity being processed again
+       * (default 3600).
+       */
+      entityMemorySeconds?: number;
     };
   };
 }

@@ -13,30 +13,23 @@ import {
   LocationSpec,
   processingResult,
 } from '@backstage/plugin-catalog-node';
-import { ObservedGraph } from './ObservedGraph';
+import {
+  SLO_ENGINE_SERVICE_ID_ANNOTATION,
+  entityRefOfService,
+  serviceIdOfEntity,
+} from '@slo-engine/backstage-plugin-common';
+import { GraphSnapshot, ObservedGraph } from './ObservedGraph';
 import { SloEngineCatalogOptions } from './options';
+import { ServiceEntityIndex } from './ServiceEntityIndex';
 
-/** Names the slo-engine service an entity is, when it is not the entity's own name. */
-export const SLO_ENGINE_SERVICE_ID_ANNOTATION = 'slo-engine.io/service-id';
+export { SLO_ENGINE_SERVICE_ID_ANNOTATION, serviceIdOfEntity };
+
 /**
  * Set by this processor: the refs of the entities this one depends on according to
  * slo-engine's observed edges (comma-separated, sorted). Every `dependsOn` relation
  * whose target is listed here was added from slo-engine; the rest were declared.
  */
 export const SLO_ENGINE_OBSERVED_DEPENDS_ON_ANNOTATION = 'slo-engine.io/observed-depends-on';
-
-/**
- * The slo-engine service id of an entity: the annotation, or the name as slo-engine's
- * own Backstage discovery names it (`name` in `default`, `namespace.name` elsewhere,
- * lower case).
- */
-export function serviceIdOfEntity(entity: Entity): string {
-  const annotated = entity.metadata.annotations?.[SLO_ENGINE_SERVICE_ID_ANNOTATION]?.trim();
-  if (annotated) return annotated;
-  const namespace = (entity.metadata.namespace ?? 'default').toLocaleLowerCase('en-US');
-  const name = entity.metadata.name.toLocaleLowerCase('en-US');
-  return namespace === 'default' ? name : `${namespace}.${name}`;
-}
 
 /**
  * Adds what slo-engine observed (edges from its traffic sources, not stale) to the
@@ -48,24 +41,37 @@ export function serviceIdOfEntity(entity: Entity): string {
  */
 export class SloEngineDependencyProcessor implements CatalogProcessor {
   private readonly graph: ObservedGraph;
-  /** Service ids named by the annotation on entities processed so far, to their refs. */
-  private readonly annotated = new Map<string, CompoundEntityRef>();
+  /** Annotations and namespaces seen on the entities this replica processed lately. */
+  private readonly index: ServiceEntityIndex;
 
   constructor(
     private readonly options: SloEngineCatalogOptions,
     private readonly logger: LoggerService,
     graph?: ObservedGraph,
+    now: () => number = Date.now,
   ) {
-    this.graph = graph ?? new ObservedGraph(options, logger);
+    this.graph = graph ?? new ObservedGraph(options, logger, now);
+    this.index = new ServiceEntityIndex(options.entityMemoryMs, now);
   }
 
   getProcessorName(): string {
     return 'SloEngineDependencyProcessor';
   }
 
-  /** The catalog entity a service id stands for (see docs/backstage.md, mapping). */
-  entityRefOfService(serviceId: string): CompoundEntityRef {
-    return this.annotated.get(serviceId) ?? { kind: 'component', namespace: 'default', name: serviceId };
+  /**
+   * The catalog entity a service id stands for (docs/backstage.md, "Which entity is
+   * which service"): an entity seen naming it in its annotation; otherwise a Resource
+   * for a database or messaging node of the graph, a Component for the rest, in
+   * namespace `ns` when the id is `ns.name` and an entity in `ns` was seen, else in
+   * `default` under the whole id.
+   */
+  entityRefOfService(serviceId: string, snapshot?: GraphSnapshot): CompoundEntityRef {
+    const annotated = this.index.annotated(serviceId);
+    return entityRefOfService(serviceId, {
+      annotated: annotated ? new Map([[serviceId, annotated]]) : undefined,
+      kind: snapshot?.kinds.get(serviceId),
+      namespaces: { has: namespace => this.index.hasNamespace(namespace) },
+    });
   }
 
   async preProcessEntity(
@@ -79,13 +85,13 @@ export class SloEngineDependencyProcessor implements CatalogProcessor {
     const self = { ...named, kind: named.kind.toLocaleLowerCase('en-US') };
     const serviceId = serviceIdOfEntity(entity);
     // Any kind may be the target of a relation (a Resource such as a database).
-    if (entity.metadata.annotations?.[SLO_ENGINE_SERVICE_ID_ANNOTATION]) {
-      this.annotated.set(serviceId, self);
-    }
+    const annotation = entity.metadata.annotations?.[SLO_ENGINE_SERVICE_ID_ANNOTATION]?.trim();
+    this.index.saw(self, annotation || undefined);
     if (!this.options.kinds.includes(self.kind)) return entity;
     let callees: readonly string[] = [];
+    let snapshot: GraphSnapshot | undefined;
     try {
-      const snapshot = await this.graph.current();
+      snapshot = await this.graph.current();
       callees = snapshot?.callees.get(serviceId) ?? [];
     } catch (error) {
       // ObservedGraph logs its own failures; this is the last guard for the catalog.
@@ -95,7 +101,7 @@ export class SloEngineDependencyProcessor implements CatalogProcessor {
     const targets = new Map<string, CompoundEntityRef>();
     for (const callee of callees) {
       if (callee === serviceId) continue;
-      const target = this.entityRefOfService(callee);
+      const target = this.entityRefOfService(callee, snapshot);
       targets.set(stringifyEntityRef(target), target);
       if (targets.size >= this.options.maxDependenciesPerEntity) break;
     }

@@ -10,6 +10,7 @@ import {
 } from '@backstage/plugin-catalog-node';
 import { askSloEngine, realSloEngine } from '../../jest/sloEngine';
 import catalogModuleSloEngine, {
+  GraphSnapshot,
   ObservedGraph,
   OBSERVED_SOURCES,
   SLO_ENGINE_OBSERVED_DEPENDS_ON_ANNOTATION,
@@ -55,8 +56,13 @@ async function processEntity(processor: CatalogProcessor, entity: Entity) {
   return { relations: relations.sort(), entity: result };
 }
 
-/** A server on 127.0.0.1 that forwards to slo-engine while `up`, and refuses when not. */
-async function switchableProxy(): Promise<{ url: string; up: boolean; asked: number; close(): Promise<void> }> {
+/**
+ * A server on 127.0.0.1 that forwards to slo-engine while `up`, and refuses when not;
+ * `rewrite` changes the answers' text on the way (a node kind the server has none of).
+ */
+async function switchableProxy(
+  rewrite: (body: string) => string = body => body,
+): Promise<{ url: string; up: boolean; asked: number; close(): Promise<void> }> {
   const target = realSloEngine().url;
   const state = {
     url: '',
@@ -73,7 +79,7 @@ async function switchableProxy(): Promise<{ url: string; up: boolean; asked: num
     const answer = await fetch(`${target}${request.url}`, {
       headers: { Authorization: String(request.headers.authorization ?? '') },
     });
-    response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
+    response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(rewrite(await answer.text()));
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -188,6 +194,108 @@ describe('SloEngineDependencyProcessor against a real slo-engine', () => {
   });
 });
 
+/** A processor over a graph given here, not read: the mapping of ids to entities alone. */
+function processorOver(
+  callees: Record<string, string[]>,
+  kinds: Record<string, string>,
+  more: JsonObject = {},
+  now: () => number = Date.now,
+) {
+  const snapshot: GraphSnapshot = {
+    revision: 1,
+    readAt: now(),
+    covered: new Set(Object.keys(callees)),
+    callees: new Map(Object.entries(callees)),
+    kinds: new Map(Object.entries(kinds)),
+    incomplete: false,
+  };
+  const graph = { current: async () => snapshot } as unknown as ObservedGraph;
+  return new SloEngineDependencyProcessor(
+    options(more, { url: 'http://127.0.0.1:1', token: 'x' }),
+    mockServices.logger.mock(),
+    graph,
+    now,
+  );
+}
+
+function inNamespace(name: string, namespace: string, annotations: Record<string, string> = {}): Entity {
+  const entity = component(name, annotations);
+  return { ...entity, metadata: { ...entity.metadata, namespace } };
+}
+
+describe('which entity a service id is', () => {
+  it('makes databases and messaging Resources, and ns.name a namespace seen on an entity', async () => {
+    const processor = processorOver(
+      { 'team-b.checkout': ['team-b.payments', 'api.v2', 'orders-db', 'orders-topic', 'stripe', 'users'] },
+      { 'orders-db': 'database', 'orders-topic': 'messaging', stripe: 'external', users: 'virtual' },
+    );
+    const { relations } = await processEntity(processor, inNamespace('checkout', 'team-b'));
+    expect(relations.filter(r => r.startsWith('component:team-b/checkout dependsOn'))).toEqual([
+      'component:team-b/checkout dependsOn component:default/api.v2',
+      'component:team-b/checkout dependsOn component:default/stripe',
+      'component:team-b/checkout dependsOn component:default/users',
+      'component:team-b/checkout dependsOn component:team-b/payments',
+      'component:team-b/checkout dependsOn resource:default/orders-db',
+      'component:team-b/checkout dependsOn resource:default/orders-topic',
+    ]);
+    expect(relations).toContain('resource:default/orders-db dependencyOf component:team-b/checkout');
+    // `api` becomes a namespace once an entity in it is processed: then api.v2 is v2 there.
+    await processEntity(processor, inNamespace('gateway', 'api'));
+    expect(processor.entityRefOfService('api.v2')).toEqual({ kind: 'component', namespace: 'api', name: 'v2' });
+  });
+
+  it('the annotation wins, ties go to the smallest ref, and it is forgotten when gone or too old', async () => {
+    let now = 1_000_000;
+    const processor = processorOver(
+      { cartservice: ['orders-db'] },
+      { 'orders-db': 'database' },
+      { entityMemorySeconds: 600 },
+      () => now,
+    );
+    const target = async () => {
+      const { entity } = await processEntity(processor, component('cartservice'));
+      return entity.metadata.annotations?.[SLO_ENGINE_OBSERVED_DEPENDS_ON_ANNOTATION];
+    };
+    expect(await target()).toBe('resource:default/orders-db');
+    const annotation = { [SLO_ENGINE_SERVICE_ID_ANNOTATION]: 'orders-db' };
+    const zeta = { ...component('zeta', annotation), kind: 'Resource' };
+    const alpha = { ...component('alpha', annotation), kind: 'Resource' };
+    await processEntity(processor, zeta);
+    expect(await target()).toBe('resource:default/zeta');
+    await processEntity(processor, alpha);
+    await processEntity(processor, zeta); // processed last, still not the smaller ref
+    expect(await target()).toBe('resource:default/alpha');
+
+    // alpha drops the annotation: zeta again, at once.
+    await processEntity(processor, { ...alpha, metadata: { ...alpha.metadata, annotations: {} } });
+    expect(await target()).toBe('resource:default/zeta');
+
+    // zeta is not processed again for longer than the memory (deleted, or on another
+    // replica's share): the default mapping.
+    now += 601_000;
+    expect(await target()).toBe('resource:default/orders-db');
+  });
+
+  it('links to a Resource for a database node of the real graph', async () => {
+    // The Online Boutique graph has no database kinds: the proxy makes redis-cart one.
+    const proxy = await switchableProxy(body =>
+      body.replace(/("service_id":"redis-cart"[^}]*"kind":)"service"/, '$1"database"'),
+    );
+    try {
+      const processor = new SloEngineDependencyProcessor(
+        options({ sources: ['manual'] }, { url: proxy.url, token: realSloEngine().token }),
+        mockServices.logger.mock(),
+      );
+      expect((await processEntity(processor, component('cartservice'))).relations).toEqual([
+        'component:default/cartservice dependsOn resource:default/redis-cart',
+        'resource:default/redis-cart dependencyOf component:default/cartservice',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('failing soft', () => {
   it('emits nothing and logs when slo-engine cannot be reached, and does not retry at once', async () => {
     // A port nothing listens on: take one and close it.
@@ -238,6 +346,69 @@ describe('failing soft', () => {
     );
     expect((await processEntity(processor, component('paymentservice'))).relations).toEqual([]);
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('answered 401'));
+  });
+
+  it('refuses a page larger than maxPageMegabytes, by Content-Length or by counting', async () => {
+    const logger = mockServices.logger.mock();
+    const small = { ...options(), maxPageBytes: 200 };
+    const processor = new SloEngineDependencyProcessor(small, logger);
+    expect((await processEntity(processor, component('paymentservice'))).relations).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('larger than 200 bytes'));
+
+    // No Content-Length: a body that never ends, read no further than the bound.
+    let written = 0;
+    const endless = createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.write('{"revision": 1, "nodes": [');
+      const more = () => {
+        if (response.destroyed) return;
+        written += 16384;
+        response.write(`"${'x'.repeat(16382)}",`, () => setImmediate(more));
+      };
+      more();
+    });
+    await new Promise<void>(resolve => endless.listen(0, '127.0.0.1', () => resolve()));
+    const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+    try {
+      const streamed = mockServices.logger.mock();
+      const bounded = new SloEngineDependencyProcessor(
+        { ...options({}, { url, token: 'x' }), maxPageBytes: 1024 * 1024 },
+        streamed,
+      );
+      expect((await processEntity(bounded, component('paymentservice'))).relations).toEqual([]);
+      expect(streamed.warn).toHaveBeenCalledWith(expect.stringContaining(`larger than ${1024 * 1024} bytes`));
+      expect(written).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise<void>(resolve => endless.close(() => resolve()));
+    }
+  });
+
+  it('gives up the whole read at readDeadlineSeconds, however many pages are left', async () => {
+    // Each page answers in time, and there is always a next one.
+    const slow = createServer((_request, response) => {
+      setTimeout(() => {
+        response
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ revision: 1, nodes: [], edges: [], next_cursor: 'more' }));
+      }, 100);
+    });
+    await new Promise<void>(resolve => slow.listen(0, '127.0.0.1', () => resolve()));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    try {
+      const logger = mockServices.logger.mock();
+      const processor = new SloEngineDependencyProcessor(
+        options({ timeoutSeconds: 1, maxPages: 10000, readDeadlineSeconds: 1 }, { url, token: 'x' }),
+        logger,
+      );
+      const started = Date.now();
+      expect((await processEntity(processor, component('paymentservice'))).relations).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('the read took longer than 1 s'));
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>(resolve => slow.close(() => resolve()));
+    }
   });
 
   it('keeps the last good graph while slo-engine is down, until it is too old', async () => {

@@ -10,6 +10,7 @@ import { SloEngineClient } from './api/SloEngineClient';
 import { sloEngineApiRef } from './api/SloEngineApi';
 import { AvailabilityAnswer, ImpactAnswer } from './api/types';
 import { percent } from './components/SloEngineAvailabilityPanel';
+import { findAnnotatedEntities, IDS_PER_QUERY } from './components/useServiceEntityRefs';
 import {
   EntitySloEngineContent,
   EntitySloEngineDependenciesCard,
@@ -106,7 +107,80 @@ describe('entity mapping', () => {
     expect(serviceIdOfEntity(CART)).toBe('cartservice');
     expect(entityRefOfService('adservice')).toEqual({ kind: 'component', namespace: 'default', name: 'adservice' });
     const refs = new Map([['cartservice', { kind: 'component', namespace: 'default', name: 'cart' }]]);
-    expect(entityRefOfService('cartservice', refs).name).toBe('cart');
+    expect(entityRefOfService('cartservice', { annotated: refs }).name).toBe('cart');
+  });
+
+  it('maps databases and messaging to Resources, and ns.name to a namespace the catalog has', () => {
+    const namespaces = new Set(['team-b']);
+    expect(entityRefOfService('orders-db', { kind: 'database' })).toEqual({
+      kind: 'resource',
+      namespace: 'default',
+      name: 'orders-db',
+    });
+    expect(entityRefOfService('orders', { kind: 'messaging' }).kind).toBe('resource');
+    expect(entityRefOfService('stripe', { kind: 'external' }).kind).toBe('component');
+    expect(entityRefOfService('team-b.search', { namespaces })).toEqual({
+      kind: 'component',
+      namespace: 'team-b',
+      name: 'search',
+    });
+    // Not a namespace of the catalog: a name with a dot in `default`.
+    expect(entityRefOfService('api.v2', { namespaces })).toEqual({
+      kind: 'component',
+      namespace: 'default',
+      name: 'api.v2',
+    });
+    expect(entityRefOfService('team-b.search', {})).toMatchObject({ namespace: 'default', name: 'team-b.search' });
+  });
+});
+
+describe('finding annotated entities in the catalog', () => {
+  const annotatedAs = (id: string, name = `entity-${id}`): Entity =>
+    component(name, { annotations: { [SLO_ENGINE_SERVICE_ID_ANNOTATION]: id } });
+
+  it('asks in chunks of at most 50 ids, two at a time, and merges the answers', async () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `service-${String(i).padStart(3, '0')}`);
+    const entities = ids.filter((_, i) => i % 7 === 0).map(id => annotatedAs(id));
+    const sizes: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const catalog = {
+      getEntities: async (request?: { filter?: any }) => {
+        const [, values] = Object.entries(request?.filter ?? {})[0] as [string, string[]];
+        sizes.push(values.length);
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise(resolve => setTimeout(resolve, 5));
+        inFlight -= 1;
+        const named = (e: Entity) => e.metadata.annotations![SLO_ENGINE_SERVICE_ID_ANNOTATION];
+        return { items: entities.filter(e => values.includes(named(e))) };
+      },
+    };
+    const found = await findAnnotatedEntities(catalog, [...ids, ...ids]);
+    expect(IDS_PER_QUERY).toBe(50);
+    expect(sizes).toEqual(Array(10).fill(50));
+    expect(most).toBe(2);
+    expect(found.size).toBe(entities.length);
+    expect(found.get('service-007')).toEqual({ kind: 'component', namespace: 'default', name: 'entity-service-007' });
+  });
+
+  it('keeps what the other chunks found when one query fails, and picks the smallest ref', async () => {
+    const ids = Array.from({ length: 120 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+    let call = 0;
+    const catalog = {
+      getEntities: async (request?: { filter?: any }) => {
+        call += 1;
+        const [, values] = Object.entries(request?.filter ?? {})[0] as [string, string[]];
+        if (values.includes('s060')) throw new Error('414 URI Too Long');
+        // Two entities name s000; the catalog answers the larger ref first.
+        return { items: [annotatedAs('s000', 'zeta'), annotatedAs('s000', 'alpha'), annotatedAs('s110')] };
+      },
+    };
+    const found = await findAnnotatedEntities(catalog, ids, 50, 1);
+    expect(call).toBe(3);
+    expect(found.get('s000')?.name).toBe('alpha');
+    expect(found.get('s110')?.name).toBe('entity-s110');
+    expect(found.has('s060')).toBe(false);
   });
 });
 

@@ -12,7 +12,9 @@ export type * from './api/types';
 export type { SloEngineDependenciesCardProps } from './components/SloEngineDependenciesCard';
 export {
   SLO_ENGINE_SERVICE_ID_ANNOTATION,
+  entityKindOfNode,
   entityRefOfService,
   serviceIdOfEntity,
 } from './entityMapping';
+export type { ServiceEntityHints } from './entityMapping';
 export { isSloEngineAvailable } from './conditions';

@@ -13,6 +13,8 @@ export type ServiceSummary = {
   team: string | null;
   criticality: string | null;
   discovered: boolean;
+  /** What the node is: service, database, messaging, external or virtual. */
+  kind?: string;
 };
 
 /** @public */

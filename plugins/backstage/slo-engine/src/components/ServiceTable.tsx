@@ -1,4 +1,3 @@
-import { CompoundEntityRef } from '@backstage/catalog-model';
 import {
   Box,
   Chip,
@@ -11,6 +10,7 @@ import {
 } from '@material-ui/core';
 import { Row } from './graph';
 import { ServiceLink } from './ServiceLink';
+import { ServiceEntityLookup } from './useServiceEntityRefs';
 
 function sourcesOf(row: Row): string {
   const sources = new Set(row.edges.flatMap(edge => edge.discovery_sources));
@@ -21,7 +21,7 @@ function sourcesOf(row: Row): string {
 export function ServiceTable(props: {
   title: string;
   rows: Row[];
-  refs: ReadonlyMap<string, CompoundEntityRef>;
+  refs: ServiceEntityLookup;
   empty: string;
 }) {
   const { title, rows, refs, empty } = props;
@@ -50,7 +50,7 @@ export function ServiceTable(props: {
             {rows.map(row => (
               <TableRow key={row.service_id} data-testid={`service-row-${row.service_id}`}>
                 <TableCell>
-                  <ServiceLink serviceId={row.service_id} refs={refs} />
+                  <ServiceLink serviceId={row.service_id} kind={row.kind} refs={refs} />
                 </TableCell>
                 <TableCell>{row.depth}</TableCell>
                 <TableCell>{row.team ?? '—'}</TableCell>

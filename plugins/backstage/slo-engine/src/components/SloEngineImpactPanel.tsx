@@ -43,7 +43,7 @@ export function SloEngineImpactPanel(props: { depth?: number; shown?: number }) 
               <ListItemText
                 primary={
                   <>
-                    <ServiceLink serviceId={service.service_id} refs={refs} />{' '}
+                    <ServiceLink serviceId={service.service_id} kind={service.kind} refs={refs} />{' '}
                     <Chip
                       size="small"
                       color={service.impact === 'down' ? 'secondary' : 'default'}

@@ -1,11 +1,8 @@
+import { OBSERVED_SOURCES } from '@slo-engine/backstage-plugin-common';
 import { CycleAlert, Direction, Subgraph, SubgraphEdge, SubgraphNode } from '../api/types';
 
 /** slo-engine's discovery sources that report what traffic showed, not what people declared. */
-export const OBSERVED_SOURCES: ReadonlySet<string> = new Set([
-  'otel_service_graph',
-  'service_mesh',
-  'jaeger',
-]);
+const OBSERVED: ReadonlySet<string> = new Set(OBSERVED_SOURCES);
 
 export type Row = SubgraphNode & {
   /** The edges that put this service on this side of the root. */
@@ -14,7 +11,11 @@ export type Row = SubgraphNode & {
   stale: boolean;
   /** Some edge to it was seen in traffic. */
   observed: boolean;
-  /** It lies on an open circular dependency with a service of this answer. */
+  /**
+   * It lies on a circular dependency with a service of this answer: one slo-engine has
+   * an open or an acknowledged alert for (acknowledging a cycle does not remove it from
+   * the graph; only a resolved alert is left out).
+   */
   inCycle: boolean;
 };
 
@@ -79,7 +80,7 @@ export function sidesOf(answer: Subgraph, direction: Direction, cycles: CycleAle
           ...node,
           edges,
           stale: edges.length > 0 && edges.every(edge => edge.is_stale),
-          observed: edges.some(edge => edge.discovery_sources.some(s => OBSERVED_SOURCES.has(s))),
+          observed: edges.some(edge => edge.discovery_sources.some(s => OBSERVED.has(s))),
           inCycle: edges.some(edge => cycleEdges.has(`${edge.source}→${edge.target}`)),
         };
       })
