@@ -125,8 +125,8 @@ def build_backstage_graph(entities: Iterable[dict[str, Any]]) -> Discovered:
             continue
         details = {
             "kind": kind,
-            # The entity as Backstage names it: the explorer links to it, and the plugin
-            # finds it, whatever the service id became (docs/backstage.md).
+            # The entity as Backstage names it: the explorer links a service to it,
+            # whatever the service id became (docs/explorer.md).
             "entity_ref": f"{kind}:{namespace}/{meta.get('name')}",
             "lifecycle": spec.get("lifecycle"),
             "type": spec.get("type"),
