@@ -264,9 +264,7 @@ def _file_requests(
     return requests
 
 
-def _refuse_replacing_one_source_twice(
-    files: list[Path], requests: list[IngestionRequest]
-) -> None:
+def _refuse_replacing_one_source_twice(files: list[Path], requests: list[IngestionRequest]) -> None:
     """With --replace each file is its source's complete picture: two files of one
     source would have the second retract what the first just sent. Refused before
     anything is sent (each file is one request here)."""
