@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from slo_engine.access.keys import Scope
 from slo_engine.insights import service as insights_service
 from slo_engine.jobs.runner import JOBS
+from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
 from tests.e2e.conftest import BOUTIQUE, INGEST, edge, ingest, make_key, service_answer
 
 
@@ -270,3 +271,34 @@ def test_a_heavy_answer_does_not_hold_up_other_requests(
         finally:
             release.set()
         assert heavy.result(timeout=10).status_code == 200
+
+
+def test_insights_are_kept_per_revision_and_never_outlive_it(boutique: TestClient) -> None:
+    """Asked again at the same revision, an insight comes from the answer cache (the
+    same bytes); after a write, it is computed for the new graph; a past graph's is
+    never taken from the cache."""
+
+    def hits() -> float:
+        return float(ANSWER_CACHE_LOOKUPS.labels("hit")._value.get())
+
+    first = boutique.get("/api/v1/services/paymentservice/impact")
+    before = hits()
+    again = boutique.get("/api/v1/services/paymentservice/impact")
+    ceiling = boutique.get("/api/v1/services/paymentservice/availability")
+    ceiling_again = boutique.get("/api/v1/services/paymentservice/availability")
+    assert hits() - before == 2
+    assert again.content == first.content and ceiling_again.content == ceiling.content
+    assert again.headers["X-Graph-Revision"] == first.headers["X-Graph-Revision"]
+    moment = datetime.now(UTC).isoformat()
+    # A new caller of payments: the next answer is of the new graph, not the kept one.
+    ingest(boutique, [edge("fraud-check", "paymentservice", criticality="hard")])
+    after = boutique.get("/api/v1/services/paymentservice/impact").json()
+    assert "fraud-check" in {a["service_id"] for a in after["affected"]}
+    assert "fraud-check" not in {a["service_id"] for a in first.json()["affected"]}
+    # The graph as it was before the write: computed, never read from the cache.
+    before_past = hits()
+    past = boutique.get("/api/v1/services/paymentservice/impact", params={"as_of": moment})
+    assert past.status_code == 200, past.text
+    assert past.headers["X-Graph-Revision"] == first.headers["X-Graph-Revision"]
+    assert past.json()["affected"] == first.json()["affected"]
+    assert hits() == before_past

@@ -11,6 +11,7 @@ from slo_engine.graph.snapshot import GraphSnapshot
 from slo_engine.insights.service import availability_of, impact_of
 from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
+from slo_engine.topology.answer_cache import AnswerCache
 from slo_engine.topology.includes import INCLUDED_LIST_LIMIT, Include, IncludedAnswer
 from slo_engine.topology.routes import MAX_DEPTH
 
@@ -21,6 +22,7 @@ async def included_impact(
     failed: Service,
     include_stale: bool,
     settings: Settings,
+    answers: AnswerCache | None,
 ) -> bytes:
     del settings  # the blast radius needs none
     _, body = await impact_of(
@@ -30,6 +32,7 @@ async def included_impact(
         depth=MAX_DEPTH,
         include_stale=include_stale,
         max_affected=INCLUDED_LIST_LIMIT,
+        answers=answers,
     )
     return body
 
@@ -40,6 +43,7 @@ async def included_availability(
     root: Service,
     include_stale: bool,
     settings: Settings,
+    answers: AnswerCache | None,
 ) -> bytes:
     _, body = await availability_of(
         live,
@@ -48,6 +52,7 @@ async def included_availability(
         include_stale=include_stale,
         default_target=settings.default_slo_target,
         max_terms=INCLUDED_LIST_LIMIT,
+        answers=answers,
     )
     return body
 

@@ -14,6 +14,7 @@ from slo_engine.infra.http_errors import problem_responses
 from slo_engine.insights import service
 from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
+from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
     CriticalitiesQuery,
     ExcludeQuery,
@@ -43,6 +44,7 @@ router = APIRouter(tags=["insights"])
 )
 async def get_impact(
     read: GraphReadDep,
+    answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     service_id: Annotated[
         str,
         Path(
@@ -89,6 +91,8 @@ async def get_impact(
         include_stale=include_stale,
         max_affected=max_affected,
         filters=traversal_filter(kinds, teams, criticalities, sources, exclude),
+        # A past graph's answers are not the live one's (GraphRead.current).
+        answers=answers if read.current else None,
     )
     return Response(body, media_type="application/json", headers=read.headers(revision))
 
@@ -103,6 +107,7 @@ async def get_impact(
 )
 async def get_availability(
     read: GraphReadDep,
+    answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     settings: SettingsDep,
     service_id: Annotated[
         str,
@@ -135,5 +140,6 @@ async def get_availability(
         include_stale=include_stale,
         default_target=settings.default_slo_target,
         max_terms=max_terms,
+        answers=answers if read.current else None,
     )
     return Response(body, media_type="application/json", headers=read.headers(revision))

@@ -7,7 +7,7 @@ reads the snapshot, names the edges' attributes for the core, and encodes the an
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -23,6 +23,8 @@ from slo_engine.graph.model import CommunicationMode, Service
 from slo_engine.graph.snapshot import GraphSnapshot, is_needed
 from slo_engine.graph.traversal_filter import TraversalFilter
 from slo_engine.live.graph import LiveGraph
+from slo_engine.observability.metrics import ANSWER_CACHE_LOOKUPS
+from slo_engine.topology.answer_cache import AnswerCache
 from slo_engine.topology.service import service_document
 
 _JSON_OPTIONS = orjson.OPT_UTC_Z
@@ -39,6 +41,24 @@ def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str],
     return needs
 
 
+async def _remembered(
+    answers: AnswerCache | None, key: str, compute: Callable[[], Awaitable[tuple[int, bytes]]]
+) -> tuple[int, bytes]:
+    """An insight from the answer cache, or computed and kept there. An insight is a
+    function of the graph's revision and the question, like a subgraph answer, and a
+    depth-10 blast radius over thousands of services costs hundreds of milliseconds: the
+    explorer asks the same ones again on every click back (docs/performance.md)."""
+    if answers is not None:
+        kept = await answers.get(key)
+        ANSWER_CACHE_LOOKUPS.labels("miss" if kept is None else "hit").inc()
+        if kept is not None:
+            return int(key.split(":", 1)[0]), kept
+    revision, body = await compute()
+    if answers is not None:
+        await answers.put(key, body)
+    return revision, body
+
+
 async def impact_of(
     cache: LiveGraph,
     snapshot: GraphSnapshot,
@@ -48,18 +68,29 @@ async def impact_of(
     include_stale: bool,
     max_affected: int = 10_000,
     filters: TraversalFilter | None = None,
+    answers: AnswerCache | None = None,
 ) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/impact (insights/schemas.py),
-    computed off the event loop (`LiveGraph.off_loop`).
+    computed off the event loop (`LiveGraph.off_loop`), or from `answers` (None: a past
+    graph's, never kept).
 
     The list stops after `max_affected` services (the worst hit first); the totals
     always count everyone. With the revision it was computed at.
     """
-    return await cache.off_loop(
-        lambda: (
-            snapshot.revision,
-            impact_answer(snapshot, failed, depth, include_stale, max_affected, filters),
-        )
+    scope = filters.key() if filters else ""
+    key = (
+        f"{snapshot.revision}:impact:{depth}:{int(include_stale)}:{max_affected}:"
+        f"[{scope}]{failed.service_id}"
+    )
+    return await _remembered(
+        answers,
+        key,
+        lambda: cache.off_loop(
+            lambda: (
+                snapshot.revision,
+                impact_answer(snapshot, failed, depth, include_stale, max_affected, filters),
+            )
+        ),
     )
 
 
@@ -152,16 +183,26 @@ async def availability_of(
     include_stale: bool,
     default_target: float,
     max_terms: int = 10_000,
+    answers: AnswerCache | None = None,
 ) -> tuple[int, bytes]:
     """The JSON answer of GET /services/{service_id}/availability (insights/schemas.py),
-    computed off the event loop (`LiveGraph.off_loop`). The lists of terms, units and
-    limiting units stop after `max_terms` each; the figures always count everything.
-    With the revision it was computed at."""
-    return await cache.off_loop(
-        lambda: (
-            snapshot.revision,
-            availability_answer(snapshot, root, include_stale, default_target, max_terms),
-        )
+    computed off the event loop (`LiveGraph.off_loop`), or from `answers` (None: a past
+    graph's, never kept). The lists of terms, units and limiting units stop after
+    `max_terms` each; the figures always count everything. With the revision it was
+    computed at."""
+    key = (
+        f"{snapshot.revision}:availability:{int(include_stale)}:{max_terms}:"
+        f"{default_target!r}:{root.service_id}"
+    )
+    return await _remembered(
+        answers,
+        key,
+        lambda: cache.off_loop(
+            lambda: (
+                snapshot.revision,
+                availability_answer(snapshot, root, include_stale, default_target, max_terms),
+            )
+        ),
     )
 
 

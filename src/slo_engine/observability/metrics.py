@@ -88,7 +88,7 @@ LIVE_GRAPH_UPDATES = _counter(
 )
 ANSWER_CACHE_LOOKUPS = _counter(
     "answer_cache_lookups_total",
-    "Subgraph answers looked up in the query cache (QUERY_CACHE): hit or miss.",
+    "Subgraph and insight answers looked up in the query cache (QUERY_CACHE): hit or miss.",
     ("result",),
 )
 JOB_RUNS = _counter(

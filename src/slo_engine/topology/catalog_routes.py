@@ -25,6 +25,7 @@ from slo_engine.live.reads import (
     LiveGraphDep,
     graph_read,
 )
+from slo_engine.topology.answer_cache import ANSWERS
 from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
 from slo_engine.topology.includes import INCLUDES, IncludeQuery, parse_include, with_included
 from slo_engine.topology.routes import INCLUDE_STALE_DESCRIPTION
@@ -142,6 +143,14 @@ async def get_service(
         orjson.dumps(answer.model_dump(mode="json")),
         parse_include(include),
         INCLUDES.of(app),
-        (read.live, snapshot, found, include_stale, SETTINGS.of(app)),
+        # A past graph's answers are not the live one's (GraphRead.current).
+        (
+            read.live,
+            snapshot,
+            found,
+            include_stale,
+            SETTINGS.of(app),
+            ANSWERS.of(app) if read.current else None,
+        ),
     )
     return Response(body, media_type="application/json", headers=read.headers(snapshot.revision))

@@ -23,6 +23,7 @@ from slo_engine.infra.components import AppComponent
 from slo_engine.live.as_of import query_problem
 from slo_engine.live.graph import LiveGraph
 from slo_engine.settings import Settings
+from slo_engine.topology.answer_cache import AnswerCache
 
 
 class Include(StrEnum):
@@ -36,8 +37,11 @@ class Include(StrEnum):
 INCLUDED_LIST_LIMIT = 200
 
 # The JSON answer of one insight for a service: (live graph, snapshot, service,
-# include_stale, settings) -> the bytes of the insight's own endpoint's answer.
-IncludedAnswer = Callable[[LiveGraph, GraphSnapshot, Service, bool, Settings], Awaitable[bytes]]
+# include_stale, settings, the answer cache or None for a past graph) -> the bytes of the
+# insight's own endpoint's answer.
+IncludedAnswer = Callable[
+    [LiveGraph, GraphSnapshot, Service, bool, Settings, AnswerCache | None], Awaitable[bytes]
+]
 INCLUDES: AppComponent[Mapping[Include, IncludedAnswer]] = AppComponent("includes")
 
 _NAMES = "|".join(member.value for member in Include)
@@ -81,7 +85,7 @@ async def with_included(
     body: bytes,
     includes: tuple[Include, ...],
     answers: Mapping[Include, IncludedAnswer],
-    arguments: tuple[LiveGraph, GraphSnapshot, Service, bool, Settings],
+    arguments: tuple[LiveGraph, GraphSnapshot, Service, bool, Settings, AnswerCache | None],
 ) -> bytes:
     """`body` (a JSON object) with a member per included insight, its answer as the
     insight's endpoint gives it. The bytes are spliced, not decoded: a large subgraph

@@ -204,7 +204,7 @@ async def get_dependencies(
         if includes:
             app = request.app
             root = service.service_in(read.snapshot, service_id)
-            arguments = (read.live, read.snapshot, root, include_stale, SETTINGS.of(app))
+            arguments = (read.live, read.snapshot, root, include_stale, SETTINGS.of(app), answers)
             body = await with_included(body, includes, INCLUDES.of(app), arguments)
         # The cached bytes as they are: the JSON path costs no more than before exports.
         return Response(body, media_type="application/json", headers=headers)
