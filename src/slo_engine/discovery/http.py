@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +110,11 @@ class JsonGetter:
                     chunks.append(chunk)
         except (httpx.TimeoutException, httpx.TransportError) as error:
             raise _RetryableError(f"GET {shown}: {type(error).__name__}: {error}") from error
+        except ssl.SSLError as error:
+            # Raised as it is, not wrapped by httpx, when a TLS 1.3 server refuses the
+            # client's certificate (or its absence) after the handshake, on the first
+            # read. A certificate will not be right on a second try: not retried.
+            raise SourceError(self._redact(f"GET {shown}: TLS: {error}")) from error
         try:
             return orjson.loads(b"".join(chunks))
         except orjson.JSONDecodeError as error:
