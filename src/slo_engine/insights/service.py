@@ -42,7 +42,10 @@ def _needs(snapshot: GraphSnapshot, include_stale: bool) -> Callable[[str, str],
 
 
 async def _remembered(
-    answers: AnswerCache | None, key: str, compute: Callable[[], Awaitable[tuple[int, bytes]]]
+    answers: AnswerCache | None,
+    revision: int,
+    key: str,
+    compute: Callable[[], Awaitable[tuple[int, bytes]]],
 ) -> tuple[int, bytes]:
     """An insight from the answer cache, or computed and kept there. An insight is a
     function of the graph's revision and the question, like a subgraph answer, and a
@@ -52,7 +55,7 @@ async def _remembered(
         kept = await answers.get(key)
         ANSWER_CACHE_LOOKUPS.labels("miss" if kept is None else "hit").inc()
         if kept is not None:
-            return int(key.split(":", 1)[0]), kept
+            return revision, kept
     revision, body = await compute()
     if answers is not None:
         await answers.put(key, body)
@@ -84,6 +87,7 @@ async def impact_of(
     )
     return await _remembered(
         answers,
+        snapshot.revision,
         key,
         lambda: cache.off_loop(
             lambda: (
@@ -196,6 +200,7 @@ async def availability_of(
     )
     return await _remembered(
         answers,
+        snapshot.revision,
         key,
         lambda: cache.off_loop(
             lambda: (
