@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,131 @@ OTEL_SERIES = [
     Series("traces_service_graph_connection_info", "gauge", _e("checkout", "payments"), 1.0),
 ]
 
+# The same kinds of edges as the connector and Tempo label them across versions and
+# semantic conventions (docs/identity.md "OpenTelemetry names"); served apart from
+# OTEL_SERIES by `otel_naming_prometheus_url`.
+_DB = {"connection_type": "database"}
+_PEER = {"connection_type": "virtual_node"}
+OTEL_NAMING_SERIES = [
+    # Connector, db.name as `server`, semconv < 1.26 dimension `db.system`.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("orders-api", "orders", client_db_system="postgresql", **_DB),
+        1.0,
+    ),
+    # Tempo, `network.peer.address:port` as `server`, semconv >= 1.30 dimensions, seen at
+    # two addresses: one node, the counts added.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "billing",
+            "10.0.0.7:5432",
+            client_db_system_name="postgresql",
+            client_db_namespace="billing-db",
+            **_DB,
+        ),
+        2.0,
+    ),
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "billing",
+            "10.0.0.8:5432",
+            client_db_system_name="postgresql",
+            client_db_namespace="billing-db",
+            **_DB,
+        ),
+        0.5,
+    ),
+    # Two callers of unnamed PostgreSQLs (peer attribute `db.system`): not one node.
+    Series("traces_service_graph_request", "counter", _e("reports", "postgresql", **_PEER), 1.0),
+    Series("traces_service_graph_request", "counter", _e("audit", "postgresql", **_PEER), 1.0),
+    # SQL Server under its old and new system names: one node.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("hr-api", "hr", client_db_system="mssql", client_db_name="hr", **_DB),
+        1.0,
+    ),
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "payroll",
+            "sql-1.corp",
+            client_db_system_name="microsoft.sql_server",
+            client_db_namespace="hr",
+            **_DB,
+        ),
+        1.0,
+    ),
+    # Tempo without `enable_client_server_prefix`: bare dimensions.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("cart", "cache.internal", db_system="redis", **_DB),
+        3.0,
+    ),
+    # An unpaired producer, the old `messaging.destination` dimension.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "shipping",
+            "kafka",
+            client_messaging_system="kafka",
+            client_messaging_destination="parcels",
+            **_PEER,
+        ),
+        1.0,
+    ),
+    # A producer and its consumer, `messaging.destination.name` on both sides.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "checkout",
+            "invoicer",
+            connection_type="messaging_system",
+            client_messaging_system="kafka",
+            client_messaging_destination_name="invoices",
+            server_messaging_destination_name="invoices",
+        ),
+        4.0,
+    ),
+    # `service.namespace` as a dimension, on both sides.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("web", "cart", client_service_namespace="shop", server_service_namespace="shop"),
+        2.0,
+    ),
+    # An IP address as `server` (the old default peer attribute `net.sock.peer.addr`),
+    # the hostname in the old `net.peer.name` dimension.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e("payments", "203.0.113.9", client_net_peer_name="api.stripe.com", **_PEER),
+        1.0,
+    ),
+    # semconv 1.39's `service.peer.name` and `service.peer.namespace`.
+    Series(
+        "traces_service_graph_request",
+        "counter",
+        _e(
+            "payments",
+            "ledger",
+            client_service_peer_name="ledger",
+            client_service_peer_namespace="finance",
+            **_PEER,
+        ),
+        1.0,
+    ),
+]
+
 _BOOKINFO = {
     "source_workload": "productpage-v1",
     "source_workload_namespace": "bookinfo",
@@ -171,13 +297,34 @@ def _binaries() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_prometheus(
+        tmp_path_factory, [*OTEL_SERIES, *MESH_SERIES], "count(istio_requests_total)"
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def otel_naming_prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server, holding only OTEL_NAMING_SERIES (tests/integration/test_otel_naming.py):
+    the first one's tests count its edges exactly."""
+    with serve_prometheus(
+        tmp_path_factory, OTEL_NAMING_SERIES, "count(traces_service_graph_request_total)"
+    ) as url:
+        yield url
+
+
+@contextmanager
+def serve_prometheus(
+    tmp_path_factory: pytest.TempPathFactory, series: list[Series], ready_query: str
+) -> Iterator[str]:
+    """A Prometheus serving `series`, once `ready_query` answers something."""
     prometheus, promtool = _binaries()
     workdir = tmp_path_factory.mktemp("prometheus")
     data = workdir / "data"
     source = workdir / "series.om"
     # The series run 20 minutes past now, so that a 15-minute window ending whenever a
     # test queries during the session (< 20 minutes) is fully covered: exact figures.
-    source.write_text(openmetrics([*OTEL_SERIES, *MESH_SERIES], int(time.time()) + 20 * 60))
+    source.write_text(openmetrics(series, int(time.time()) + 20 * 60))
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
         check=True,
@@ -204,9 +351,7 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                answer = httpx.get(
-                    f"{url}/api/v1/query", params={"query": "count(istio_requests_total)"}
-                ).json()
+                answer = httpx.get(f"{url}/api/v1/query", params={"query": ready_query}).json()
                 if answer.get("data", {}).get("result"):
                     break
             except (httpx.HTTPError, ValueError):
