@@ -23,8 +23,9 @@ async def included_impact(
     include_stale: bool,
     settings: Settings,
     answers: AnswerCache | None,
+    answer: bytes,
 ) -> bytes:
-    del settings  # the blast radius needs none
+    del settings, answer  # the blast radius needs neither
     _, body = await impact_of(
         live,
         snapshot,
@@ -44,7 +45,9 @@ async def included_availability(
     include_stale: bool,
     settings: Settings,
     answers: AnswerCache | None,
+    answer: bytes,
 ) -> bytes:
+    del answer  # the ceiling is the service's, whatever the answer holds
     _, body = await availability_of(
         live,
         snapshot,

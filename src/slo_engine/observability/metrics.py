@@ -11,7 +11,10 @@ health) are refreshed from the app when `/metrics` is scraped.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _PREFIX = "slo_engine_"
@@ -160,3 +163,43 @@ def status_class(status: int) -> str:
     ('2xx', '4xx')
     """
     return f"{status // 100}xx"
+
+
+class DriftItemsCollector:
+    """`slo_engine_drift_items{drift}`: drift items of the whole graph by kind, over the
+    default window (docs/drift.md). Drawn at scrape time from the drift feature's
+    counts, which it keeps per graph revision and judges off the event loop
+    (drift/service.py `ScrapeCounts`): a scrape never judges the graph itself. Absent
+    until the first judgement of the process is done."""
+
+    def __init__(self) -> None:
+        self._counts: Callable[[], Mapping[str, int] | None] | None = None
+
+    def provide(self, counts: Callable[[], Mapping[str, int] | None]) -> None:
+        """Draw the counts from `counts` (the running app's)."""
+        self._counts = counts
+
+    def release(self, counts: Callable[[], Mapping[str, int] | None]) -> None:
+        """An app stops: its counts are no longer drawn (another app's stay)."""
+        if self._counts is counts:
+            self._counts = None
+
+    def describe(self) -> list[Metric]:
+        return [GaugeMetricFamily(_PREFIX + "drift_items", _DRIFT_DOCUMENTATION, labels=["drift"])]
+
+    def collect(self) -> list[Metric]:
+        counts = self._counts() if self._counts is not None else None
+        if counts is None:
+            return []
+        family = GaugeMetricFamily(_PREFIX + "drift_items", _DRIFT_DOCUMENTATION, labels=["drift"])
+        for kind, count in sorted(counts.items()):
+            family.add_metric([kind], count)
+        return [family]
+
+
+_DRIFT_DOCUMENTATION = (
+    "Drift items of the whole graph over the default 7-day window, by kind: "
+    "declared_only, observed_only, mismatch."
+)
+DRIFT_ITEMS = DriftItemsCollector()
+REGISTRY.register(DRIFT_ITEMS)

@@ -21,14 +21,19 @@ from slo_engine.live.reads import (
     AS_OF_DESCRIPTION,
     NOT_MODIFIED,
     PAST_GRAPHS,
-    GraphReadDep,
     LiveGraphDep,
     graph_read,
 )
 from slo_engine.topology.answer_cache import ANSWERS
 from slo_engine.topology.catalog_schemas import ServiceOut, ServicePage
-from slo_engine.topology.includes import INCLUDES, IncludeQuery, parse_include, with_included
-from slo_engine.topology.routes import INCLUDE_STALE_DESCRIPTION
+from slo_engine.topology.includes import (
+    INCLUDES,
+    Include,
+    IncludeQuery,
+    parse_include,
+    with_included,
+)
+from slo_engine.topology.routes import INCLUDE_STALE_DESCRIPTION, IncludedReadDep, without_etag
 from slo_engine.topology.schemas import ServiceDetailOut
 from slo_engine.topology.service import service_in
 
@@ -114,7 +119,7 @@ async def list_services(
     responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
 )
 async def get_service(
-    read: GraphReadDep,
+    read: IncludedReadDep,
     service_id: Annotated[
         str,
         Path(
@@ -139,9 +144,10 @@ async def get_service(
     app = request.app
     # Encoded here, not by FastAPI through ServiceDetailOut: a plain answer has no
     # `impact` or `availability` member at all (not nulls).
+    includes = parse_include(include)
     body = await with_included(
         orjson.dumps(answer.model_dump(mode="json")),
-        parse_include(include),
+        includes,
         INCLUDES.of(app),
         # A past graph's answers are not the live one's (GraphRead.current).
         (
@@ -153,4 +159,7 @@ async def get_service(
             ANSWERS.of(app) if read.current else None,
         ),
     )
-    return Response(body, media_type="application/json", headers=read.headers(snapshot.revision))
+    headers = read.headers(snapshot.revision)
+    if Include.DRIFT in includes:
+        headers = without_etag(headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -29,6 +29,8 @@ from slo_engine.topology.answer_cache import AnswerCache
 class Include(StrEnum):
     IMPACT = "impact"
     AVAILABILITY = "availability"
+    # The drift of the answer's own edges (the drift feature, docs/drift.md).
+    DRIFT = "drift"
 
 
 # The lists of an included insight stop after this many entries (affected services;
@@ -37,10 +39,12 @@ class Include(StrEnum):
 INCLUDED_LIST_LIMIT = 200
 
 # The JSON answer of one insight for a service: (live graph, snapshot, service,
-# include_stale, settings, the answer cache or None for a past graph) -> the bytes of the
-# insight's own endpoint's answer.
+# include_stale, settings, the answer cache or None for a past graph, the answer it is
+# included in) -> the bytes of the insight's own endpoint's answer. The answer itself is
+# for the insights of its edges (drift); the others need only its service.
 IncludedAnswer = Callable[
-    [LiveGraph, GraphSnapshot, Service, bool, Settings, AnswerCache | None], Awaitable[bytes]
+    [LiveGraph, GraphSnapshot, Service, bool, Settings, AnswerCache | None, bytes],
+    Awaitable[bytes],
 ]
 INCLUDES: AppComponent[Mapping[Include, IncludedAnswer]] = AppComponent("includes")
 
@@ -49,7 +53,9 @@ INCLUDE_DESCRIPTION = (
     "Also answer the service's `impact` (blast radius, as getImpact with the full depth) "
     "and/or `availability` (ceiling, as getAvailability), comma-separated, with this "
     f"answer's `include_stale`; their lists hold at most {INCLUDED_LIST_LIMIT} entries "
-    "(totals count all). JSON answers only."
+    "(totals count all). `drift`: the drift items of this answer's edges (of the "
+    "service's own edges for a service), as getServiceDrift answers them over the "
+    "default window, at most 1000 (totals count all). JSON answers only."
 )
 IncludeQuery = Annotated[
     str | None,
@@ -93,7 +99,7 @@ async def with_included(
     if not includes:
         return body
     # At once: each insight is computed off the event loop, so two use two cores.
-    insights = await asyncio.gather(*(answers[include](*arguments) for include in includes))
+    insights = await asyncio.gather(*(answers[include](*arguments, body) for include in includes))
     parts = [body[: body.rindex(b"}")]]
     for include, insight in zip(includes, insights, strict=True):
         parts.append(b',"' + include.value.encode() + b'":' + insight)

@@ -14,15 +14,20 @@ from fastapi.responses import Response
 
 from slo_engine.access.dependencies import check_without_injection, read_access
 from slo_engine.graph.model import SERVICE_ID_PATTERN, Direction
-from slo_engine.infra.components import SETTINGS
+from slo_engine.infra.components import SETTINGS, SettingsDep
 from slo_engine.infra.fast_lane import FastLaneRoute, fast_lane, plain_query, whole_number
 from slo_engine.infra.http_errors import problem_responses
+from slo_engine.infra.storable import QueryTime
+from slo_engine.live.as_of import PastGraphs, query_problem
 from slo_engine.live.reads import (
+    AS_OF_DESCRIPTION,
     LIVE_GRAPH,
     MAX_REVISION,
+    MIN_REVISION_DESCRIPTION,
     NOT_MODIFIED,
     PAST_GRAPHS,
-    GraphReadDep,
+    GraphRead,
+    LiveGraphDep,
     graph_read,
 )
 from slo_engine.observability.metrics import TRAVERSAL_DURATION
@@ -39,6 +44,7 @@ from slo_engine.topology.filter_params import (
 from slo_engine.topology.formats import ExportFormat, render_subgraph
 from slo_engine.topology.includes import (
     INCLUDES,
+    Include,
     IncludeQuery,
     parse_include,
     refuse_include_for_format,
@@ -70,6 +76,52 @@ FORMAT_DESCRIPTION = (
 ExportFormatQuery = Annotated[
     ExportFormat | None, Query(alias="format", description=FORMAT_DESCRIPTION)
 ]
+
+
+def asks_drift(request: Request) -> bool:
+    """Whether the request includes drift (`include=drift`), which moves with the clock
+    (docs/drift.md): its answer is never a 304, has no ETag, and is of the live graph."""
+    return any(
+        Include.DRIFT.value in value.split(",") for value in request.query_params.getlist("include")
+    )
+
+
+def without_etag(headers: dict[str, str]) -> dict[str, str]:
+    """An answer's headers for one that includes drift: no ETag, not reused unchecked."""
+    return {
+        **{name: value for name, value in headers.items() if name != "ETag"},
+        "Cache-Control": "no-cache",
+    }
+
+
+async def included_read(
+    request: Request,
+    live: LiveGraphDep,
+    settings: SettingsDep,
+    past: Annotated[PastGraphs, Depends(PAST_GRAPHS)],
+    min_revision: Annotated[
+        int | None, Query(ge=0, le=MAX_REVISION, description=MIN_REVISION_DESCRIPTION)
+    ] = None,
+    as_of: Annotated[QueryTime | None, Query(description=AS_OF_DESCRIPTION)] = None,
+) -> GraphRead:
+    """`graph_read` for the reads that take `include` (same parameters): with
+    `include=drift`, If-None-Match is not answered with a 304, and `as_of` is a 400 (the
+    refusal raised when the endpoint reads the snapshot, like graph_read's)."""
+    if not asks_drift(request):
+        return await graph_read(request, live, settings, past, min_revision, as_of)
+    if as_of is not None:
+        refusal = query_problem(
+            "as_of",
+            "drift is judged against the live graph and the clock; drop `as_of` or `include=drift`",
+        )
+        return GraphRead(live, None, "", as_of, refusal)
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"if-none-match"]
+    unconditional = Request({**request.scope, "headers": headers}, request.receive)
+    return await graph_read(unconditional, live, settings, past, min_revision)
+
+
+# A graph read for a route that takes `include` (declare it after the access check).
+IncludedReadDep = Annotated[GraphRead, Depends(included_read)]
 
 # The query parameters the lane parses, each to the endpoint's argument and its value
 # (None: not a value FastAPI would take as written; the request goes its way). A
@@ -131,7 +183,7 @@ async def _dependencies_lane(request: Request) -> Response | None:
 async def get_dependencies(
     request: Request,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
-    read: GraphReadDep,
+    read: IncludedReadDep,
     service_id: Annotated[
         str,
         Path(
@@ -206,6 +258,8 @@ async def get_dependencies(
             root = service.service_in(read.snapshot, service_id)
             arguments = (read.live, read.snapshot, root, include_stale, SETTINGS.of(app), answers)
             body = await with_included(body, includes, INCLUDES.of(app), arguments)
+            if Include.DRIFT in includes:
+                headers = without_etag(headers)
         # The cached bytes as they are: the JSON path costs no more than before exports.
         return Response(body, media_type="application/json", headers=headers)
     # Other formats are drawn from the JSON answer, so they hold exactly its nodes and

@@ -1,0 +1,1 @@
+"""Drift: where what is declared and what traffic shows disagree (docs/drift.md)."""
