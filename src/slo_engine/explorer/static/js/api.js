@@ -8,6 +8,13 @@ const BASE = "/api/v1";
 /** What a subgraph or service answer carries besides itself (`include=`). */
 export const INSIGHTS = "impact,availability";
 
+/**
+ * What the answer of a view of now carries: the root's insights and the drift of the
+ * answer's edges. A past view leaves the drift out: drift is judged against the clock
+ * (observations within a window before now), so it says nothing of a past graph.
+ */
+export const VIEW_INSIGHTS = `${INSIGHTS},drift`;
+
 /** How many open alerts the page lists (newest first); it says when there are more. */
 export const ALERTS_SHOWN = 100;
 

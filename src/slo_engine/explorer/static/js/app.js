@@ -1,8 +1,19 @@
 // The explorer page: controls and URL hash -> queries -> drawing and panels.
 
-import { ALERTS_SHOWN, ApiClient, ApiError, INSIGHTS, forgetKey, storedKey, storeKey } from "./api.js";
-import { graphOfAnswer } from "./graph.js";
+import {
+  ALERTS_SHOWN,
+  ApiClient,
+  ApiError,
+  INSIGHTS,
+  VIEW_INSIGHTS,
+  forgetKey,
+  storedKey,
+  storeKey,
+} from "./api.js";
+import { drawingPng, saveFile, standaloneSvg } from "./export.js";
+import { edgeKey, graphOfAnswer } from "./graph.js";
 import { changesInView, describeTime, fromLocalInput, parseTime, toLocalInput } from "./history.js";
+import { DRIFT_KINDS, DRIFT_WORDS, driftCounts, driftOfEdges, teamsInView } from "./marks.js";
 import {
   catalogLink,
   note,
@@ -11,13 +22,15 @@ import {
   showChanges,
   showDetails,
   showImpact,
+  showTeams,
 } from "./panels.js";
 import { beginSignIn, currentToken, finishSignIn, forgetToken, signedInAs } from "./sign_in.js";
-import { GraphView } from "./render.js";
+import { GraphView, moreNodes } from "./render.js";
 import { Typeahead } from "./typeahead.js";
 
 const $ = (id) => document.getElementById(id);
 const DIRECTIONS = ["downstream", "upstream", "both"];
+const DRIFT_FILTERS = ["show", "only", "hide"];
 const CHANGES_HINT =
   "Pick an earlier time and press Compare: what changed in the drawn subgraph from then " +
   "to the time drawn is listed here and marked on the graph.";
@@ -30,6 +43,7 @@ const state = {
   maxNodes: 200,
   asOf: null, // RFC 3339 (with an offset): draw the graph as it was then; null: now
   since: null, // RFC 3339: mark what changed from then to the time drawn; null: nothing
+  drift: "show", // drift marks: "show", "only" (fade the rest), "hide"; drawn, no request
 };
 // What the drawing shows (a copy of the state it was asked with), once there is one: a
 // view that cannot be shown (a time beyond the history, say) puts the controls and the
@@ -69,7 +83,7 @@ const api = new ApiClient({
     askToSignIn(error.explain());
   },
 });
-const view = new GraphView($("graph"), { onSelect: select, onReroot: reroot });
+const view = new GraphView($("graph"), { onSelect: select, onReroot: reroot, onMore: showMore });
 
 function clamp(value, low, high, fallback) {
   const number = Number.parseInt(value, 10);
@@ -95,6 +109,7 @@ function readHash() {
     maxNodes: clamp(params.get("max"), 1, 100000, 200),
     asOf: timeParam(params, "at"),
     since: timeParam(params, "since"),
+    drift: DRIFT_FILTERS.includes(params.get("drift")) ? params.get("drift") : "show",
   };
 }
 
@@ -107,6 +122,7 @@ function hashOf(s) {
   if (s.maxNodes !== 200) params.set("max", String(s.maxNodes));
   if (s.asOf) params.set("at", s.asOf);
   if (s.since) params.set("since", s.since);
+  if (s.drift !== "show") params.set("drift", s.drift);
   return `#${params}`;
 }
 
@@ -125,6 +141,8 @@ function showControls() {
   $("max-nodes").value = String(state.maxNodes);
   $("as-of").value = toLocalInput(state.asOf);
   $("compare-since").value = toLocalInput(state.since);
+  $("drift-filter").value = state.drift;
+  view.setDriftFilter(state.drift);
 }
 
 function readControls() {
@@ -273,7 +291,7 @@ async function load() {
         includeStale: wanted.includeStale,
         maxNodes: wanted.maxNodes,
         asOf: wanted.asOf,
-        include: INSIGHTS,
+        include: wanted.asOf ? INSIGHTS : VIEW_INSIGHTS,
       }),
     ],
     [
@@ -295,12 +313,17 @@ async function load() {
 
 function showView(wanted, queried, diff) {
   graph = graphOfAnswer(queried.answer, wanted.direction, wanted.maxNodes);
+  graph.drift = driftOfEdges(queried.answer.drift ?? null, graph.edges);
   rootInsights = { serviceId: wanted.service, view: wanted, answer: queried.answer };
   const changes = diff ? changesInView(diff, graph, wanted) : null;
   view.draw(graph, changes);
   shown = wanted;
+  $("download-svg").disabled = false;
+  $("download-png").disabled = false;
   showTruncation(graph);
   showSummary(graph);
+  showDrift(graph);
+  showTeams($("legend-teams"), teamsInView(graph.nodes.values()));
   showTime(wanted, queried);
   showChangesPanel(wanted, changes);
   $("graph-caption").textContent =
@@ -315,10 +338,21 @@ function showView(wanted, queried, diff) {
 function showTruncation(drawn) {
   const banner = $("truncated-banner");
   banner.hidden = !drawn.truncated;
-  banner.textContent = drawn.truncated
+  $("truncated-text").textContent = drawn.truncated
     ? `Showing the ${drawn.maxNodes} closest of more than ${drawn.maxNodes} services. ` +
       "Raise Max nodes or lower Depth to see more."
     : "";
+  $("truncated-more").textContent = `Show up to ${moreNodes(drawn.maxNodes)}`;
+}
+
+/** The "+ more" marker and the banner's button: the same view with twice the bound (one
+ * request, a new history entry, so Back returns to the cut view). */
+function showMore() {
+  if (!shown) return;
+  state.maxNodes = moreNodes(shown.maxNodes);
+  showControls();
+  writeHash(true);
+  load();
 }
 
 function showSummary(drawn) {
@@ -327,6 +361,26 @@ function showSummary(drawn) {
     `${nodeCount} service${nodeCount === 1 ? "" : "s"}, ${drawn.edges.length} edge` +
     `${drawn.edges.length === 1 ? "" : "s"}, ${view.layout.crossings} crossing` +
     `${view.layout.crossings === 1 ? "" : "s"}`;
+}
+
+/** The drift control: what the drawn edges drift, or why nothing is marked. */
+function showDrift(drawn) {
+  const { drift } = drawn;
+  const counts = driftCounts(drift);
+  const control = $("drift-filter");
+  control.disabled = !drift.asked;
+  const said = $("drift-summary");
+  said.dataset.declaredOnly = String(counts.declared_only);
+  said.dataset.observedOnly = String(counts.observed_only);
+  said.dataset.mismatch = String(counts.mismatch);
+  if (!drift.asked) {
+    said.textContent = "drift: not judged for a past graph";
+    return;
+  }
+  said.textContent =
+    "drift: " +
+    DRIFT_KINDS.map((kind) => `${counts[kind]} ${DRIFT_WORDS[kind].name}`).join(", ") +
+    (drift.cut ? " (the first 1,000 drift items)" : "");
 }
 
 /** The past-time banner: the time the server says it answered for (else the one sent). */
@@ -356,10 +410,24 @@ function showChangesPanel(wanted, changes) {
   });
 }
 
-function select(serviceId) {
+/** Select a service; with `target` (a drift badge's edge), bring that edge's row into
+ * view in the panel. */
+function select(serviceId, target = null) {
   if (!graph || !graph.nodes.has(serviceId)) return;
   view.select(serviceId);
-  showDetails($("details"), graph.nodes.get(serviceId), graph.edges, { onReroot: reroot });
+  const drift = graph.drift;
+  showDetails($("details"), graph.nodes.get(serviceId), graph.edges, {
+    onReroot: reroot,
+    driftOf: (edge) => drift?.byEdge.get(edgeKey(edge.source, edge.target)),
+    driftWindow: drift?.window,
+  });
+  if (target) {
+    const row = [...$("details").querySelectorAll(".edge-row")].find(
+      (element) => element.dataset.source === serviceId && element.dataset.target === target,
+    );
+    row?.classList.add("focused");
+    row?.scrollIntoView({ block: "nearest" });
+  }
   loadInsights(serviceId);
 }
 
@@ -519,6 +587,43 @@ $("compare-clear").addEventListener("click", () => showGraphAt(state.asOf, null)
 $("as-of-banner-now").addEventListener("click", () => showGraphAt(null));
 // From the past to now, marking what changed since the time that was drawn.
 $("as-of-banner-compare").addEventListener("click", () => showGraphAt(null, shown.asOf));
+
+// Drift marks are drawn with every view of now: showing, fading the rest or hiding them
+// changes the drawing only (no request).
+$("drift-filter").addEventListener("change", () => {
+  state.drift = DRIFT_FILTERS.includes($("drift-filter").value) ? $("drift-filter").value : "show";
+  if (shown) shown.drift = state.drift;
+  view.setDriftFilter(state.drift);
+  writeHash(false);
+});
+
+// --- saving the drawing (no request: what is drawn is saved) ----------------------------
+
+/** "slo-engine-checkoutservice-both-depth3.svg" (ids may hold characters no file name
+ * should). */
+function fileName(extension) {
+  const safe = (text) => text.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
+  const past = shown.asOf ? `-at-${safe(shown.asOf)}` : "";
+  return `slo-engine-${safe(shown.service)}-${shown.direction}-depth${shown.depth}${past}.${extension}`;
+}
+
+$("download-svg").addEventListener("click", () => {
+  if (!shown || !view.bounds) return;
+  const text = standaloneSvg($("graph"), view.bounds);
+  saveFile(new Blob([text], { type: "image/svg+xml" }), fileName("svg"));
+});
+
+$("download-png").addEventListener("click", async () => {
+  if (!shown || !view.bounds) return;
+  const name = fileName("png");
+  try {
+    saveFile(await drawingPng($("graph"), view.bounds), name);
+  } catch (error) {
+    setError(`Saving the PNG failed: ${error.message ?? error}`);
+  }
+});
+
+$("truncated-more").addEventListener("click", showMore);
 
 $("zoom-in").addEventListener("click", () => view.zoom(0.8));
 $("zoom-out").addEventListener("click", () => view.zoom(1.25));

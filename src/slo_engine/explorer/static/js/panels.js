@@ -1,7 +1,8 @@
 // The side panels: details of the selected service, its blast radius, its availability
 // ceiling, and the open circular-dependency alerts. Each function fills one container.
 
-import { h, put } from "./elements.js";
+import { h, put, s } from "./elements.js";
+import { DRIFT_WORDS, describeDrift } from "./marks.js";
 
 const dash = "—";
 
@@ -36,8 +37,11 @@ export function note(container, text, kind = "info") {
   put(container, h("p", { class: `note ${kind}`, role: kind === "error" ? "alert" : null }, text));
 }
 
-/** The selected service and every drawn edge touching it. */
-export function showDetails(container, node, edges, { onReroot }) {
+/**
+ * The selected service and every drawn edge touching it; `driftOf(edge)`: the edge's
+ * drift mark (marks.driftOfEdges), listed with its evidence; `driftWindow`: its hours.
+ */
+export function showDetails(container, node, edges, { onReroot, driftOf = () => null, driftWindow = null }) {
   const side = node.root
     ? "the root"
     : `${node.side === "down" ? "downstream" : "upstream"}, ${node.distance} hop${node.distance === 1 ? "" : "s"} away`;
@@ -51,9 +55,15 @@ export function showDetails(container, node, edges, { onReroot }) {
       const label =
         e.source === e.target ? `↻ ${e.target}` : outgoing ? `→ ${e.target}` : `← ${e.source}`;
       const mode = [a.communication_mode ?? "mode unknown", a.protocol].filter(Boolean).join(" / ");
+      const drift = driftOf(e);
       return h(
         "li",
-        { class: ["edge-row", e.is_stale && "stale"], "data-source": e.source, "data-target": e.target },
+        {
+          class: ["edge-row", e.is_stale && "stale", drift && "drifting"],
+          "data-source": e.source,
+          "data-target": e.target,
+          "data-drift": drift?.kind,
+        },
         h(
           "div",
           { class: "edge-head" },
@@ -86,6 +96,15 @@ export function showDetails(container, node, edges, { onReroot }) {
           " · stale: ",
           h("span", { class: "stale-flag" }, e.is_stale ? "yes" : "no"),
         ),
+        drift
+          ? h(
+              "div",
+              { class: ["edge-drift", drift.kind] },
+              h("span", { class: ["drift-tag", drift.kind] }, DRIFT_WORDS[drift.kind].glyph),
+              " ",
+              describeDrift(drift, driftWindow),
+            )
+          : null,
       );
     }),
   );
@@ -449,5 +468,27 @@ export function showChanges(container, changes, { from, to, drawn, onPick }) {
     ),
     changeSection("Cycles opened", opened.map((c) => cycleItem("opened", c))),
     changeSection("Cycles resolved", resolved.map((c) => cycleItem("resolved", c))),
+  );
+}
+
+/** The teams of the drawn services, each with its colour (the stripe on their boxes). */
+export function showTeams(container, teams) {
+  container.hidden = !teams.length;
+  put(
+    container,
+    teams.length ? h("span", { class: "legend-title" }, "Teams in view:") : null,
+    teams.map(([team, colour]) =>
+      h(
+        "span",
+        { class: "team-entry", "data-team": team, "data-colour": colour },
+        // An SVG swatch: its fill is an attribute (the page's policy allows no inline style).
+        s(
+          "svg",
+          { class: "team-swatch", width: 10, height: 14, viewBox: "0 0 10 14", "aria-hidden": "true" },
+          s("rect", { width: 10, height: 14, rx: 2, fill: colour }),
+        ),
+        team,
+      ),
+    ),
   );
 }

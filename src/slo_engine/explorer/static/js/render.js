@@ -4,6 +4,15 @@
 import { s } from "./elements.js";
 import { cycleEdges, edgeKey } from "./graph.js";
 import { labelText, layeredLayout } from "./layout.js";
+import {
+  DRIFT_WORDS,
+  criticalityBadge,
+  describeDrift,
+  errorClass,
+  rateClass,
+  teamColour,
+  trafficFigures,
+} from "./marks.js";
 
 const MARGIN = 40;
 const MIN_ZOOM_WIDTH = 80; // svg units across at the closest zoom
@@ -18,6 +27,12 @@ export function edgeClasses(edge, inCycle, layerOf) {
   if (edge.attributes?.communication_mode === "async") classes.push("async");
   if (edge.is_stale) classes.push("stale");
   if (inCycle) classes.push("cycle");
+  // The observed figures: width by request rate, colour by error rate (a cycle's red and
+  // a stale edge's grey win over the colour; the figures stay in the tooltip).
+  const rate = rateClass(edge.attributes?.request_rate);
+  const errors = errorClass(edge.attributes?.error_rate);
+  if (rate) classes.push(rate);
+  if (errors) classes.push(errors);
   const from = layerOf.get(edge.source);
   const to = layerOf.get(edge.target);
   if (edge.source === edge.target) classes.push("self");
@@ -25,33 +40,42 @@ export function edgeClasses(edge, inCycle, layerOf) {
   return classes;
 }
 
+const ERROR_TONES = ["errors-low", "errors-some", "errors-high"];
+// Edges this wide (by request rate) get heads that grow with their width: a fixed 8 px
+// head would vanish under a 5 px line.
+const WIDE = new Set(["rate-1", "rate-2", "rate-3"]);
+
 function markerId(classes) {
   const tone = classes.includes("stale")
     ? "stale"
     : classes.includes("cycle")
       ? "cycle"
-      : classes.includes("unknown")
-        ? "unknown"
-        : "plain";
-  return `arrow-${tone}-${classes.includes("async") ? "async" : "sync"}`;
+      : (ERROR_TONES.find((name) => classes.includes(name)) ??
+        (classes.includes("unknown") ? "unknown" : "plain"));
+  const wide = classes.some((name) => WIDE.has(name)) ? "-wide" : "";
+  return `arrow-${tone}-${classes.includes("async") ? "async" : "sync"}${wide}`;
 }
 
 function markers() {
   const defs = s("defs", {});
-  for (const tone of ["plain", "unknown", "stale", "cycle", "ghost"]) {
-    for (const mode of ["sync", "async"]) {
+  for (const tone of ["plain", "unknown", "stale", "cycle", "ghost", ...ERROR_TONES]) {
+    for (const [mode, wide] of ["sync", "async"].flatMap((m) => [
+      [m, false],
+      [m, true],
+    ])) {
       defs.append(
         s(
           "marker",
           {
-            id: `arrow-${tone}-${mode}`,
+            id: `arrow-${tone}-${mode}${wide ? "-wide" : ""}`,
             class: `marker ${tone} ${mode}`,
             viewBox: "0 0 10 10",
             refX: 9,
             refY: 5,
-            markerWidth: 8,
-            markerHeight: 8,
-            markerUnits: "userSpaceOnUse",
+            // Wide: in units of the edge's stroke width (3.2 widths long).
+            markerWidth: wide ? 3.2 : 8,
+            markerHeight: wide ? 3.2 : 8,
+            markerUnits: wide ? "strokeWidth" : "userSpaceOnUse",
             orient: "auto",
           },
           // Sync: a filled head; async: an open chevron (fire and forget).
@@ -65,44 +89,114 @@ function markers() {
   return defs;
 }
 
-/** The SVG path of an edge between two laid-out boxes. */
-export function edgePath(from, to) {
+/**
+ * The cubic Bézier of an edge between two laid-out boxes: [start, control, control, end],
+ * each {x, y}.
+ */
+export function edgeCurve(from, to) {
   const right = (b) => b.x + b.width / 2;
   const left = (b) => b.x - b.width / 2;
+  const p = (x, y) => ({ x, y });
   if (from === to) {
     const x = right(from) - 14;
     const top = from.y - from.height / 2;
-    return `M${x},${top} C${x},${top - 30} ${right(from) + 34},${from.y} ${right(from)},${from.y}`;
+    return [p(x, top), p(x, top - 30), p(right(from) + 34, from.y), p(right(from), from.y)];
   }
   if (to.layer > from.layer) {
     const x1 = right(from);
     const x2 = left(to);
     const dx = (x2 - x1) / 2;
-    return `M${x1},${from.y} C${x1 + dx},${from.y} ${x2 - dx},${to.y} ${x2},${to.y}`;
+    return [p(x1, from.y), p(x1 + dx, from.y), p(x2 - dx, to.y), p(x2, to.y)];
   }
   if (to.layer === from.layer) {
     const bulge = 36 + Math.abs(to.y - from.y) * 0.15;
-    return `M${right(from)},${from.y} C${right(from) + bulge},${from.y} ${right(to) + bulge},${to.y} ${right(to)},${to.y}`;
+    return [
+      p(right(from), from.y),
+      p(right(from) + bulge, from.y),
+      p(right(to) + bulge, to.y),
+      p(right(to), to.y),
+    ];
   }
   // Backwards (against the left-to-right flow): leave on the left, arrive on the right,
   // bowing below the straight line so it does not hide the forward edges.
   const bend = 30 + Math.abs(from.x - to.x) * 0.12;
   const x1 = left(from);
   const x2 = right(to);
-  return `M${x1},${from.y} C${x1 - 40},${from.y + bend} ${x2 + 40},${to.y + bend} ${x2},${to.y}`;
+  return [p(x1, from.y), p(x1 - 40, from.y + bend), p(x2 + 40, to.y + bend), p(x2, to.y)];
+}
+
+/** The SVG path of an edge between two laid-out boxes. */
+export function edgePath(from, to) {
+  const [a, b, c, d] = edgeCurve(from, to);
+  return `M${a.x},${a.y} C${b.x},${b.y} ${c.x},${c.y} ${d.x},${d.y}`;
+}
+
+/** The middle of an edge's curve (t = 1/2), where its drift badge sits. */
+export function edgeMiddle(from, to) {
+  const [a, b, c, d] = edgeCurve(from, to);
+  return { x: (a.x + 3 * b.x + 3 * c.x + d.x) / 8, y: (a.y + 3 * b.y + 3 * c.y + d.y) / 8 };
 }
 
 // Corner radius by node kind: a database a capsule, something external square-cornered,
 // the rest (with their own colours and borders in style.css) rounded like a service.
 const CORNERS = { database: (height) => height / 2, external: () => 0 };
 
-/** A service's box and label, centred on its group's origin. */
-function boxOf(box, id, kind = "service") {
+const TEAM_STRIPE = 5; // px: the team's colour along the left side of a box
+
+/**
+ * A service's box and label, centred on its group's origin; with `team`, a stripe of the
+ * team's colour down the box's left side (clipped to the box's own corners by `clipId`);
+ * with `criticality`, its badge on the top right corner.
+ */
+function boxOf(box, id, kind = "service", { team = null, criticality = null, clipId = null } = {}) {
   const rx = (CORNERS[kind] ?? (() => 5))(box.height);
+  const shape = { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx };
+  const badge = criticalityBadge(criticality);
   return [
-    s("rect", { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx }),
+    s("rect", { ...shape, class: "box" }),
+    ...(team && clipId
+      ? [
+          s("clipPath", { id: clipId }, s("rect", shape)),
+          // A path, not a rect: the boxes' rect rules of style.css would paint over its fill.
+          s("path", {
+            class: "team-stripe",
+            d: `M${shape.x},${shape.y} h${TEAM_STRIPE} v${box.height} h${-TEAM_STRIPE} z`,
+            fill: teamColour(team),
+            "clip-path": `url(#${clipId})`,
+            "data-team": team,
+          }),
+        ]
+      : []),
     s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(id)),
+    badge
+      ? s(
+          "g",
+          {
+            class: ["criticality-badge", criticality],
+            transform: `translate(${box.width / 2 - 3},${-box.height / 2})`,
+          },
+          s("circle", { r: 6.5 }),
+          s("text", { "text-anchor": "middle", dy: "0.35em" }, badge),
+        )
+      : null,
   ];
+}
+
+/** The drift badge of an edge, on the middle of its curve; its title is the evidence. */
+function driftBadge(edge, mark, middle, window) {
+  return s(
+    "g",
+    {
+      class: ["drift-badge", mark.kind],
+      "data-source": edge.source,
+      "data-target": edge.target,
+      "data-drift": mark.kind,
+      transform: `translate(${middle.x},${middle.y})`,
+    },
+    s("circle", { r: 7 }),
+    s("text", { "text-anchor": "middle", dy: "0.35em" }, DRIFT_WORDS[mark.kind].glyph),
+    s("title", {}, `${edge.source} → ${edge.target}: ${describeDrift(mark, window)}`),
+  );
 }
 
 /** A removed edge: present at the compared time, gone at the time drawn. */
@@ -136,24 +230,44 @@ function ghostNode(id, place, box) {
   );
 }
 
+/** The bound the "+ more" marker asks for: twice the current one, within the control's. */
+export function moreNodes(maxNodes) {
+  return Math.min(100000, maxNodes * 2);
+}
+
 export class GraphView {
-  /** `svg`: the page's <svg>; `onSelect(id)`, `onReroot(id)`: node actions. */
-  constructor(svg, { onSelect, onReroot }) {
+  /**
+   * `svg`: the page's <svg>; `onSelect(id, target?)` (a drift badge names the edge's
+   * target too), `onReroot(id)`: node actions.
+   */
+  constructor(svg, { onSelect, onReroot, onMore = () => {} }) {
     this.svg = svg;
     this.onSelect = onSelect;
     this.onReroot = onReroot;
+    this.onMore = onMore;
     this.view = { x: -100, y: -100, width: 200, height: 200 };
     this.bounds = null;
     this.layout = null;
     this.graph = null;
     this.selected = null;
+    this.driftFilter = "show";
     this.installPanZoom();
   }
 
   /**
-   * Draw `graph` (from graph.mergeAnswers) and fit it in view. `changes` (optional, from
-   * history.changesInView): added and changed edges and services are marked, removed
-   * edges are drawn as dashed ghosts, with ghost boxes for their ends not drawn.
+   * How drift marks show: "show" (marked), "only" (every edge without drift, and every
+   * service not at the end of one, fades), "hide" (no marks). Drawn already: no request.
+   */
+  setDriftFilter(mode) {
+    this.driftFilter = mode;
+    this.svg.dataset.driftFilter = mode;
+  }
+
+  /**
+   * Draw `graph` (from graph.graphOfAnswer, with `drift` from marks.driftOfEdges when
+   * asked) and fit it in view. `changes` (optional, from history.changesInView): added
+   * and changed edges and services are marked, removed edges are drawn as dashed ghosts,
+   * with ghost boxes for their ends not drawn.
    */
   draw(graph, changes = null) {
     this.graph = graph;
@@ -169,6 +283,8 @@ export class GraphView {
     const layerOf = new Map(nodes.map((n) => [n.id, n.layer]));
     const pathOf = (edge) => edgePath(layout.boxes.get(edge.source), layout.boxes.get(edge.target));
     const statusOf = (edge) => changes?.edges.get(edgeKey(edge.source, edge.target))?.status;
+    const drift = graph.drift?.byEdge ?? new Map();
+    const driftOf = (edge) => drift.get(edgeKey(edge.source, edge.target));
 
     // Change marks are wide halos under the edges, so that an edge keeps its own look
     // (criticality, cycle, stale) and shows that it changed as well.
@@ -179,35 +295,110 @@ export class GraphView {
         .filter(statusOf)
         .map((edge) => s("path", { class: ["change-halo", statusOf(edge)], d: pathOf(edge) })),
     );
-    const edgeGroup = s("g", { class: "edges" }, this.edgeElements(graph, layerOf, pathOf, statusOf));
+    // Drift marks: a halo of their own colours (narrower than a change's) and a badge
+    // on the middle of the edge, whose letter says the kind without the colour.
+    const driftEdges = graph.edges.filter(driftOf);
+    const driftHalos = s(
+      "g",
+      { class: "drift-halos" },
+      driftEdges.map((edge) =>
+        s("path", {
+          class: ["drift-halo", driftOf(edge).kind],
+          d: pathOf(edge),
+          "data-source": edge.source,
+          "data-target": edge.target,
+        }),
+      ),
+    );
+    const driftBadges = s(
+      "g",
+      { class: "drift-badges" },
+      driftEdges.map((edge) =>
+        driftBadge(
+          edge,
+          driftOf(edge),
+          edgeMiddle(layout.boxes.get(edge.source), layout.boxes.get(edge.target)),
+          graph.drift.window,
+        ),
+      ),
+    );
+    const edgeGroup = s(
+      "g",
+      { class: "edges" },
+      this.edgeElements(graph, layerOf, pathOf, statusOf, driftOf),
+    );
     const ghostEdges = s("g", { class: "ghost-edges" }, removed.map((c) => ghostEdge(c, pathOf(c))));
-    const nodeGroup = s("g", { class: "nodes" }, this.nodeElements(graph, layout, changes));
+    const driftEnds = new Set(driftEdges.flatMap((edge) => [edge.source, edge.target]));
+    const nodeGroup = s("g", { class: "nodes" }, this.nodeElements(graph, layout, changes, driftEnds));
     const ghostNodes = s(
       "g",
       { class: "ghost-nodes" },
       [...ghosts].map(([id, place]) => ghostNode(id, place, layout.boxes.get(id))),
     );
-    const viewport = s("g", { class: "viewport" }, halos, edgeGroup, ghostEdges, nodeGroup, ghostNodes);
+    const viewport = s(
+      "g",
+      { class: "viewport" },
+      halos,
+      driftHalos,
+      edgeGroup,
+      ghostEdges,
+      nodeGroup,
+      ghostNodes,
+      driftBadges,
+    );
+    // A cut answer says only that more services lie beyond (not where, nor how many): one
+    // marker under the drawing says so and asks again with a larger bound.
+    const bounds = { ...layout.bounds };
+    if (graph.truncated) {
+      const centre = (bounds.minX + bounds.maxX) / 2;
+      const y = bounds.maxY + 34;
+      const text = `+ more services not drawn (max nodes ${graph.maxNodes}): show up to ${moreNodes(graph.maxNodes)}`;
+      const width = text.length * 6.6 + 24;
+      viewport.append(
+        s(
+          "g",
+          {
+            class: "more-marker",
+            transform: `translate(${centre},${y})`,
+            tabindex: 0,
+            role: "button",
+            "aria-label": text,
+          },
+          s("rect", { x: -width / 2, y: -13, width, height: 26, rx: 13 }),
+          s("text", { "text-anchor": "middle", dy: "0.35em" }, text),
+          s("title", {}, "The answer was cut at max nodes: ask again with twice the bound"),
+        ),
+      );
+      bounds.maxY = y + 13;
+      bounds.minX = Math.min(bounds.minX, centre - width / 2);
+      bounds.maxX = Math.max(bounds.maxX, centre + width / 2);
+    }
     this.svg.replaceChildren(markers(), viewport);
     this.svg.dataset.crossings = String(layout.crossings);
-    this.bounds = layout.bounds;
+    this.svg.dataset.driftFilter = this.driftFilter;
+    this.bounds = bounds;
     this.selected = null;
     this.fit();
   }
 
-  edgeElements(graph, layerOf, pathOf, statusOf) {
+  edgeElements(graph, layerOf, pathOf, statusOf, driftOf) {
     const inCycle = cycleEdges([...graph.nodes.keys()], graph.edges);
     return graph.edges.map((edge) => {
       const classes = edgeClasses(edge, inCycle.has(edgeKey(edge.source, edge.target)), layerOf);
       const status = statusOf(edge);
+      const drift = driftOf(edge);
       const a = edge.attributes ?? {};
+      const figures = trafficFigures(a);
       return s(
         "path",
         {
-          class: [...classes, status],
+          class: [...classes, status, drift && `drift-${drift.kind.replace("_", "-")}`],
           d: pathOf(edge),
           "data-source": edge.source,
           "data-target": edge.target,
+          "data-drift": drift?.kind,
+          "data-request-rate": a.request_rate,
+          "data-error-rate": a.error_rate,
           "marker-end": `url(#${markerId(classes)})`,
         },
         s(
@@ -215,14 +406,16 @@ export class GraphView {
           {},
           `${edge.source} → ${edge.target}: ${a.criticality ?? "criticality unknown"}, ` +
             `${a.communication_mode ?? "mode unknown"}${edge.is_stale ? ", stale" : ""}` +
-            (status ? `; ${status} since the compared time` : ""),
+            (figures ? `; ${figures}` : "; no traffic figures") +
+            (status ? `; ${status} since the compared time` : "") +
+            (drift ? `. ${describeDrift(drift, graph.drift.window)}` : ""),
         ),
       );
     });
   }
 
-  nodeElements(graph, layout, changes) {
-    return [...graph.nodes.values()].map((node) => {
+  nodeElements(graph, layout, changes, driftEnds) {
+    return [...graph.nodes.values()].map((node, index) => {
       const box = layout.boxes.get(node.service_id);
       const side = node.root ? "root" : node.side === "down" ? "downstream" : "upstream";
       const status = changes?.services.get(node.service_id)?.status;
@@ -237,8 +430,11 @@ export class GraphView {
             node.criticality && `criticality-${node.criticality}`,
             `side-${node.side}`,
             status,
+            driftEnds.has(node.service_id) && "drift-end",
           ],
           "data-service-id": node.service_id,
+          "data-team": node.team,
+          "data-criticality": node.criticality,
           "data-side": node.side,
           "data-distance": node.distance,
           transform: `translate(${box.x},${box.y})`,
@@ -249,10 +445,22 @@ export class GraphView {
             (node.root ? ", the root" : `, ${side} at distance ${node.distance}`) +
             (node.kind && node.kind !== "service" ? `, a ${node.kind} node` : "") +
             (node.discovered ? ", discovered only" : "") +
+            (node.team ? `, team ${node.team}` : "") +
+            (node.criticality ? `, ${node.criticality} criticality` : "") +
             (status ? `, ${status} since the compared time` : ""),
         },
-        boxOf(box, node.service_id, node.kind),
-        s("title", {}, node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id),
+        boxOf(box, node.service_id, node.kind, {
+          team: node.team,
+          criticality: node.criticality,
+          clipId: `node-clip-${index}`,
+        }),
+        s(
+          "title",
+          {},
+          (node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id) +
+            (node.team ? `; team ${node.team}` : "") +
+            (node.criticality ? `; ${node.criticality} criticality` : ""),
+        ),
       );
     });
   }
@@ -367,12 +575,21 @@ export class GraphView {
       }
       const node = event.target.closest?.(".node");
       if (node) this.onSelect(node.dataset.serviceId);
+      if (event.target.closest?.(".more-marker")) this.onMore();
+      // A drift badge selects the caller, whose panel lists the edge with its evidence.
+      const badge = event.target.closest?.(".drift-badge");
+      if (badge) this.onSelect(badge.dataset.source, badge.dataset.target);
     });
     svg.addEventListener("dblclick", (event) => {
       const node = event.target.closest?.(".node");
       if (node) this.onReroot(node.dataset.serviceId);
     });
     svg.addEventListener("keydown", (event) => {
+      if (event.target.closest?.(".more-marker") && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        this.onMore();
+        return;
+      }
       const node = event.target.closest?.(".node");
       if (node && (event.key === "Enter" || event.key === " ")) {
         event.preventDefault();
