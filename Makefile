@@ -66,6 +66,7 @@ e2e: $(STAMP_DEV) $(MERMAID) $(BACKSTAGE_PLUGINS)
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/aliases.py
 
 # The server under concurrent load (bench/load.py), driven by wrk from Debian.
 # Options through BENCH_LOAD_ARGS, e.g. make bench-load BENCH_LOAD_ARGS=--quick

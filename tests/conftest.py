@@ -42,6 +42,9 @@ def server_off(variable: str, what: str) -> None:
 
 ENGINES = ["sqlite", "postgresql"]
 TABLES = (
+    "alias_file_state",
+    "alias_shadows",
+    "aliases",
     "api_keys",
     "circular_dependency_alerts",
     "discovery_source_status",

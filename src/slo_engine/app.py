@@ -27,9 +27,16 @@ from slo_engine.access.sign_in import sign_in_from
 from slo_engine.agents.http import install_mcp, mcp_lifespan
 from slo_engine.alerts.routes import router as alerts_router
 from slo_engine.alerts.schemas import AlertUpdate
+from slo_engine.aliases.file_form import merge_line, sync_from_file
+from slo_engine.aliases.routes import router as aliases_router
+from slo_engine.aliases.schemas import AliasCreate
 from slo_engine.api_docs.routes import install_api_docs
 from slo_engine.discovery.routes import router as discovery_router
 from slo_engine.discovery.wiring import DISCOVERY, build_discovery
+from slo_engine.drift.includes import INCLUDED_DRIFT
+from slo_engine.drift.routes import router as drift_router
+from slo_engine.drift.service import ScrapeCounts
+from slo_engine.errors import SloEngineError, UnavailableError
 from slo_engine.explorer.routes import install_explorer
 from slo_engine.exports.routes import EXPORT_STREAMS
 from slo_engine.exports.routes import router as exports_router
@@ -62,6 +69,7 @@ from slo_engine.live.change_feed import change_feed
 from slo_engine.live.graph import LiveGraph
 from slo_engine.live.reads import LIVE_GRAPH, PAST_GRAPHS
 from slo_engine.observability.logging import configure_logging
+from slo_engine.observability.metrics import DRIFT_ITEMS
 from slo_engine.observability.requests import RequestObservationMiddleware
 from slo_engine.observability.tracing import (
     fastapi_telemetry,
@@ -79,6 +87,7 @@ from slo_engine.topology.answer_cache import (
 )
 from slo_engine.topology.catalog_routes import router as catalog_router
 from slo_engine.topology.includes import INCLUDES
+from slo_engine.topology.overview_routes import router as overview_router
 from slo_engine.topology.routes import router as topology_router
 from slo_engine.webhooks.delivery import DeliveryLimits, WebhookDispatcher
 from slo_engine.webhooks.routes import router as webhooks_router
@@ -92,6 +101,8 @@ API_ROUTERS = (
     ingestion_router,
     topology_router,
     insights_router,
+    drift_router,
+    overview_router,  # before exports_router: `/graph/overview` is not `/graph`
     exports_router,
     catalog_router,
     alerts_router,
@@ -99,6 +110,7 @@ API_ROUTERS = (
     discovery_router,
     history_router,
     webhooks_router,
+    aliases_router,
 )
 logger = logging.getLogger(__name__)
 
@@ -132,6 +144,19 @@ async def _explain_first_key(database: Database, settings: Settings) -> None:
             "401. Create the first one with:  slo-cli api-keys create --name admin "
             "--scope admin  (it prints the key once)"
         )
+
+
+async def _sync_aliases_at_start(database: Database, live_graph: LiveGraph, path: str) -> None:
+    """Sync ALIASES_FILE before the first request. A file that is wrong, or that
+    conflicts with the aliases added through the API, stops the start (a configuration
+    error, said once, clearly); a database that is not there yet is retried by the
+    `aliases-file` job."""
+    try:
+        logger.info(merge_line(await sync_from_file(database, live_graph, path)))
+    except UnavailableError as error:
+        logger.warning("could not sync ALIASES_FILE at start (the job retries): %s", error)
+    except SloEngineError:
+        raise
 
 
 def create_app(
@@ -193,16 +218,21 @@ def create_app(
         JOBS.install(app, jobs)
         DRAIN.install(app, drain)
         ANSWERS.install(app, answers)
-        INCLUDES.install(app, INCLUDED_INSIGHTS)
+        INCLUDES.install(app, {**INCLUDED_INSIGHTS, **INCLUDED_DRIFT})
         EXPORT_STREAMS.install(app, asyncio.Semaphore(settings.export_max_streams))
         # The hot routes' fast lanes (infra/fast_lane.py) skip FastAPI's operation
         # spans: closed while tracing is on, so traces stay whole.
         LANES_OPEN.install(app, provider is None)
+        # /metrics shows this graph's drift counts (judged off the loop, per revision).
+        drift_counts = ScrapeCounts(live_graph)
+        DRIFT_ITEMS.provide(drift_counts)
         drain.install(settings.shutdown_drain_seconds)
         await _explain_first_key(database, settings)
         # The graph is loaded before the first request (one attempt: a database that is
         # down at start is retried by the feed, and reads answer 503 until it loads).
         await feed.start()
+        if settings.aliases_file is not None:
+            await _sync_aliases_at_start(database, live_graph, settings.aliases_file)
         if isinstance(answers, RedisAnswerCache):
             answers.epoch = lambda: live_graph.epoch
         if settings.scheduler_enabled:
@@ -222,6 +252,8 @@ def create_app(
                 yield {HEADER_LIMIT_STATE_KEY: settings.max_request_header_bytes}
         finally:
             await webhooks.stop()
+            DRIFT_ITEMS.release(drift_counts)
+            await drift_counts.close()
             scheduler.shutdown()
             await feed.stop()
             await discovery.aclose()
@@ -270,7 +302,14 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Models the routes use without declaring them as parameters (JSON bodies
             # are read by infra/json_body.py, not by FastAPI).
-            bodies = (Problem, IngestionRequest, AlertUpdate, ApiKeyCreate, WebhookCreate)
+            bodies = (
+                Problem,
+                IngestionRequest,
+                AlertUpdate,
+                ApiKeyCreate,
+                WebhookCreate,
+                AliasCreate,
+            )
             for model in bodies:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))

@@ -24,7 +24,9 @@ from slo_engine import __version__
 from slo_engine.access.cli import app as api_keys_app
 from slo_engine.agents.cli import mcp
 from slo_engine.alerts.cli import app as alerts_app
+from slo_engine.aliases.cli import app as aliases_app
 from slo_engine.discovery.cli import discover
+from slo_engine.drift.cli import drift
 from slo_engine.errors import SloEngineError
 from slo_engine.exports.cli import export
 from slo_engine.graph.model import Direction
@@ -53,11 +55,13 @@ app.command(name="discover")(discover)
 app.add_typer(jobs_app, name="jobs")
 app.command(name="impact")(impact)
 app.command(name="availability")(availability)
+app.command(name="drift")(drift)
 app.command(name="export")(export)
 app.command(name="retract")(retract)
 app.add_typer(services_app, name="services")
 services_app.command(name="list")(list_services)
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(aliases_app, name="aliases")
 app.command(name="mcp")(mcp)
 app.command(name="changes")(changes)
 app.command(name="diff")(diff)

@@ -33,6 +33,10 @@ class WebhookNotFoundError(NotFoundError):
     title = "Webhook not found"
 
 
+class AliasNotFoundError(NotFoundError):
+    title = "Alias not found"
+
+
 class InvalidInputError(SloEngineError):
     """Input that parsed but breaks a rule the schema cannot express."""
 

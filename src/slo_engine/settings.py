@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     kubernetes_client_key_file: str | None = None
     discovery_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     discovery_retries: int = Field(default=3, ge=0, le=10)
+    # Aliases (docs/identity.md#aliases): a YAML or JSON file of exact aliases and rules
+    # (a ConfigMap, say), checked at start and synced every ALIASES_FILE_INTERVAL_SECONDS;
+    # its aliases replace the file's earlier ones, those added through the API stay.
+    aliases_file: str | None = None
+    aliases_file_interval_seconds: int = Field(default=60, ge=10, le=86_400)
     # Jobs: the scheduler runs in every API process; each run happens once per interval
     # cluster-wide.
     scheduler_enabled: bool = True

@@ -28,6 +28,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/circular-dependencies/{alert_id}"): {"status": "acknowledged"},
     ("POST", "/api/v1/api-keys"): {"name": "made-in-matrix", "scopes": ["read"]},
     ("POST", "/api/v1/webhooks"): {"url": "https://h.example/x", "event_types": ["edge.added"]},
+    ("POST", "/api/v1/aliases"): {"alias": "checkoutservice", "service_id": "checkout"},
 }
 PATH_VALUES = {
     "service_id": "checkout",
@@ -37,6 +38,7 @@ PATH_VALUES = {
     "name": "nobody",
     "webhook_id": "wh_" + "0" * 32,
     "message_id": "msg_" + "0" * 32,
+    "alias_id": ALERT_ID,
 }
 
 
@@ -65,7 +67,9 @@ def call(client: TestClient, method: str, template: str, path: str, key: str | N
 
 
 def needed_scope(method: str, template: str) -> Scope:
-    if template.startswith((f"{API_PREFIX}/api-keys", f"{API_PREFIX}/webhooks")):
+    if template.startswith(
+        (f"{API_PREFIX}/api-keys", f"{API_PREFIX}/webhooks", f"{API_PREFIX}/aliases")
+    ):
         return Scope.ADMIN
     if (method, template) == ("DELETE", f"{API_PREFIX}/services/{{service_id}}"):
         return Scope.ADMIN  # deleting a service

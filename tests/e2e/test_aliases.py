@@ -105,8 +105,8 @@ def test_aliases_make_three_names_one_service_and_deleting_them_undoes_it(
     # Sources keep reporting their own names; ingestion lands them on the canonical id.
     answer = ingest(client, [edge("checkoutservice", "shipping")], source="otel_service_graph")
     assert answer["nodes_upserted"] == 2
-    assert ("checkout", "shipping") in whole_graph(client)[1]
-    ingest(client, [edge("checkoutservice", "shipping")], source="otel_service_graph")
+    shipping = whole_graph(client)[1][("checkout", "shipping")]
+    assert shipping["reported_as"][0]["source"] == "checkoutservice"
 
     # Deleting both puts the graph back as the sources named it (plus the new edge).
     delete_alias(client, rule["alias"]["id"])
@@ -265,3 +265,59 @@ def test_the_change_log_records_the_merge_and_its_undoing(client: TestClient) ->
     assert ("edge.retracted", "web", "search") in at_undo
     assert ("edge.reported", "web", "searchsvc") in at_undo
     assert ("service.created", "searchsvc", None) in at_undo
+
+
+def test_a_cycle_both_names_keep_closing_stays_open_through_a_merge(client: TestClient) -> None:
+    """A pair a merge rewrites in place (another report of the source moves in) is
+    still in the graph: its cycle is not resolved."""
+    ingest(
+        client,
+        [("checkout", "payment"), ("payment", "checkout")],
+        source="jaeger",
+        observed_at="2026-12-01T10:00:00Z",
+    )
+    ingest(
+        client,
+        [("checkoutservice", "payment")],
+        source="jaeger",
+        observed_at="2026-12-01T11:00:00Z",
+    )
+    merge = add_alias(client, alias="checkoutservice", service_id="checkout")["merge"]
+    assert merge["edges_set_aside"] == 1
+    assert merge["cycles_resolved"] == []
+    alerts = client.get("/api/v1/circular-dependencies", params={"status": "open"}).json()
+    assert [sorted(a["cycle_path"][:-1]) for a in alerts["items"]] == [["checkout", "payment"]]
+
+
+def test_a_report_set_aside_does_not_come_back_after_its_pair_is_retracted(
+    client: TestClient,
+) -> None:
+    ingest(client, [("cart", "redis")], source="manual", observed_at="2026-12-01T10:00:00Z")
+    ingest(client, [("cartservice", "redis")], source="manual", observed_at="2026-12-01T11:00:00Z")
+    assert add_alias(client, alias="cartservice", service_id="cart")["merge"]["edges_set_aside"]
+    response = client.delete("/api/v1/services/cart/dependencies/redis")
+    assert response.status_code == 200, response.text
+    # An unrelated change of the aliases brings nothing back.
+    unrelated = add_alias(client, alias="emailservice", service_id="email")["merge"]
+    assert unrelated["edges_restored"] == 0
+    assert whole_graph(client)[1] == {}
+
+
+def test_rules_that_could_not_apply_or_would_chain_are_refused(client: TestClient) -> None:
+    for body in (
+        {"pattern": "(.+)x", "replacement": "\\q"},  # not a template
+        {"pattern": "(.+)x", "replacement": "a\\"},  # a lone backslash
+        {"pattern": "(?=x).*", "replacement": "a"},  # RE2 has no lookaround
+        {"pattern": "(a)\\1", "replacement": "a"},  # nor backreferences
+    ):
+        response = client.post(ALIASES, json=body)
+        assert response.status_code == 422, (body, response.text)
+    add_alias(client, alias="checkoutservice", service_id="checkout")
+    # A rule renaming what an exact alias stands for would chain: checkoutservice ->
+    # checkout -> ... depends on order. Refused both ways round.
+    chained = client.post(ALIASES, json={"pattern": "check(.+)", "replacement": "\\1"})
+    assert chained.status_code == 409, chained.text
+    add_alias(client, pattern="(.+)-v2", replacement="\\1")
+    response = client.post(ALIASES, json={"alias": "pay", "service_id": "payment-v2"})
+    assert response.status_code == 409, response.text
+    assert "renamed to 'payment'" in response.json()["detail"]

@@ -55,11 +55,27 @@ def test_the_encoder_writes_the_documented_shape() -> None:
         latency_p95_ms=40.0,
     )
     merged = merge_reports([report])
+    # `reported_as` is written only for an edge an alias renamed (below).
+    always = tuple(name for name in EdgeOut.model_fields if name != "reported_as")
     for document in (edge_document(merged), stored_edge_document(report, include_stale=True)):
-        assert tuple(document) == tuple(EdgeOut.model_fields)
+        assert tuple(document) == always
         assert tuple(document["attributes"]) == EDGE_ATTRIBUTES
         assert document["attributes"]["protocol"] == "grpc"
         assert document["attributes"]["latency_p95_ms"] == 40.0
+        EdgeOut.model_validate(document)
+
+
+def test_an_edge_an_alias_renamed_says_how_its_source_named_it() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    renamed = DependencyReport(
+        "checkout", "payments", DiscoverySource.JAEGER, at, source_reported_as="checkoutservice"
+    )
+    declared = DependencyReport("checkout", "payments", DiscoverySource.MANUAL, at)
+    merged = merge_reports([renamed, declared])
+    expected = [{"discovery_source": "jaeger", "source": "checkoutservice", "target": "payments"}]
+    for document in (edge_document(merged), stored_edge_document(renamed, include_stale=True)):
+        assert tuple(document) == tuple(EdgeOut.model_fields)
+        assert document["reported_as"] == expected
         EdgeOut.model_validate(document)
 
 

@@ -50,6 +50,7 @@ PUBLISHED_IDS = {
     ("GET", "/api/v1/discovery/sources"): "listDiscoverySources",
     ("GET", "/api/v1/changes"): "listChanges",
     ("GET", "/api/v1/graph/diff"): "getGraphDiff",
+    ("GET", "/api/v1/graph/overview"): "getGraphOverview",
     ("GET", "/api/v1/webhooks"): "listWebhooks",
     ("POST", "/api/v1/webhooks"): "createWebhook",
     ("GET", "/api/v1/webhooks/{webhook_id}"): "getWebhook",
@@ -59,6 +60,12 @@ PUBLISHED_IDS = {
         "POST",
         "/api/v1/webhooks/{webhook_id}/deliveries/{message_id}/redeliver",
     ): "redeliverWebhookMessage",
+    ("POST", "/api/v1/aliases"): "createAlias",
+    ("GET", "/api/v1/aliases"): "listAliases",
+    ("DELETE", "/api/v1/aliases/{alias_id}"): "deleteAlias",
+    ("GET", "/api/v1/drift"): "listDrift",
+    ("GET", "/api/v1/drift/suggestions"): "getDriftSuggestions",
+    ("GET", "/api/v1/services/{service_id}/drift"): "getServiceDrift",
     ("GET", "/metrics"): "getMetrics",
 }
 

@@ -171,6 +171,23 @@ class AlertRepository:
         )
         return _alert_from_row(result.one())
 
+    async def carry_acknowledgement(
+        self, alert_id: uuid.UUID, earlier: Alert, now: datetime
+    ) -> None:
+        """Acknowledge `alert_id` as `earlier` was: by the same person, at the same time,
+        with the same note (the same cycle under other names)."""
+        await self._session.execute(
+            update(alerts)
+            .where(alerts.c.id == alert_id)
+            .values(
+                status=AlertStatus.ACKNOWLEDGED.value,
+                acknowledged_by=earlier.acknowledged_by,
+                acknowledged_at=earlier.acknowledged_at,
+                note=earlier.note,
+                updated_at=now,
+            )
+        )
+
 
 def _status_values(status: AlertStatus, actor: str, now: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {"status": status.value, "updated_at": now}

@@ -4,7 +4,7 @@ and let people acknowledge or resolve them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,6 +70,39 @@ async def reconcile_alerts(
         [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in [*created, *reopened]],
         [DetectedCycle(alert.alert_id, alert.cycle_path) for alert in resolved],
     )
+
+
+async def carry_acknowledgements(
+    session: AsyncSession,
+    outcome: CycleOutcome,
+    acknowledged_before: Sequence[Alert],
+    same_service: Callable[[str], str],
+    now: datetime,
+) -> int:
+    """Acknowledge each cycle `outcome` opened that is one of the cycles acknowledged
+    before the write (`acknowledged_before`, read before it resolved them: resolving
+    replaces the note) under other names (`same_service` maps a name to the one it is
+    the same service as: an alias change renames cycles, it does not fix them); returns
+    how many. O(acknowledged + opened)."""
+    resolved = {cycle.alert_id for cycle in outcome.resolved}
+    earlier_by_members = {
+        frozenset(map(same_service, alert.members)): alert
+        for alert in acknowledged_before
+        if alert.alert_id in resolved
+    }
+    if not earlier_by_members:
+        return 0
+    repository = AlertRepository(session)
+    carried = 0
+    for cycle in outcome.opened:
+        alert = await repository.get(cycle.alert_id)
+        if alert is None:
+            continue
+        earlier = earlier_by_members.get(frozenset(map(same_service, alert.members)))
+        if earlier is not None:
+            await repository.carry_acknowledgement(alert.alert_id, earlier, now)
+            carried += 1
+    return carried
 
 
 async def list_alerts(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from slo_engine.aliases.service import AliasSpec, MergeSummary
 from slo_engine.catalog.alias_repository import Alias
@@ -26,42 +26,83 @@ RulePattern = Annotated[str, StringConstraints(min_length=1, max_length=1024), T
 RuleReplacement = Annotated[str, StringConstraints(min_length=1, max_length=255), TEXT_RULE]
 
 
-class AliasCreate(BaseModel):
+_SOURCE_DESCRIPTION = (
+    "Only this source's reports are renamed; left out: every source's, and a service of "
+    "that name is merged into the canonical one."
+)
+
+
+class ExactAliasCreate(BaseModel):
+    """One reported name, mapped to a service id (not itself: a 422)."""
+
+    model_config = ConfigDict(**STRICT_BODY)
+
+    alias: ServiceId = Field(description="The name a source reports (whole).")
+    service_id: ServiceId = Field(description="The service that name stands for.")
+    discovery_source: DiscoverySource | None = Field(default=None, description=_SOURCE_DESCRIPTION)
+
+
+class AliasRuleCreate(BaseModel):
+    """Every name a regular expression matches, mapped to its replacement."""
+
+    model_config = ConfigDict(**STRICT_BODY)
+
+    pattern: RulePattern = Field(
+        description="A Python regular expression that must match the whole reported "
+        "name; capture groups may be used in `replacement`. One that does not compile is "
+        "a 422."
+    )
+    replacement: RuleReplacement = Field(
+        description="The service id, with `\\1` or `\\g<name>` for the pattern's groups (a "
+        "group the pattern lacks is a 422). A name whose replacement is not a valid service "
+        "id is kept as reported."
+    )
+    discovery_source: DiscoverySource | None = Field(default=None, description=_SOURCE_DESCRIPTION)
+
+
+class AliasCreate(RootModel[ExactAliasCreate | AliasRuleCreate]):
     """An exact alias (`alias`, `service_id`) or a rule (`pattern`, `replacement`)."""
 
-    model_config = ConfigDict(
-        **STRICT_BODY, json_schema_extra={"examples": [_EXACT_EXAMPLE, _RULE_EXAMPLE]}
-    )
-
-    alias: ServiceId | None = Field(
-        default=None, description="Exact: the name a source reports (whole)."
-    )
-    service_id: ServiceId | None = Field(
-        default=None, description="Exact: the service that name stands for."
-    )
-    pattern: RulePattern | None = Field(
-        default=None,
-        description="Rule: a Python regular expression that must match the whole "
-        "reported name; capture groups may be used in `replacement`.",
-    )
-    replacement: RuleReplacement | None = Field(
-        default=None,
-        description="Rule: the service id, with `\\1` or `\\g<name>` for the pattern's "
-        "groups. A name whose replacement is not a valid service id is kept as reported.",
-    )
-    discovery_source: DiscoverySource | None = Field(
-        default=None,
-        description="Only this source's reports are renamed; left out: every source's, and "
-        "a service of that name is merged into the canonical one.",
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXACT_EXAMPLE, _RULE_EXAMPLE]})
 
     def spec(self) -> AliasSpec:
+        given = self.root
+        if isinstance(given, ExactAliasCreate):
+            return AliasSpec(given.discovery_source, alias=given.alias, service_id=given.service_id)
         return AliasSpec(
-            self.discovery_source, self.alias, self.service_id, self.pattern, self.replacement
+            given.discovery_source, pattern=given.pattern, replacement=given.replacement
         )
 
 
+_ALIAS_EXAMPLE: dict[str, Any] = {
+    "id": "6613d348-6a66-4b70-8567-cf0f6542e723",
+    "alias": "checkoutservice",
+    "service_id": "checkout",
+    "pattern": None,
+    "replacement": None,
+    "discovery_source": None,
+    "position": 0,
+    "origin": "api",
+    "created_at": "2026-12-04T10:00:00Z",
+    "created_by": "platform-admin",
+}
+_MERGE_EXAMPLE: dict[str, Any] = {
+    "revision": 58,
+    "edges_moved": 2,
+    "edges_set_aside": 0,
+    "edges_restored": 0,
+    "services_merged": ["checkoutservice"],
+    "services_removed": [],
+    "services_restored": [],
+    "cycles_resolved": [],
+    "cycles_opened": [],
+    "warnings": [],
+}
+
+
 class AliasOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALIAS_EXAMPLE]})
+
     id: uuid.UUID = Field(description="The alias's id (DELETE /aliases/{id} undoes it).")
     alias: str | None = Field(description="Exact: the reported name.")
     service_id: str | None = Field(description="Exact: the service it stands for.")
@@ -72,7 +113,7 @@ class AliasOut(BaseModel):
     )
     position: int = Field(description="Rules apply in this order (lowest first).")
     origin: str = Field(description="`api` (POST /aliases) or `file` (ALIASES_FILE).")
-    created_at: datetime
+    created_at: datetime = Field(description="When it was added (UTC).")
     created_by: str | None = Field(description="Who added it (a key's name, or the file).")
 
     @classmethod
@@ -92,10 +133,14 @@ class AliasOut(BaseModel):
 
 
 class AliasList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ALIAS_EXAMPLE]}]})
+
     items: list[AliasOut] = Field(description="Every alias, in the order rules apply.")
 
 
 class MergeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_MERGE_EXAMPLE]})
+
     revision: int = Field(description="The graph revision the change committed.")
     edges_moved: int = Field(description="Edge reports moved to the pair their names now give.")
     edges_set_aside: int = Field(
@@ -106,6 +151,10 @@ class MergeOut(BaseModel):
     edges_restored: int = Field(description="Reports set aside earlier and brought back.")
     services_merged: list[str] = Field(
         description="Services merged into their canonical id (kept aside for an undo)."
+    )
+    services_removed: list[str] = Field(
+        description="Discovered services no report names any more once the edges moved "
+        "(kept aside: they come back when a report names them again)."
     )
     services_restored: list[str] = Field(description="Services created or brought back.")
     cycles_resolved: list[list[str]] = Field(description="Cycles renamed away or broken.")
@@ -122,6 +171,7 @@ class MergeOut(BaseModel):
             edges_set_aside=summary.edges_set_aside,
             edges_restored=summary.edges_restored,
             services_merged=summary.services_merged,
+            services_removed=summary.services_removed,
             services_restored=summary.services_restored,
             cycles_resolved=summary.cycles_resolved,
             cycles_opened=summary.cycles_opened,
@@ -130,5 +180,9 @@ class MergeOut(BaseModel):
 
 
 class AliasCreated(BaseModel):
-    alias: AliasOut
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"alias": _ALIAS_EXAMPLE, "merge": _MERGE_EXAMPLE}]}
+    )
+
+    alias: AliasOut = Field(description="The alias as stored.")
     merge: MergeOut = Field(description="What adding it did to the graph.")

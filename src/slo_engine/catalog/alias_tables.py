@@ -42,3 +42,14 @@ alias_shadows = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_alias_shadows_service_id", "service_id"),
 )
+
+# The aliases file synced last (one row): a replica whose file is older (a ConfigMap
+# change still on its way, an old pod of a rolling deploy) does not sync it back.
+alias_file_state = Table(
+    "alias_file_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Column("synced_at", UtcDateTime, nullable=False),
+)

@@ -29,7 +29,12 @@ from asyncpg.pgproto import pgproto
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.identity import service_uuid
-from slo_engine.graph.model import DECLARED_ATTRIBUTES, OBSERVED_ATTRIBUTES, DependencyReport
+from slo_engine.graph.model import (
+    DECLARED_ATTRIBUTES,
+    OBSERVED_ATTRIBUTES,
+    REPORTED_NAMES,
+    DependencyReport,
+)
 from slo_engine.graph.stored_rows import REPORT_FIELDS_REPLACED, SERVICE_FIELDS_KEPT_WHEN_ABSENT
 
 # Columns written, in order. Kept next to the SQL that uses them.
@@ -55,6 +60,7 @@ _REPORT_COLUMNS = (
     *DECLARED_ATTRIBUTES,
     "confidence_score",
     *OBSERVED_ATTRIBUTES,
+    *REPORTED_NAMES,
     "first_observed_at",
     "last_observed_at",
     "is_stale",
@@ -97,7 +103,8 @@ def _json(value: dict[str, Any] | None) -> str | None:
 
 
 def _report_attributes(r: DependencyReport) -> tuple[Any, ...]:
-    """The columns from `discovery_source` to `latency_p95_ms`, in `_REPORT_COLUMNS` order.
+    """The columns from `discovery_source` to `target_reported_as`, in `_REPORT_COLUMNS`
+    order.
 
     The enums are `StrEnum`s, which both drivers write as their text value.
     """
@@ -112,6 +119,8 @@ def _report_attributes(r: DependencyReport) -> tuple[Any, ...]:
         r.request_rate,
         r.error_rate,
         r.latency_p95_ms,
+        r.source_reported_as,
+        r.target_reported_as,
     )
 
 
@@ -236,6 +245,7 @@ class PostgresBulkWriter:
             "communication_mode text, criticality text, protocol text, timeout_ms integer, "
             "retry_config text, confidence_score double precision, request_rate double precision, "
             "error_rate double precision, latency_p95_ms double precision, "
+            "source_reported_as text, target_reported_as text, "
             "observed_at timestamptz, now timestamptz"
         )
         records = [
@@ -254,6 +264,7 @@ class PostgresBulkWriter:
             "SELECT gen_random_uuid(), source_service_id, target_service_id, discovery_source, "
             "communication_mode, criticality, protocol, timeout_ms, retry_config::json, "
             "confidence_score, request_rate, error_rate, latency_p95_ms, "
+            "source_reported_as, target_reported_as, "
             f"observed_at, observed_at, false, now, now, {int(revision)} FROM _staged_reports "
             # A stable order keeps concurrent writers from deadlocking on row locks.
             "ORDER BY source_service_id, target_service_id "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -30,6 +30,9 @@ from slo_engine.catalog.tables import (
     services,
 )
 from slo_engine.graph.model import (
+    DECLARED_ATTRIBUTES,
+    OBSERVED_ATTRIBUTES,
+    REPORTED_NAMES,
     CommunicationMode,
     DependencyCriticality,
     DependencyReport,
@@ -39,7 +42,7 @@ from slo_engine.graph.model import (
     ServiceCriticality,
     ServiceDeclaration,
 )
-from slo_engine.graph.snapshot import ReportKey
+from slo_engine.graph.snapshot import ReportKey, report_key
 
 AnyRow = Row[*tuple[Any, ...]]
 
@@ -97,6 +100,8 @@ def _report_from_row(
         error_rate=shared.number(m["error_rate"]),
         latency_p95_ms=shared.number(m["latency_p95_ms"]),
         is_stale=m["is_stale"],
+        source_reported_as=m["source_reported_as"],
+        target_reported_as=m["target_reported_as"],
     )
 
 
@@ -112,6 +117,13 @@ _SERVICE_COLUMNS = (
     services.c.updated_at,
     services.c.kind,
     services.c.kind_declared,
+)
+# What `put_reports` writes of a report as it is.
+_PUT_REPORT_FIELDS = (
+    *DECLARED_ATTRIBUTES,
+    "confidence_score",
+    *OBSERVED_ATTRIBUTES,
+    *REPORTED_NAMES,
 )
 _REPORT_COLUMNS = tuple(
     c
@@ -353,6 +365,100 @@ class CatalogRepository:
             )
             removed += int(result.rowcount)  # type: ignore[attr-defined]
         return removed
+
+    async def first_observations(self, keys: Sequence[ReportKey]) -> dict[ReportKey, datetime]:
+        """When each of these stored reports was first observed, by key."""
+        deps = service_dependencies
+        source, target = services.alias("source"), services.alias("target")
+        found: dict[ReportKey, datetime] = {}
+        rows = [(service_uuid(s), service_uuid(t), d) for s, t, d in keys]
+        for start in range(0, len(rows), _IN_CHUNK // 3):
+            chunk = rows[start : start + _IN_CHUNK // 3]
+            result = await self._session.execute(
+                select(
+                    source.c.service_id,
+                    target.c.service_id,
+                    deps.c.discovery_source,
+                    deps.c.first_observed_at,
+                )
+                .join(source, source.c.id == deps.c.source_service_id)
+                .join(target, target.c.id == deps.c.target_service_id)
+                .where(
+                    tuple_(
+                        deps.c.source_service_id, deps.c.target_service_id, deps.c.discovery_source
+                    ).in_(chunk)
+                )
+            )
+            found.update(((s, t, d), first) for s, t, d, first in result)
+        return found
+
+    async def put_reports(
+        self,
+        reports: Sequence[DependencyReport],
+        now: datetime,
+        first_observed: Mapping[ReportKey, datetime],
+    ) -> None:
+        """Insert these reports exactly as given (stale ones stay stale, the first
+        observation kept where `first_observed` has it), over keys the caller cleared
+        (`delete_reports`): how a merge moves reports between pairs. One executemany;
+        merges move few rows next to an ingestion."""
+        if not reports:
+            return
+        revision = self._writing_revision()
+        await self._session.execute(
+            insert(service_dependencies),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "source_service_id": service_uuid(r.source),
+                    "target_service_id": service_uuid(r.target),
+                    "discovery_source": r.discovery_source.value,
+                    **{name: getattr(r, name) for name in _PUT_REPORT_FIELDS},
+                    "first_observed_at": first_observed.get(report_key(r), r.last_observed_at),
+                    "last_observed_at": r.last_observed_at,
+                    "is_stale": r.is_stale,
+                    "created_at": now,
+                    "updated_at": now,
+                    "revision": revision,
+                }
+                for r in reports
+            ],
+        )
+
+    async def put_services(self, written: Sequence[Service]) -> None:
+        """Insert these services exactly as given: ids that no row holds (a merge's
+        copies and the services an unmerge brings back)."""
+        if not written:
+            return
+        revision = self._writing_revision()
+        await self._session.execute(
+            insert(services),
+            [
+                {
+                    "id": service_uuid(s.service_id),
+                    "service_id": s.service_id,
+                    "display_name": s.display_name,
+                    "team": s.team,
+                    "criticality": s.criticality.value if s.criticality else None,
+                    "metadata": s.metadata,
+                    "discovered": s.discovered,
+                    "created_at": s.created_at or s.updated_at,
+                    "updated_at": s.updated_at,
+                    "kind": s.kind.value,
+                    "kind_declared": s.kind_declared,
+                    "revision": revision,
+                }
+                for s in written
+            ],
+        )
+
+    async def delete_services(self, service_ids: Sequence[str]) -> None:
+        """Delete services that no report names any more (a merge's)."""
+        ids = [service_uuid(s) for s in service_ids]
+        for start in range(0, len(ids), _IN_CHUNK):
+            await self._session.execute(
+                delete(services).where(services.c.id.in_(ids[start : start + _IN_CHUNK]))
+            )
 
     async def delete_service(self, service_id: str) -> bool:
         """Delete a service that no report names any more; whether it existed."""

@@ -68,6 +68,9 @@ service_dependencies = Table(
     Column("request_rate", Float),
     Column("error_rate", Float),
     Column("latency_p95_ms", Float),
+    # The names the source gave the ends where an alias renamed them (NULL: the id).
+    Column("source_reported_as", String(255)),
+    Column("target_reported_as", String(255)),
     Column("first_observed_at", UtcDateTime, nullable=False),
     Column("last_observed_at", UtcDateTime, nullable=False),
     Column("is_stale", Boolean, nullable=False),

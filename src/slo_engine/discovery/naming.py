@@ -24,11 +24,13 @@ def to_service_id(name: str) -> str | None:
     ('checkout', 'My-Service-v2', 'x')
     >>> to_service_id("///") is None
     True
+    >>> to_service_id("cart" + chr(10))  # a trailing newline is not part of an id
+    'cart-'
     """
-    if _VALID.match(name):
+    if _VALID.fullmatch(name):
         return name
     cleaned = _LEADING.sub("", _OUTSIDE.sub("-", name))[:255]
-    return cleaned if cleaned and _VALID.match(cleaned) else None
+    return cleaned if cleaned and _VALID.fullmatch(cleaned) else None
 
 
 def entity_ref_to_service_id(ref: str, default_kind: str = "component") -> tuple[str, str] | None:

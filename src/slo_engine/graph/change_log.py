@@ -27,6 +27,7 @@ from typing import Any
 from slo_engine.graph.model import (
     DECLARED_ATTRIBUTES,
     OBSERVED_ATTRIBUTES,
+    REPORTED_NAMES,
     CommunicationMode,
     DependencyCriticality,
     DependencyReport,
@@ -68,7 +69,7 @@ FIGURE_THRESHOLDS: Mapping[str, float] = {
     "latency_p95_ms": 5.0,
 }
 # What else of a report is recorded exactly (a change of any of these is a change).
-_EXACT_REPORT_FIELDS = (*DECLARED_ATTRIBUTES, "confidence_score")
+_EXACT_REPORT_FIELDS = (*DECLARED_ATTRIBUTES, "confidence_score", *REPORTED_NAMES)
 _SERVICE_FIELDS = ("display_name", "team", "criticality", "metadata", "discovered", "kind")
 # Recorded with each state but never a change of their own: they move on every write.
 BOOKKEEPING_FIELDS = frozenset({"last_observed_at", "created_at", "updated_at"})
@@ -159,6 +160,8 @@ def report_from_state(
         error_rate=state.get("error_rate"),
         latency_p95_ms=state.get("latency_p95_ms"),
         is_stale=state["is_stale"],
+        source_reported_as=state.get("source_reported_as"),
+        target_reported_as=state.get("target_reported_as"),
     )
 
 

@@ -28,6 +28,7 @@ from slo_engine.graph.model import (
     DependencyReport,
     DiscoverySource,
     MergedDependency,
+    ReportedNames,
 )
 
 DECLARATION_PRIORITY: tuple[DiscoverySource, ...] = (
@@ -85,6 +86,17 @@ def _first_value(reports: Sequence[DependencyReport], field_name: str) -> Any:
     return None
 
 
+def reported_names(report: DependencyReport) -> ReportedNames | None:
+    """How the report's source named the edge's ends, when an alias renamed one."""
+    if report.source_reported_as is None and report.target_reported_as is None:
+        return None
+    return ReportedNames(
+        report.discovery_source,
+        report.source_reported_as or report.source,
+        report.target_reported_as or report.target,
+    )
+
+
 def merge_reports(reports: Sequence[DependencyReport]) -> MergedDependency:
     """Merge the reports of one (source, target) pair. O(k log k) for k reports.
 
@@ -102,6 +114,7 @@ def merge_reports(reports: Sequence[DependencyReport]) -> MergedDependency:
             last_observed_at=only.last_observed_at,
             is_stale=only.is_stale,
             **{name: getattr(only, name) for name in EDGE_ATTRIBUTES},
+            reported_as=() if (names := reported_names(only)) is None else (names,),
         )
     declared = sorted(reports, key=lambda r: _DECLARATION_RANK[r.discovery_source])
     observed = sorted(reports, key=lambda r: _OBSERVATION_RANK[r.discovery_source])
@@ -115,4 +128,5 @@ def merge_reports(reports: Sequence[DependencyReport]) -> MergedDependency:
         last_observed_at=max(r.last_observed_at for r in reports),
         is_stale=all(r.is_stale for r in reports),
         **values,
+        reported_as=tuple(names for r in declared if (names := reported_names(r)) is not None),
     )

@@ -113,6 +113,8 @@ DECLARED_ATTRIBUTES = (
 )
 OBSERVED_ATTRIBUTES = ("request_rate", "error_rate", "latency_p95_ms")
 EDGE_ATTRIBUTES = DECLARED_ATTRIBUTES + OBSERVED_ATTRIBUTES
+# How the source named an edge's ends where aliases renamed them (docs/identity.md).
+REPORTED_NAMES = ("source_reported_as", "target_reported_as")
 
 
 class DependencyReport(NamedTuple):
@@ -138,6 +140,18 @@ class DependencyReport(NamedTuple):
     error_rate: float | None = None
     latency_p95_ms: float | None = None
     is_stale: bool = False
+    # The names the source gave the ends, where an alias mapped them to other service
+    # ids (None: the source used the id itself); docs/identity.md#aliases.
+    source_reported_as: str | None = None
+    target_reported_as: str | None = None
+
+
+class ReportedNames(NamedTuple):
+    """How one source named an edge's ends, when an alias renamed either."""
+
+    discovery_source: DiscoverySource
+    source: str
+    target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +172,5 @@ class MergedDependency:
     request_rate: float | None
     error_rate: float | None
     latency_p95_ms: float | None
+    # The sources that named an end otherwise (aliases), in `discovery_sources` order.
+    reported_as: tuple[ReportedNames, ...] = ()

@@ -44,10 +44,12 @@ _COPIED_FIELDS = ("display_name", "team", "criticality", "metadata", "discovered
 
 
 class ShadowedReport(NamedTuple):
-    """A report set aside by an earlier plan (`shadow_id`: its stored row)."""
+    """A report set aside by an earlier plan (`shadow_id`: its stored row), with its
+    first observation when known."""
 
     shadow_id: str
     report: DependencyReport
+    first_observed: datetime | None = None
 
 
 class ShadowedService(NamedTuple):
@@ -70,11 +72,19 @@ class RealiasPlan:
     # Stored reports whose pair no report holds any more (retracted from the graph).
     reports_gone: list[DependencyReport] = field(default_factory=list)
     reports_set_aside: list[DependencyReport] = field(default_factory=list)
+    # Where each report set aside was stored, in `reports_set_aside` order.
+    set_aside_from: list[ReportKey] = field(default_factory=list)
     report_shadows_restored: list[str] = field(default_factory=list)
+    # Shadows a report of the same source and names in the graph supersedes.
+    report_shadows_forgotten: list[str] = field(default_factory=list)
+    # Where each written report was before: its stored key, or the shadow it comes from
+    # (so that its first observation is kept).
+    written_from: dict[ReportKey, ReportKey | str] = field(default_factory=dict)
     services_written: list[Service] = field(default_factory=list)
     services_deleted: list[Service] = field(default_factory=list)
     services_set_aside: list[tuple[Service, str | None]] = field(default_factory=list)
     service_shadows_restored: list[str] = field(default_factory=list)
+    service_shadows_forgotten: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -86,6 +96,16 @@ class RealiasPlan:
             or self.services_written
             or self.services_deleted
             or self.service_shadows_restored
+            or self.report_shadows_forgotten
+            or self.service_shadows_forgotten
+        )
+
+    def edges_moved(self) -> int:
+        """Stored reports written at another pair (not counting those set aside)."""
+        return sum(
+            1
+            for key, origin in self.written_from.items()
+            if isinstance(origin, tuple) and origin != key
         )
 
 
@@ -137,11 +157,20 @@ def _preference(candidate: _Candidate) -> tuple[datetime, bool, bool, tuple[str,
 def plan_realias(
     base: GraphSnapshot,
     table: AliasTable,
+    previous: AliasTable,
     report_shadows: Sequence[ShadowedReport],
     service_shadows: Sequence[ShadowedService],
     now: datetime,
 ) -> RealiasPlan:
-    """The writes that put `base` (with what earlier plans set aside) under `table`."""
+    """The writes that put `base`, stored under the aliases `previous` (with what
+    earlier plans set aside), under `table`.
+
+    A report set aside comes back when its pair is free again, or when it is observed
+    later than the report there. A shadow whose source reports the same names again in
+    the graph is forgotten (superseded); so is one whose pair is retracted (by the
+    retraction itself: catalog/alias_repository.py `forget_shadows_at`), so a report
+    set aside never returns through an unrelated change.
+    """
     plan = RealiasPlan()
     stored: list[DependencyReport] = [r for pair in base.pairs.values() for r in reports_of(pair)]
     by_key: dict[ReportKey, list[_Candidate]] = {}
@@ -153,9 +182,14 @@ def plan_realias(
             )
         else:
             plan.reports_set_aside.append(placed)
+            plan.set_aside_from.append(report_key(report))
+    reported_in_graph = {(r.discovery_source, reported_ends(r)) for r in stored}
     for shadow in report_shadows:
+        identity = (shadow.report.discovery_source, reported_ends(shadow.report))
         placed, keeps = _placed(shadow.report, table)
-        if keeps:
+        if identity in reported_in_graph:
+            plan.report_shadows_forgotten.append(shadow.shadow_id)
+        elif keeps:
             by_key.setdefault(report_key(placed), []).append(
                 _Candidate(placed, None, shadow.shadow_id)
             )
@@ -165,13 +199,17 @@ def plan_realias(
         winner = max(candidates, key=_preference)
         kept_keys.add(key)
         for loser in candidates:
-            if loser is not winner and loser.shadow_id is None:
+            if loser is not winner and loser.stored_key is not None:
                 plan.reports_set_aside.append(loser.report)
+                plan.set_aside_from.append(loser.stored_key)
         if winner.shadow_id is not None:
             plan.report_shadows_restored.append(winner.shadow_id)
         current = base.report((key[0], key[1]), key[2])
         if winner.report != current:
             plan.reports_written.append(winner.report)
+            origin = winner.stored_key if winner.shadow_id is None else winner.shadow_id
+            assert origin is not None
+            plan.written_from[key] = origin
     stored_keys = {report_key(r): r for r in stored}
     written_keys = {report_key(r) for r in plan.reports_written}
     plan.reports_gone = [r for key, r in stored_keys.items() if key not in kept_keys]
@@ -179,7 +217,7 @@ def plan_realias(
         *(report_key(r) for r in plan.reports_gone),
         *(key for key in written_keys if key in stored_keys),
     ]
-    _plan_services(base, table, service_shadows, stored, plan, now)
+    _plan_services(base, table, previous, service_shadows, stored, plan, now)
     return plan
 
 
@@ -190,6 +228,7 @@ def _names(reports: Iterable[DependencyReport]) -> set[str]:
 def _plan_services(
     base: GraphSnapshot,
     table: AliasTable,
+    previous: AliasTable,
     shadows: Sequence[ShadowedService],
     stored: Sequence[DependencyReport],
     plan: RealiasPlan,
@@ -215,7 +254,13 @@ def _plan_services(
         elif canonical is not None:
             deleted[service_id] = service
             copied_as = None
-            if canonical not in base.services and canonical not in copies:
+            # A declaration is kept under the canonical id; a discovered node is not
+            # worth a node of its own there unless a report names it.
+            wanted = not service.discovered or canonical in named_after
+            copy_is_new = canonical not in base.services and canonical not in copies
+            # (the canonical id itself renamed elsewhere cannot hold a copy: a rule's
+            # output may be one that another rule renames)
+            if wanted and copy_is_new and table.merges_service(canonical) is None:
                 copies[canonical] = replace(service, service_id=canonical, updated_at=now)
                 copied_as = canonical
             plan.services_set_aside.append((service, copied_as))
@@ -231,9 +276,12 @@ def _plan_services(
         if table.merges_service(service_id) is not None:
             continue  # still merged
         if service_id in base.services or service_id in restored:
-            continue  # something holds the id again; it keeps its own fields
-        if service.discovered and service_id not in named_after:
-            continue  # nothing names it: it stays aside
+            # Something holds the id again and keeps its own fields: the shadow is spent.
+            plan.service_shadows_forgotten.append(shadow.shadow_id)
+            continue
+        unmerged = previous.merges_service(service_id) is not None
+        if service_id not in named_after and (service.discovered or not unmerged):
+            continue  # nothing brings it back: it stays aside
         restored[service_id] = replace(service, updated_at=now)
         plan.service_shadows_restored.append(shadow.shadow_id)
         copy = shadow.copied_as

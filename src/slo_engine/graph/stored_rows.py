@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from slo_engine.graph.model import (
     EDGE_ATTRIBUTES,
+    REPORTED_NAMES,
     DependencyReport,
     NodeKind,
     Service,
@@ -31,7 +32,7 @@ T = TypeVar("T")
 SERVICE_FIELDS_KEPT_WHEN_ABSENT = ("display_name", "team", "criticality", "kind")
 # A report seen again takes these from the new report, is fresh again, and keeps the
 # later `last_observed_at` (and its first observation).
-REPORT_FIELDS_REPLACED = (*EDGE_ATTRIBUTES, "confidence_score")
+REPORT_FIELDS_REPLACED = (*EDGE_ATTRIBUTES, "confidence_score", *REPORTED_NAMES)
 
 
 def _given(value: T | None, stored: T | None) -> T | None:

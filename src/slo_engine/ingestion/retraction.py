@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from slo_engine.catalog.alias_repository import AliasRepository
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ConflictError, NotFoundError, ServiceNotFoundError
 from slo_engine.graph.change_log import report_retracted, service_deleted
@@ -117,6 +118,7 @@ async def _retract(
     change_log = repository.change_log()
     with cancelled_on_failure(check):
         await repository.delete_reports(keys)
+        await AliasRepository(session).forget_shadows_at(keys)
         for gone in deleted:
             await repository.delete_service(gone.service_id)
         await change_log.record(

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.alerts.service import DetectedCycle
+from slo_engine.catalog.alias_repository import AliasRepository, current_table
 from slo_engine.catalog.repository import CatalogRepository
+from slo_engine.graph.aliases import AliasTable
 from slo_engine.graph.change_log import changes_of_write
 from slo_engine.graph.merge import BASE_CONFIDENCE
 from slo_engine.graph.model import DependencyReport, NodeKind, ServiceDeclaration
@@ -73,15 +75,23 @@ def _observed_at(request: IngestionRequest, now: datetime, warnings: list[str]) 
 
 
 def _reports(
-    request: IngestionRequest, observed_at: datetime, warnings: list[str]
+    request: IngestionRequest, observed_at: datetime, warnings: list[str], aliases: AliasTable
 ) -> list[DependencyReport]:
-    """One report per (source, target); a pair given twice keeps its last entry."""
+    """One report per (source, target) after the aliases; a pair given twice keeps its
+    last entry. A call between two names of one service is no dependency: skipped."""
     base_confidence = BASE_CONFIDENCE[request.source]
     by_pair: dict[tuple[str, str], DependencyReport] = {}
     no_attributes: EdgeAttributes = {}
+    source = request.source
     for edge in request.edges:
         attributes = edge.get("attributes", no_attributes)
-        pair = (edge["source"], edge["target"])
+        reported = (edge["source"], edge["target"])
+        pair = (aliases.resolve(reported[0], source), aliases.resolve(reported[1], source))
+        if pair[0] == pair[1] and reported[0] != reported[1]:
+            warnings.append(
+                f"edge {reported[0]} -> {reported[1]} skipped: the aliases make both ends {pair[0]}"
+            )
+            continue
         if pair in by_pair:
             warnings.append(
                 f"edge {pair[0]} -> {pair[1]} given more than once; the last entry was kept"
@@ -105,16 +115,21 @@ def _reports(
                 attributes.get("error_rate"),
                 attributes.get("latency_p95_ms"),
                 False,  # is_stale
+                None if pair[0] == reported[0] else reported[0],  # source_reported_as
+                None if pair[1] == reported[1] else reported[1],  # target_reported_as
             )
         )
     return list(by_pair.values())
 
 
-def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDeclaration]:
-    """One entry per service id; a service given twice keeps its last entry."""
+def _declared(
+    request: IngestionRequest, warnings: list[str], aliases: AliasTable
+) -> list[ServiceDeclaration]:
+    """One entry per service id after the aliases; a service given twice keeps its last
+    entry."""
     by_id: dict[str, ServiceDeclaration] = {}
     for node in request.nodes:
-        service_id = node["service_id"]
+        service_id = aliases.resolve(node["service_id"], request.source)
         if service_id in by_id:
             warnings.append(f"node {service_id} given more than once; the last entry was kept")
         by_id[service_id] = ServiceDeclaration(
@@ -128,16 +143,17 @@ def _declared(request: IngestionRequest, warnings: list[str]) -> list[ServiceDec
     return list(by_id.values())
 
 
-def _observed_kinds(request: IngestionRequest) -> dict[str, NodeKind]:
+def _observed_kinds(request: IngestionRequest, aliases: AliasTable) -> dict[str, NodeKind]:
     """The kinds the request's edges say their ends are (the last word on a service
-    wins); O(edges)."""
+    wins), by service id after the aliases; O(edges)."""
     kinds: dict[str, NodeKind] = {}
+    source = request.source
     for edge in request.edges:
         caller, callee = edge.get("source_kind"), edge.get("target_kind")
         if caller is not None:
-            kinds[edge["source"]] = caller
+            kinds[aliases.resolve(edge["source"], source)] = caller
         if callee is not None:
-            kinds[edge["target"]] = callee
+            kinds[aliases.resolve(edge["target"], source)] = callee
     return kinds
 
 
@@ -162,7 +178,10 @@ async def ingest(
 
 
 def _replaced(
-    base: GraphSnapshot, request: IngestionRequest, reports: list[DependencyReport]
+    base: GraphSnapshot,
+    request: IngestionRequest,
+    reports: list[DependencyReport],
+    aliases: AliasTable,
 ) -> list[DependencyReport]:
     """The reports of the request's source, in its `replace` scope, that the request no
     longer lists. O(E) over the whole graph without a scope, O(out-degree) per scoped
@@ -176,7 +195,9 @@ def _replaced(
     else:
         candidates = (
             base.report((caller, callee), source)
-            for caller in dict.fromkeys(request.scope.services)
+            for caller in dict.fromkeys(
+                aliases.resolve(name, source) for name in request.scope.services
+            )
             for callee in base.downstream_all.get(caller, ())
         )
     return [
@@ -196,17 +217,18 @@ async def _ingest(
     result = IngestionResult()
     now = datetime.now(UTC)
     observed_at = _observed_at(request, now, result.warnings)
-    declared = _declared(request, result.warnings)
-    reports = _reports(request, observed_at, result.warnings)
 
     repository = CatalogRepository(session)
-    # Serialises graph writers from here on.
+    # Serialises graph writers from here on, alias changes included.
     revision = await repository.bump_revision(actor, now)
     result.revision = revision
+    aliases = await current_table(session)
+    declared = _declared(request, result.warnings, aliases)
+    reports = _reports(request, observed_at, result.warnings, aliases)
     # Exactly the graph as committed before this write: the write lock is ours.
     base = await cache.for_write(repository, revision - 1)
 
-    retracted = _replaced(base, request, reports) if request.mode == "replace" else []
+    retracted = _replaced(base, request, reports, aliases) if request.mode == "replace" else []
     retracted_keys = [report_key(r) for r in retracted]
     new_fresh_edges: dict[str, list[str]] = {}
     for report in reports:
@@ -222,7 +244,7 @@ async def _ingest(
     ]
     # What the database holds for the rows written, derived from the exact base snapshot
     # by the same rules as the SQL (graph/stored_rows.py).
-    observed_kinds = _observed_kinds(request)
+    observed_kinds = _observed_kinds(request, aliases)
     declared_written = {
         d.service_id: declared_service(base.services.get(d.service_id), d, now) for d in declared
     }
@@ -254,6 +276,7 @@ async def _ingest(
         await repository.upsert_reports(reports, now)
         if retracted_keys:
             await repository.delete_reports(retracted_keys)
+            await AliasRepository(session).forget_shadows_at(retracted_keys)
         await change_log.record(
             changes_of_write(base, services_written, reports_written, retracted)
         )

@@ -1,13 +1,15 @@
 """Which jobs the settings schedule: each discovery source at its interval, the
-staleness sweep, the full cycle scan and the history prune. The work of each job lives
-with its feature (discovery/service.py, ingestion/staleness.py, alerts/scan.py,
-history/retention.py); this module only says when it runs."""
+aliases file's sync, the staleness sweep, the full cycle scan and the history prune.
+The work of each job lives with its feature (discovery/service.py,
+aliases/file_form.py, ingestion/staleness.py, alerts/scan.py, history/retention.py);
+this module only says when it runs."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from slo_engine.alerts.scan import scan_cycles
+from slo_engine.aliases.file_form import merge_line, sync_from_file
 from slo_engine.discovery.service import run_source
 from slo_engine.discovery.wiring import Discovery
 from slo_engine.history.retention import prune_history
@@ -54,6 +56,14 @@ def build_jobs(
                 f"{outcome.cutoff_revision}"
             )
         return f"pruned {pruned}; {messages} delivered webhook messages before it"
+
+    if settings.aliases_file is not None:
+        aliases_file = settings.aliases_file
+
+        async def aliases(now):  # type: ignore[no-untyped-def]
+            return merge_line(await sync_from_file(database, cache, aliases_file))
+
+        jobs.append(Job("aliases-file", settings.aliases_file_interval_seconds, aliases))
 
     jobs.append(Job("mark-stale", settings.stale_check_interval_minutes * 60, stale))
     jobs.append(Job("cycle-scan", settings.cycle_scan_interval_minutes * 60, cycles))

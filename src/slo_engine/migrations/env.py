@@ -15,6 +15,7 @@ config = context.config
 # Importing the table modules registers their tables on the shared metadata.
 import slo_engine.access.tables  # noqa: E402
 import slo_engine.alerts.tables  # noqa: E402
+import slo_engine.catalog.alias_tables  # noqa: E402
 import slo_engine.catalog.tables  # noqa: E402
 import slo_engine.discovery.tables  # noqa: E402
 import slo_engine.jobs.tables  # noqa: E402

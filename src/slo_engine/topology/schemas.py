@@ -87,6 +87,12 @@ class EdgeAttributesOut(BaseModel):
     )
 
 
+class ReportedNamesOut(BaseModel):
+    discovery_source: DiscoverySource = Field(description="The source that named it so.")
+    source: str = Field(description="The caller's name as that source reported it.")
+    target: str = Field(description="The callee's name as that source reported it.")
+
+
 class EdgeOut(BaseModel):
     source: str = Field(description="The caller's service id.")
     target: str = Field(description="The callee's service id.")
@@ -107,6 +113,11 @@ class EdgeOut(BaseModel):
     is_stale: bool = Field(
         description="Every report of the edge is stale (no longer observed for "
         "STALE_EDGE_THRESHOLD_HOURS); only listed with `include_stale=true`."
+    )
+    reported_as: list[ReportedNamesOut] = Field(
+        default_factory=list,
+        description="Present only when an alias renamed an end: how each such source "
+        "named the edge (docs/identity.md#aliases).",
     )
 
 
@@ -140,6 +151,15 @@ class IncludedInsightsOut(BaseModel):
             "AvailabilityOut",
             "The queried service's availability ceiling (getAvailability's answer), "
             "present only with `include=availability`.",
+        ),
+    ] = None
+    drift: Annotated[
+        dict[str, Any] | None,
+        insight_schema(
+            "DriftOut",
+            "The drift of the answer's edges (of the service's own edges in a service "
+            "answer), as getServiceDrift answers it over the default window; present only "
+            "with `include=drift` (docs/drift.md).",
         ),
     ] = None
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import ServiceNotFoundError
-from slo_engine.graph.merge import combine_confidence
+from slo_engine.graph.merge import combine_confidence, reported_names
 from slo_engine.graph.model import (
     EDGE_ATTRIBUTES,
     DependencyReport,
@@ -63,7 +63,7 @@ def _edge_fields(
     """An edge as `EdgeOut` describes it (topology/schemas.py). A merged view and a
     single report name their attributes alike; only the sources and the confidence
     differ (a report has one source, and its own score before the merge)."""
-    return {
+    document: dict[str, Any] = {
         "source": edge.source,
         "target": edge.target,
         "attributes": {name: getattr(edge, name) for name in EDGE_ATTRIBUTES},
@@ -72,6 +72,15 @@ def _edge_fields(
         "last_observed_at": edge.last_observed_at,
         "is_stale": edge.is_stale,
     }
+    # Only edges some source named otherwise (aliases) say so: the rest stay as small.
+    reported = (
+        edge.reported_as
+        if isinstance(edge, MergedDependency)
+        else (() if (names := reported_names(edge)) is None else (names,))
+    )
+    if reported:
+        document["reported_as"] = [names._asdict() for names in reported]
+    return document
 
 
 def edge_document(edge: MergedDependency) -> dict[str, Any]:

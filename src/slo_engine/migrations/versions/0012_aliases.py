@@ -4,6 +4,7 @@
   named an end an alias renamed (NULL: the id itself), so that a merge can be undone.
 * `aliases`: exact aliases and rules, from the API or the aliases file.
 * `alias_shadows`: reports and services a merge set aside, for its undoing.
+* `alias_file_state`: the aliases file synced last (no replica syncs an older one).
 
 Revision ID: 0012
 Revises: 0011
@@ -49,9 +50,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_alias_shadows_service_id", "alias_shadows", ["service_id"])
+    op.create_table(
+        "alias_file_state",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("alias_file_state")
     op.drop_index("ix_alias_shadows_service_id", table_name="alias_shadows")
     op.drop_table("alias_shadows")
     op.drop_table("aliases")
