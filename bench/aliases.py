@@ -117,7 +117,7 @@ async def merge_and_undo(services: int) -> None:
     out(
         f"merge: {len(renamed):,} services named otherwise by the mesh "
         f"({len(mesh_edges):,} edge reports): adding the rule took {merge_s:.2f} s "
-        f"({merged.edges_moved:,} reports moved, {len(merged.services_merged):,} services "
+        f"({merged.edges_moved:,} reports moved, {merged.services_counts['merged']:,} services "
         f"merged); deleting it took {undo_s:.2f} s ({undone.edges_moved:,} moved back)"
     )
 

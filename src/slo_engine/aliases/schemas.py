@@ -94,6 +94,7 @@ _MERGE_EXAMPLE: dict[str, Any] = {
     "services_merged": ["checkoutservice"],
     "services_removed": [],
     "services_restored": [],
+    "services_counts": {"merged": 1, "removed": 0, "restored": 0},
     "cycles_resolved": [],
     "cycles_opened": [],
     "warnings": [],
@@ -157,6 +158,10 @@ class MergeOut(BaseModel):
         "(kept aside: they come back when a report names them again)."
     )
     services_restored: list[str] = Field(description="Services created or brought back.")
+    services_counts: dict[str, int] = Field(
+        description="How many services are merged, removed and restored in all: the lists "
+        "above (and the cycles and warnings) stop at 200."
+    )
     cycles_resolved: list[list[str]] = Field(description="Cycles renamed away or broken.")
     cycles_opened: list[list[str]] = Field(
         description="Cycles under the new names (an acknowledgement carries over)."
@@ -173,6 +178,7 @@ class MergeOut(BaseModel):
             services_merged=summary.services_merged,
             services_removed=summary.services_removed,
             services_restored=summary.services_restored,
+            services_counts={"merged": 0, "removed": 0, "restored": 0, **summary.services_counts},
             cycles_resolved=summary.cycles_resolved,
             cycles_opened=summary.cycles_opened,
             warnings=summary.warnings,

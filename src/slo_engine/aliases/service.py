@@ -77,6 +77,8 @@ class MergeSummary:
     services_merged: list[str] = field(default_factory=list)
     services_removed: list[str] = field(default_factory=list)
     services_restored: list[str] = field(default_factory=list)
+    # How many services each list names in all (the lists stop at MAX_LISTED).
+    services_counts: dict[str, int] = field(default_factory=dict)
     cycles_resolved: list[list[str]] = field(default_factory=list)
     cycles_opened: list[list[str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -398,13 +400,19 @@ async def _realias(
     summary.edges_set_aside = len(plan.reports_set_aside)
     summary.edges_restored = len(plan.report_shadows_restored)
     aside = [s.service_id for s, _ in plan.services_set_aside]
-    summary.services_merged = _capped(
-        sorted(a for a in aside if table.merges_service(a) is not None)
+    merged = sorted(a for a in aside if table.merges_service(a) is not None)
+    removed = sorted(a for a in aside if table.merges_service(a) is None)
+    restored = sorted(
+        s.service_id for s in plan.services_written if s.service_id not in base.services
     )
-    summary.services_removed = _capped(sorted(a for a in aside if table.merges_service(a) is None))
-    summary.services_restored = _capped(
-        sorted(s.service_id for s in plan.services_written if s.service_id not in base.services)
-    )
+    summary.services_counts = {
+        "merged": len(merged),
+        "removed": len(removed),
+        "restored": len(restored),
+    }
+    summary.services_merged = _capped(merged)
+    summary.services_removed = _capped(removed)
+    summary.services_restored = _capped(restored)
     if not plan:
         after_commit(session, lambda: cache.apply_committed(revision, [], []))
         return summary
