@@ -80,8 +80,11 @@ export class ApiClient {
   async exchange(method, path, { params, body } = {}) {
     const url = new URL(BASE + path, window.location.origin);
     for (const [name, value] of Object.entries(params ?? {})) {
-      if (value !== undefined && value !== null && value !== "") {
-        url.searchParams.set(name, String(value));
+      // An array is the parameter repeated (`expand=a&expand=b`).
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (one !== undefined && one !== null && one !== "") {
+          url.searchParams.append(name, String(one));
+        }
       }
     }
     const headers = { Accept: "application/json" };
@@ -146,6 +149,15 @@ export class ApiClient {
     );
     const revision = headers.get("X-Graph-Revision");
     return { answer: body, revision, asOf: headers.get("X-Graph-As-Of") };
+  }
+
+  /**
+   * {answer, revision, asOf}: the whole graph grouped (GET /graph/overview); `params`
+   * from overview.overviewParams.
+   */
+  async overview(params) {
+    const { body, headers } = await this.exchange("GET", "/graph/overview", { params });
+    return { answer: body, revision: headers.get("X-Graph-Revision"), asOf: headers.get("X-Graph-As-Of") };
   }
 
   /** The service with its blast radius and availability ceiling: one request. */

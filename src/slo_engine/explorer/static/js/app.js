@@ -22,8 +22,10 @@ import {
   showChanges,
   showDetails,
   showImpact,
+  showMember,
   showTeams,
 } from "./panels.js";
+import { OVERVIEW_DEFAULTS, GROUP_BY, copyOverview, overviewParams } from "./overview.js";
 import { beginSignIn, currentToken, finishSignIn, forgetToken, signedInAs } from "./sign_in.js";
 import { GraphView, moreNodes } from "./render.js";
 import { Typeahead } from "./typeahead.js";
@@ -36,6 +38,10 @@ const CHANGES_HINT =
   "to the time drawn is listed here and marked on the graph.";
 
 const state = {
+  // "overview": the whole graph in groups (GET /graph/overview); "service": the
+  // dependencies of `service`. The page opens in the overview when no service is named.
+  mode: "overview",
+  overview: copyOverview(OVERVIEW_DEFAULTS),
   service: null,
   direction: "both",
   depth: 3,
@@ -57,6 +63,8 @@ let retryAfterSignIn = null;
 // The insights of the drawn root, which came with the subgraph (`include=`), so that
 // selecting the root costs no request: {serviceId, view, answer}.
 let rootInsights = null;
+// The overview answer drawn, when the overview is: {answer, layout}.
+let overview = null;
 
 // How this page signs people in (from /ui/config.json, read at start):
 // "key": an API key pasted once per tab; "oidc": the issuer's sign-in (or a key);
@@ -83,7 +91,12 @@ const api = new ApiClient({
     askToSignIn(error.explain());
   },
 });
-const view = new GraphView($("graph"), { onSelect: select, onReroot: reroot, onMore: showMore });
+const view = new GraphView($("graph"), {
+  onSelect: select,
+  onReroot: reroot,
+  onMore: showMore,
+  onGroup: toggleGroup,
+});
 
 function clamp(value, low, high, fallback) {
   const number = Number.parseInt(value, 10);
@@ -99,10 +112,32 @@ function timeParam(params, name) {
   return parseTime(text) ? text : null;
 }
 
+// The overview's: #view=overview&by=team&expand=checkout&expand=payments&kind=service
+// &team=a,b&criticality=high&source=manual&discovered=only&min_rate=5 (each only when set).
+
+function readOverviewHash(params) {
+  const rate = Number.parseFloat(params.get("min_rate") ?? "0");
+  return {
+    groupBy: GROUP_BY.includes(params.get("by")) ? params.get("by") : "team",
+    expand: params.getAll("expand").filter(Boolean),
+    kind: params.get("kind") ?? "",
+    team: params.get("team") ?? "",
+    criticality: params.get("criticality") ?? "",
+    source: params.get("source") ?? "",
+    discovered: ["only", "declared"].includes(params.get("discovered")) ? params.get("discovered") : "",
+    minRate: Number.isFinite(rate) && rate > 0 ? rate : 0,
+  };
+}
+
 function readHash() {
   const params = new URLSearchParams(window.location.hash.slice(1));
+  const service = params.get("service") || null;
+  const mode = params.get("view") === "overview" || !service ? "overview" : "service";
   return {
-    service: params.get("service") || null,
+    mode,
+    // A service view's address says nothing of the overview: the one in memory stays.
+    ...(mode === "overview" ? { overview: readOverviewHash(params) } : {}),
+    service,
     direction: DIRECTIONS.includes(params.get("direction")) ? params.get("direction") : "both",
     depth: clamp(params.get("depth"), 1, 10, 3),
     includeStale: params.get("stale") === "1",
@@ -115,6 +150,23 @@ function readHash() {
 
 function hashOf(s) {
   const params = new URLSearchParams();
+  if (s.mode === "overview") {
+    const o = s.overview;
+    params.set("view", "overview");
+    params.set("by", o.groupBy);
+    for (const id of o.expand) params.append("expand", id);
+    if (o.kind) params.set("kind", o.kind);
+    if (o.team) params.set("team", o.team);
+    if (o.criticality) params.set("criticality", o.criticality);
+    if (o.source) params.set("source", o.source);
+    if (o.discovered) params.set("discovered", o.discovered);
+    if (o.minRate > 0) params.set("min_rate", String(o.minRate));
+    if (s.includeStale) params.set("stale", "1");
+    if (s.asOf) params.set("at", s.asOf);
+    // The service picked last, for the way back to its view.
+    if (s.service) params.set("service", s.service);
+    return `#${params}`;
+  }
   if (s.service) params.set("service", s.service);
   params.set("direction", s.direction);
   params.set("depth", String(s.depth));
@@ -143,6 +195,39 @@ function showControls() {
   $("compare-since").value = toLocalInput(state.since);
   $("drift-filter").value = state.drift;
   view.setDriftFilter(state.drift);
+  const o = state.overview;
+  $("ov-group-by").value = o.groupBy;
+  $("ov-kind").value = o.kind;
+  $("ov-team").value = o.team;
+  $("ov-criticality").value = o.criticality;
+  $("ov-source").value = o.source;
+  $("ov-discovered").value = o.discovered;
+  $("ov-min-rate").value = String(o.minRate);
+  showMode();
+}
+
+/** The mode switch, the controls that belong to the mode, and the legends. */
+function showMode() {
+  const inOverview = state.mode === "overview";
+  document.body.dataset.mode = state.mode;
+  $("overview-controls").hidden = !inOverview;
+  $("mode-overview").setAttribute("aria-pressed", String(inOverview));
+  $("mode-service").setAttribute("aria-pressed", String(!inOverview));
+  $("mode-service").disabled = !state.service;
+  $("legend-overview").hidden = !inOverview;
+}
+
+function readOverviewControls() {
+  const rate = Number.parseFloat($("ov-min-rate").value);
+  Object.assign(state.overview, {
+    groupBy: GROUP_BY.includes($("ov-group-by").value) ? $("ov-group-by").value : "team",
+    kind: $("ov-kind").value,
+    team: $("ov-team").value.trim(),
+    criticality: $("ov-criticality").value,
+    source: $("ov-source").value,
+    discovered: $("ov-discovered").value,
+    minRate: Number.isFinite(rate) && rate > 0 ? rate : 0,
+  });
 }
 
 function readControls() {
@@ -175,7 +260,8 @@ function report(error, what) {
 
 /** "checkoutservice as of 27 Nov 2026, 10:15:30 GMT+5:45" (or "… now"). */
 function describeView(s) {
-  return `${s.service} ${s.asOf ? `as of ${describeTime(s.asOf)}` : "now"}`;
+  const what = s.mode === "overview" ? `the overview by ${s.overview.groupBy}` : s.service;
+  return `${what} ${s.asOf ? `as of ${describeTime(s.asOf)}` : "now"}`;
 }
 
 /** A view that could not be shown: say why, and keep the one drawn, controls and URL too. */
@@ -184,7 +270,7 @@ function refuse(error, what) {
   if (error instanceof ApiError && error.status === 401) return;
   setError(explain(error, what) + (shown ? ` Still showing ${describeView(shown)}.` : ""));
   if (!shown) return;
-  Object.assign(state, shown);
+  Object.assign(state, shown, { overview: copyOverview(shown.overview) });
   showControls();
   writeHash(false);
 }
@@ -267,6 +353,10 @@ $("key-button").addEventListener("click", () => {
 // --- the graph ----------------------------------------------------------------------
 
 async function load() {
+  if (state.mode === "overview") {
+    loadOverview();
+    return;
+  }
   if (!state.service) return;
   if (!hasCredential()) {
     askToSignIn(
@@ -276,7 +366,7 @@ async function load() {
     return;
   }
   const generation = ++loadGeneration;
-  const wanted = { ...state };
+  const wanted = { ...state, overview: copyOverview(state.overview) };
   setStatus(`Loading ${describeView(wanted)}…`);
   setError(null);
   // The subgraph and the changes are asked together and shown together, or not at all.
@@ -311,7 +401,124 @@ async function load() {
   showView(wanted, queried, diff);
 }
 
+// --- the overview ------------------------------------------------------------------------
+
+/** The overview: one request (the grouping, the filters and the groups expanded). */
+async function loadOverview() {
+  if (!hasCredential()) {
+    askToSignIn(
+      signIn.mode === "oidc" ? "Sign in to see the graph." : "Enter an API key to see the graph.",
+      load,
+    );
+    return;
+  }
+  const generation = ++loadGeneration;
+  const wanted = { ...state, overview: copyOverview(state.overview) };
+  setStatus(`Loading ${describeView(wanted)}…`);
+  setError(null);
+  let queried;
+  try {
+    queried = await api.overview(
+      overviewParams(wanted.overview, { includeStale: wanted.includeStale, asOf: wanted.asOf }),
+    );
+  } catch (error) {
+    if (generation !== loadGeneration) return;
+    setStatus("");
+    refuse(error, `The overview by ${wanted.overview.groupBy}`);
+    return;
+  }
+  if (generation !== loadGeneration) return;
+  showOverview(wanted, queried);
+}
+
+function showOverview(wanted, queried) {
+  const { answer } = queried;
+  const started = performance.now();
+  const layout = view.drawOverview(answer);
+  const drawMs = performance.now() - started;
+  graph = null;
+  rootInsights = null;
+  overview = { answer, layout };
+  shown = wanted;
+  const svg = $("graph");
+  svg.dataset.layoutMs = drawMs.toFixed(1);
+  svg.dataset.revision = String(answer.revision);
+  // The first frame with the drawing on screen (for the figures of docs/performance.md).
+  requestAnimationFrame(() => {
+    svg.dataset.paintedAt = performance.now().toFixed(1);
+  });
+  $("download-svg").disabled = false;
+  $("download-png").disabled = false;
+  $("drift-filter").disabled = true;
+  $("drift-summary").textContent = "drift: in the service view";
+  showTime(wanted, queried);
+  showTeams($("legend-teams"), []);
+  $("legend-changes").hidden = true;
+  note($("changes"), "What changed is marked in the service view.");
+  const t = answer.totals;
+  const drawnGroups = answer.groups.length;
+  $("graph-summary").textContent =
+    `${drawnGroups} group${drawnGroups === 1 ? "" : "s"}` +
+    (drawnGroups < t.groups ? ` of ${t.groups}` : "") +
+    `, ${t.services} service${t.services === 1 ? "" : "s"}, ${t.edges} edge${t.edges === 1 ? "" : "s"}` +
+    `; ${answer.nodes.length} drawn in ${new Set(answer.nodes.map((n) => n.group)).size} expanded`;
+  const cut = [
+    answer.truncated.groups ? `only the ${drawnGroups} largest of ${t.groups} groups are drawn` : null,
+    answer.truncated.members
+      ? `the expanded groups have more services than the ${answer.nodes.length} drawn (the rest stay folded in their group)`
+      : null,
+  ].filter(Boolean);
+  $("truncated-banner").hidden = !cut.length;
+  $("truncated-text").textContent = cut.length ? `The overview is cut: ${cut.join("; ")}.` : "";
+  $("truncated-more").hidden = true;
+  $("graph-caption").textContent =
+    `Overview by ${wanted.overview.groupBy}: ${t.services} services in ${t.groups} groups` +
+    `${describeFilters(wanted)}${wanted.asOf ? `, as of ${describeTime(wanted.asOf)}` : ""}. ` +
+    "Click (or Enter) a group to expand or collapse it; double-click a service for its dependencies.";
+  setStatus(`Showing ${describeView(wanted)}.`);
+  note($("details"), "Click a service of an expanded group.");
+  note($("impact"), "Open a service's view for its blast radius.");
+  note($("availability"), "Open a service's view for its availability ceiling.");
+}
+
+function describeFilters(s) {
+  const o = s.overview;
+  const said = [
+    o.kind && `kind ${o.kind}`,
+    o.team && `team ${o.team}`,
+    o.criticality && `criticality ${o.criticality}`,
+    o.source && `seen by ${o.source}`,
+    o.discovered === "only" && "discovered only",
+    o.discovered === "declared" && "declared only",
+    o.minRate > 0 && `at least ${o.minRate} req/s`,
+    s.includeStale && "stale edges included",
+  ].filter(Boolean);
+  return said.length ? ` (${said.join(", ")})` : "";
+}
+
+/** Expand a collapsed group, or collapse an expanded one: the overview asked again. */
+function toggleGroup(groupId) {
+  if (state.mode !== "overview" || !groupId) return;
+  const expand = state.overview.expand;
+  state.overview.expand = expand.includes(groupId)
+    ? expand.filter((id) => id !== groupId)
+    : [...expand, groupId];
+  writeHash(true);
+  load();
+}
+
+function switchMode(mode) {
+  if (mode === "service" && !state.service) return;
+  state.mode = mode;
+  showControls();
+  writeHash(true);
+  load();
+}
+
 function showView(wanted, queried, diff) {
+  $("truncated-more").hidden = false;
+  $("drift-filter").disabled = false;
+  overview = null;
   graph = graphOfAnswer(queried.answer, wanted.direction, wanted.maxNodes);
   graph.drift = driftOfEdges(queried.answer.drift ?? null, graph.edges);
   rootInsights = { serviceId: wanted.service, view: wanted, answer: queried.answer };
@@ -413,6 +620,13 @@ function showChangesPanel(wanted, changes) {
 /** Select a service; with `target` (a drift badge's edge), bring that edge's row into
  * view in the panel. */
 function select(serviceId, target = null) {
+  if (state.mode === "overview" && overview) {
+    const member = overview.answer.nodes.find((n) => n.service_id === serviceId);
+    if (!member) return;
+    view.select(serviceId);
+    showMember($("details"), member, overview.answer.edges, { onOpen: reroot });
+    return;
+  }
   if (!graph || !graph.nodes.has(serviceId)) return;
   view.select(serviceId);
   const drift = graph.drift;
@@ -433,7 +647,9 @@ function select(serviceId, target = null) {
 
 function reroot(serviceId) {
   if (!serviceId) return;
+  state.mode = "service";
   state.service = serviceId;
+  showMode();
   $("service-search").value = serviceId;
   writeHash(true);
   load();
@@ -535,6 +751,20 @@ new Typeahead($("service-search"), $("service-suggestions"), {
 });
 
 $("controls").addEventListener("submit", (event) => event.preventDefault());
+$("overview-controls").addEventListener("submit", (event) => event.preventDefault());
+$("mode-overview").addEventListener("click", () => switchMode("overview"));
+$("mode-service").addEventListener("click", () => switchMode("service"));
+// Each change of the grouping or of a filter is one request (a text field on Enter or
+// when it loses the focus, not per key).
+for (const id of ["ov-group-by", "ov-kind", "ov-team", "ov-criticality", "ov-source", "ov-discovered", "ov-min-rate"]) {
+  $(id).addEventListener("change", () => {
+    readOverviewControls();
+    // Groups of another grouping are other groups: none stays expanded.
+    if (id === "ov-group-by") state.overview.expand = [];
+    writeHash(false);
+    load();
+  });
+}
 for (const id of ["direction", "depth", "include-stale", "max-nodes"]) {
   $(id).addEventListener("change", () => {
     readControls();
@@ -604,6 +834,7 @@ $("drift-filter").addEventListener("change", () => {
 function fileName(extension) {
   const safe = (text) => text.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
   const past = shown.asOf ? `-at-${safe(shown.asOf)}` : "";
+  if (shown.mode === "overview") return `slo-engine-overview-by-${shown.overview.groupBy}${past}.${extension}`;
   return `slo-engine-${safe(shown.service)}-${shown.direction}-depth${shown.depth}${past}.${extension}`;
 }
 
@@ -676,6 +907,8 @@ async function start() {
   }
   Object.assign(state, readHash());
   showControls();
+  // An address without a service opens the overview: say so in it (to bookmark, Back).
+  if (state.mode === "overview") writeHash(false);
   showWho();
   showKeyNeeded();
   if (hasCredential()) refreshAll();

@@ -492,3 +492,54 @@ export function showTeams(container, teams) {
     ),
   );
 }
+
+/**
+ * A service of an expanded group in the overview: what the overview answer says of it
+ * (no request), the edges drawn from and to it, and a button to its dependencies.
+ */
+export function showMember(container, node, edges, { onOpen }) {
+  const end = (group, service) => service ?? `${group} (group)`;
+  const touching = edges.filter((e) => e.source === node.service_id || e.target === node.service_id);
+  put(
+    container,
+    h("h3", { class: "service-id" }, node.service_id),
+    h(
+      "dl",
+      { class: "facts overview-facts" },
+      row("Display name", node.display_name),
+      row("Group", node.group),
+      row("Team", node.team),
+      row("Kind", node.kind),
+      row("Criticality", node.criticality),
+      row("Discovered only", node.discovered ? "yes (named by edges, never declared)" : "no"),
+      row("Requests in and out", node.request_rate == null ? null : `${formatNumber(node.request_rate, 1)} req/s`),
+      row("On a cycle", node.in_cycle ? "yes" : "no"),
+    ),
+    h(
+      "button",
+      { type: "button", class: "open-service", onclick: () => onOpen(node.service_id) },
+      "Show its dependencies",
+    ),
+    h("h4", {}, `Edges drawn (${touching.length})`),
+    touching.length
+      ? h(
+          "ul",
+          { class: "edge-list" },
+          touching.map((e) =>
+            h(
+              "li",
+              { class: "edge-row" },
+              h(
+                "span",
+                { class: "edge-name" },
+                e.source === node.service_id ? `→ ${end(e.target_group, e.target)}` : `← ${end(e.source_group, e.source)}`,
+              ),
+              ` · ${e.edges} edge${e.edges === 1 ? "" : "s"}`,
+              e.request_rate == null ? "" : ` · ${formatNumber(e.request_rate, 1)} req/s`,
+              e.error_rate == null ? "" : ` · worst ${formatPercent(e.error_rate)} errors`,
+            ),
+          ),
+        )
+      : h("p", { class: "note" }, "No drawn edge."),
+  );
+}

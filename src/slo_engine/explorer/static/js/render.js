@@ -4,6 +4,7 @@
 import { s } from "./elements.js";
 import { cycleEdges, edgeKey } from "./graph.js";
 import { labelText, layeredLayout } from "./layout.js";
+import { GROUP_LAYOUT, countLine, endBox, groupLayout, kindsSummary } from "./overview.js";
 import {
   DRIFT_WORDS,
   criticalityBadge,
@@ -13,10 +14,17 @@ import {
   teamColour,
   trafficFigures,
 } from "./marks.js";
+import { formatNumber } from "./panels.js";
 
 const MARGIN = 40;
 const MIN_ZOOM_WIDTH = 80; // svg units across at the closest zoom
 const DRAG_THRESHOLD = 4; // px of movement before a press becomes a pan
+// Screen pixels per drawing unit below which the overview's small labels (members, edge
+// counts, a group's details) are hidden, and below which group names are too: a 12 px
+// label drawn smaller than about 7 px is unreadable. Hovering or focusing shows them.
+const SMALL_LABELS = 0.6;
+const MEMBER_LABEL_CHARS = GROUP_LAYOUT.memberLabelChars;
+const TINY_LABELS = 0.3;
 
 const CRITICALITIES = new Set(["hard", "soft", "degraded"]);
 
@@ -148,7 +156,7 @@ const TEAM_STRIPE = 5; // px: the team's colour along the left side of a box
  * team's colour down the box's left side (clipped to the box's own corners by `clipId`);
  * with `criticality`, its badge on the top right corner.
  */
-function boxOf(box, id, kind = "service", { team = null, criticality = null, clipId = null } = {}) {
+function boxOf(box, id, kind = "service", { team = null, criticality = null, clipId = null, maxChars } = {}) {
   const rx = (CORNERS[kind] ?? (() => 5))(box.height);
   const shape = { x: -box.width / 2, y: -box.height / 2, width: box.width, height: box.height, rx };
   const badge = criticalityBadge(criticality);
@@ -167,7 +175,7 @@ function boxOf(box, id, kind = "service", { team = null, criticality = null, cli
           }),
         ]
       : []),
-    s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(id)),
+    s("text", { "text-anchor": "middle", dy: "0.35em" }, labelText(id, maxChars)),
     badge
       ? s(
           "g",
@@ -230,6 +238,112 @@ function ghostNode(id, place, box) {
   );
 }
 
+/** The tooltip of an overview edge: its ends, how many service edges, the figures. */
+function overviewEdgeTitle(edge) {
+  const end = (group, service) => (service ? `${service} (${group})` : group);
+  const figures = [
+    edge.request_rate == null ? null : `${formatNumber(edge.request_rate, 1)} req/s summed`,
+    edge.error_rate == null ? null : `worst ${(edge.error_rate * 100).toFixed(2)} % errors`,
+  ].filter(Boolean);
+  return (
+    `${end(edge.source_group, edge.source)} → ${end(edge.target_group, edge.target)}: ` +
+    `${edge.edges} service edge${edge.edges === 1 ? "" : "s"}` +
+    (figures.length ? `; ${figures.join(", ")}` : "; no traffic figures")
+  );
+}
+
+/** A group's box: its name, size and kinds, a cycle mark, and its drawn members. */
+function groupElement(group, box, members, layout) {
+  const left = -box.width / 2;
+  const top = -box.height / 2;
+  const line = (index) => top + 10 + 12 + index * 16;
+  const expanded = members.length > 0;
+  const folded = group.services - group.members_shown;
+  return s(
+    "g",
+    {
+      class: ["group", expanded && "expanded", group.in_cycle && "in-cycle", group.discovered === group.services && "discovered"],
+      "data-group-id": group.id,
+      "data-services": group.services,
+      "data-internal-edges": group.internal_edges,
+      "data-members-shown": group.members_shown,
+      transform: `translate(${box.x},${box.y})`,
+      tabindex: 0,
+      role: "button",
+      "aria-expanded": String(expanded),
+      "aria-label":
+        `Group ${group.label}: ${countLine(group)}` +
+        (group.in_cycle ? ", on a circular dependency" : "") +
+        (expanded ? "; Enter collapses it" : "; Enter expands it"),
+    },
+    s("rect", { class: "group-box", x: left, y: top, width: box.width, height: box.height, rx: 8 }),
+    s(
+      "text",
+      { class: "group-label", x: left + 10, y: line(0) },
+      `${expanded ? "▾" : "▸"} ${labelText(group.label, 32)}`,
+    ),
+    s("text", { class: "group-detail group-count", x: left + 10, y: line(1) }, countLine(group)),
+    s("text", { class: "group-detail group-kinds", x: left + 10, y: line(2) }, kindsSummary(group.kinds)),
+    group.in_cycle
+      ? s(
+          "g",
+          { class: "cycle-mark", transform: `translate(${box.width / 2 - 14},${top + 14})` },
+          s("circle", { r: 8 }),
+          s("text", { "text-anchor": "middle", dy: "0.35em" }, "↻"),
+        )
+      : null,
+    ...members.map((member) => memberElement(member, layout.members.get(member.service_id), box)),
+    expanded && folded > 0
+      ? s(
+          "text",
+          { class: "group-detail group-folded", x: left + 10, y: box.height / 2 - 10 },
+          `+ ${folded} more not drawn (member budget)`,
+        )
+      : null,
+    s(
+      "title",
+      {},
+      `${group.label}: ${countLine(group)}; ${kindsSummary(group.kinds)}` +
+        (group.discovered ? `; ${group.discovered} discovered only` : "") +
+        (group.in_cycle ? "; on a circular dependency" : "") +
+        (expanded ? ". Click to collapse." : ". Click to expand."),
+    ),
+  );
+}
+
+/** A member service inside its group's box (positions relative to the group's centre). */
+function memberElement(node, box, groupBox) {
+  return s(
+    "g",
+    {
+      class: [
+        "node",
+        "member",
+        node.discovered && "discovered",
+        node.kind && node.kind !== "service" && `kind-${node.kind}`,
+        node.in_cycle && "in-cycle",
+      ],
+      "data-service-id": node.service_id,
+      "data-group": node.group,
+      "data-team": node.team,
+      transform: `translate(${box.x - groupBox.x},${box.y - groupBox.y})`,
+      tabindex: 0,
+      role: "button",
+      "aria-label": `${node.service_id}, in ${node.group}; Shift+Enter opens its dependencies`,
+    },
+    boxOf(box, node.service_id, node.kind, { criticality: node.criticality, maxChars: MEMBER_LABEL_CHARS }),
+    s(
+      "title",
+      {},
+      (node.display_name ? `${node.service_id} (${node.display_name})` : node.service_id) +
+        (node.team ? `; team ${node.team}` : "") +
+        (node.request_rate == null ? "" : `; ${formatNumber(node.request_rate, 1)} req/s in and out`) +
+        (node.in_cycle ? "; on a circular dependency" : "") +
+        ". Double-click for its dependencies.",
+    ),
+  );
+}
+
 /** The bound the "+ more" marker asks for: twice the current one, within the control's. */
 export function moreNodes(maxNodes) {
   return Math.min(100000, maxNodes * 2);
@@ -240,9 +354,10 @@ export class GraphView {
    * `svg`: the page's <svg>; `onSelect(id, target?)` (a drift badge names the edge's
    * target too), `onReroot(id)`: node actions.
    */
-  constructor(svg, { onSelect, onReroot, onMore = () => {} }) {
+  constructor(svg, { onSelect, onReroot, onMore = () => {}, onGroup = () => {} }) {
     this.svg = svg;
     this.onSelect = onSelect;
+    this.onGroup = onGroup;
     this.onReroot = onReroot;
     this.onMore = onMore;
     this.view = { x: -100, y: -100, width: 200, height: 200 };
@@ -374,6 +489,7 @@ export class GraphView {
       bounds.maxX = Math.max(bounds.maxX, centre + width / 2);
     }
     this.svg.replaceChildren(markers(), viewport);
+    this.svg.classList.remove("overview", "small-labels", "tiny-labels");
     this.svg.dataset.crossings = String(layout.crossings);
     this.svg.dataset.driftFilter = this.driftFilter;
     this.bounds = bounds;
@@ -465,6 +581,77 @@ export class GraphView {
     });
   }
 
+  /**
+   * Draw an overview answer (GET /graph/overview): a box per group with its label, size,
+   * kinds and a cycle mark; an expanded group's members inside its box; an edge per
+   * answer edge labelled with the number of service edges it stands for, its width by
+   * the summed request rate and its colour by the worst error rate (the legend's
+   * classes). Returns the layout.
+   */
+  drawOverview(answer) {
+    const layout = groupLayout(answer);
+    this.graph = null;
+    this.layout = layout;
+    const pathOf = (edge) =>
+      edgePath(endBox(layout, edge.source_group, edge.source), endBox(layout, edge.target_group, edge.target));
+    const edges = answer.edges.map((edge) => {
+      const classes = ["edge", "aggregate", rateClass(edge.request_rate), errorClass(edge.error_rate)];
+      const from = endBox(layout, edge.source_group, edge.source);
+      const to = endBox(layout, edge.target_group, edge.target);
+      if (from === to) classes.push("self");
+      else if (to.layer < from.layer) classes.push("back");
+      return s(
+        "path",
+        {
+          class: classes,
+          d: pathOf(edge),
+          "data-source-group": edge.source_group,
+          "data-target-group": edge.target_group,
+          "data-source": edge.source ?? undefined,
+          "data-target": edge.target ?? undefined,
+          "data-edges": edge.edges,
+          "data-request-rate": edge.request_rate,
+          "data-error-rate": edge.error_rate,
+          "marker-end": `url(#${markerId(classes)})`,
+        },
+        s("title", {}, overviewEdgeTitle(edge)),
+      );
+    });
+    const counts = answer.edges.map((edge) => {
+      const middle = edgeMiddle(
+        endBox(layout, edge.source_group, edge.source),
+        endBox(layout, edge.target_group, edge.target),
+      );
+      return s(
+        "text",
+        { class: "edge-count", x: middle.x, y: middle.y, dy: "0.35em", "text-anchor": "middle" },
+        String(edge.edges),
+      );
+    });
+    const membersOf = new Map();
+    for (const node of answer.nodes) {
+      if (!membersOf.has(node.group)) membersOf.set(node.group, []);
+      membersOf.get(node.group).push(node);
+    }
+    const groups = answer.groups.map((group) =>
+      groupElement(group, layout.groups.get(group.id), membersOf.get(group.id) ?? [], layout),
+    );
+    const viewport = s(
+      "g",
+      { class: "viewport" },
+      s("g", { class: "groups" }, groups),
+      s("g", { class: "edges" }, edges),
+      s("g", { class: "edge-counts" }, counts),
+    );
+    this.svg.replaceChildren(markers(), viewport);
+    this.svg.classList.add("overview");
+    this.svg.dataset.crossings = String(layout.crossings);
+    this.bounds = { ...layout.bounds };
+    this.selected = null;
+    this.fit();
+    return layout;
+  }
+
   clear() {
     this.svg.replaceChildren();
     this.graph = null;
@@ -497,8 +684,23 @@ export class GraphView {
   }
 
   setView(view) {
+    const zoomed = view.width !== this.view.width;
     this.view = view;
     this.svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.width} ${view.height}`);
+    // Only a zoom changes the labels' size on screen; a pan keeps it (and reads no layout).
+    if (zoomed || !this.svg.dataset.scale) this.showLabelsBySize();
+  }
+
+  /** Hide the overview's labels that would be drawn too small to read. */
+  showLabelsBySize() {
+    const width = this.svg.clientWidth || this.svg.getBoundingClientRect().width;
+    const height = this.svg.clientHeight || this.svg.getBoundingClientRect().height;
+    if (!width || !height) return;
+    // The viewBox is fitted to the element keeping its aspect ratio (meet).
+    const scale = Math.min(width / this.view.width, height / this.view.height);
+    this.svg.dataset.scale = scale.toFixed(3);
+    this.svg.classList.toggle("small-labels", scale < SMALL_LABELS);
+    this.svg.classList.toggle("tiny-labels", scale < TINY_LABELS);
   }
 
   /** Zoom by `factor` (< 1 zooms in) keeping the svg point (px, py) where it is. */
@@ -575,6 +777,8 @@ export class GraphView {
       }
       const node = event.target.closest?.(".node");
       if (node) this.onSelect(node.dataset.serviceId);
+      const group = !node && event.target.closest?.(".group");
+      if (group) this.onGroup(group.dataset.groupId);
       if (event.target.closest?.(".more-marker")) this.onMore();
       // A drift badge selects the caller, whose panel lists the edge with its evidence.
       const badge = event.target.closest?.(".drift-badge");
@@ -595,6 +799,12 @@ export class GraphView {
         event.preventDefault();
         if (event.shiftKey) this.onReroot(node.dataset.serviceId);
         else this.onSelect(node.dataset.serviceId);
+        return;
+      }
+      const group = event.target.closest?.(".group");
+      if (group && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        this.onGroup(group.dataset.groupId);
         return;
       }
       const step = this.view.width * 0.1;
