@@ -102,7 +102,7 @@ API_ROUTERS = (
     topology_router,
     insights_router,
     drift_router,
-    overview_router,  # before exports_router: `/graph/overview` is not `/graph`
+    overview_router,
     exports_router,
     catalog_router,
     alerts_router,

@@ -8,8 +8,8 @@ expanded groups; every action (a grouping, a filter, an expand, a collapse, a sw
 service's view) is one request; no two group boxes overlap on screen; a 429 leaves the
 overview drawn with the wait. The layout is also measured against layout.js's layered
 layout on the same answers (written to test-artifacts/overview-layout.json, quoted in
-docs/performance.md), and with SLO_ENGINE_OVERVIEW_5000=1 the page is timed on a
-5,000-service graph (test-artifacts/overview-5000.json).
+docs/performance.md), and a 5,000-service graph is drawn without a page error and timed
+(test-artifacts/overview-5000.json; never asserted).
 """
 
 from __future__ import annotations
@@ -682,7 +682,7 @@ def test_the_group_layout_against_the_layered_one(
     assert any(row["flat"]["overlaps"] > 0 for row in figures if row["members"])
 
 
-# --- 5,000 services, timed (SLO_ENGINE_OVERVIEW_5000=1) ------------------------------------
+# --- 5,000 services, drawn and timed (the figures: test-artifacts/overview-5000.json) -------
 
 PAN = """async (steps) => {
   const svg = document.querySelector('#graph');
@@ -724,10 +724,6 @@ FIRST_PAINT = """() => {
 }"""
 
 
-@pytest.mark.skipif(
-    os.environ.get("SLO_ENGINE_OVERVIEW_5000") != "1",
-    reason="timing run: SLO_ENGINE_OVERVIEW_5000=1 (docs/performance.md)",
-)
 def test_time_the_overview_at_5000_services(
     browser: Any, tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path
 ) -> None:

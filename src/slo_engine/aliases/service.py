@@ -11,7 +11,6 @@ rows to the live graph after the commit.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from slo_engine.catalog.alias_rules import AliasRule, AliasRuleError, compile_ru
 from slo_engine.catalog.repository import CatalogRepository
 from slo_engine.errors import AliasNotFoundError, ConflictError, InvalidInputError
 from slo_engine.graph.change_log import changes_of_write, service_deleted
-from slo_engine.graph.model import SERVICE_ID_PATTERN, AlertStatus, DiscoverySource
+from slo_engine.graph.model import AlertStatus, DiscoverySource
 from slo_engine.graph.realias import RealiasPlan, plan_realias
 from slo_engine.graph.snapshot import GraphSnapshot, ReportKey, is_fresh
 from slo_engine.infra.db import after_commit
@@ -44,7 +43,6 @@ from slo_engine.ingestion.cycle_check import (
 )
 from slo_engine.live.graph import LiveGraph
 
-_VALID_ID = re.compile(SERVICE_ID_PATTERN)
 # How many aliases the store holds at most: each ingestion reads them all; rules, which
 # each name of an ingestion may be matched against, fewer.
 MAX_ALIASES = 10_000
@@ -300,7 +298,7 @@ async def sync_aliases_file(
             version.sha256, version.modified_at, catalog.change_log().at
         )
     if outcome is not None:
-        after_commit(session, lambda: cache.apply_committed(revision, [], []))
+        _nothing_moved(session, cache, revision)
         return outcome
     kept = [a for a in stored if a.origin != FILE_ORIGIN]
     if len(kept) + len(specs) > MAX_ALIASES:
@@ -326,6 +324,11 @@ async def sync_aliases_file(
     return FileSync(
         await _realias(session, cache, catalog, revision, stored, [*kept, *added], actor)
     )
+
+
+def _nothing_moved(session: AsyncSession, cache: LiveGraph, revision: int) -> None:
+    """A write that took a revision and moved nothing: the live graph still moves to it."""
+    after_commit(session, lambda: cache.apply_committed(revision, [], []))
 
 
 def _spec_of(alias: Alias) -> AliasSpec:
@@ -414,7 +417,7 @@ async def _realias(
     summary.services_removed = _capped(removed)
     summary.services_restored = _capped(restored)
     if not plan:
-        after_commit(session, lambda: cache.apply_committed(revision, [], []))
+        _nothing_moved(session, cache, revision)
         return summary
 
     cleared = plan.keys_cleared

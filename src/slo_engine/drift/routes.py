@@ -27,11 +27,10 @@ from slo_engine.infra.cursor import CursorQuery
 from slo_engine.infra.http_errors import problem_responses
 from slo_engine.live.graph import LiveGraph
 from slo_engine.live.reads import (
-    FRESHNESS_HEADER,
     MAX_REVISION,
     MIN_REVISION_DESCRIPTION,
-    REVISION_HEADER,
     LiveGraphDep,
+    revision_headers,
 )
 from slo_engine.topology.service import service_in
 
@@ -100,11 +99,7 @@ async def _live_snapshot(
 def _headers(live: LiveGraph, revision: int) -> dict[str, str]:
     """The headers of an answer judged at `revision` (returned by the off-loop work: the
     live snapshot may have moved on since)."""
-    return {
-        REVISION_HEADER: str(revision),
-        FRESHNESS_HEADER: "confirmed" if live.freshness().confirmed else "unconfirmed",
-        "Cache-Control": "no-cache",
-    }
+    return {**revision_headers(live, revision), "Cache-Control": "no-cache"}
 
 
 def _page_request(

@@ -332,7 +332,6 @@ async def included_drift_of(
 
 # --- suggestions ---------------------------------------------------------------------
 
-SUGGESTION_FORMATS = ("backstage-patch", "ingest")
 # The edges suggestions name at most (in the listing order); past it the answer says so.
 MAX_SUGGESTED_EDGES = 10_000
 TRUNCATED_HEADER = "X-Drift-Truncated"

@@ -149,15 +149,6 @@ class DriftItem:
         return (self.source, self.target, DRIFT_ORDER[self.drift], self.field or "")
 
 
-def role_of(source: str) -> Role:
-    """What `source` is to drift.
-
-    >>> role_of("backstage").value, role_of("jaeger").value, role_of("kubernetes").value
-    ('declares', 'observes', 'neither')
-    """
-    return SOURCES[DiscoverySource(source)].role
-
-
 def weight(seen: datetime, now: datetime, window: timedelta) -> float:
     """How much an observation made at `seen` counts: 1 now, falling linearly to
     OLDEST_WEIGHT at the window's far end (a time after `now` counts as now).
@@ -291,11 +282,9 @@ class _Judge:
         """The nodes a declared pair joins `service_id` to, either way."""
         if service_id not in self._partners:
             snapshot = self.snapshot
-            pairs = [(service_id, t) for t in snapshot.downstream_all.get(service_id, ())]
-            pairs += [(s, service_id) for s in snapshot.upstream_all.get(service_id, ())]
             found = {
                 other
-                for pair in pairs
+                for pair in pairs_touching(snapshot, service_id)
                 if any(_declares(r) for r in snapshot.reports(pair))
                 for other in pair
                 if other != service_id

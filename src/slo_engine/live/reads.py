@@ -103,14 +103,19 @@ class GraphRead:
     def headers(self, revision: int) -> dict[str, str]:
         """The answer's headers, for an answer computed at `revision` (read from the
         snapshot when the answer was computed: the live snapshot moves between awaits)."""
-        headers = {
-            REVISION_HEADER: str(revision),
-            FRESHNESS_HEADER: "confirmed" if self.live.freshness().confirmed else "unconfirmed",
-            "ETag": self.etag(revision),
-        }
+        headers = {**revision_headers(self.live, revision), "ETag": self.etag(revision)}
         if self.as_of is not None:
             headers[AS_OF_HEADER] = self.as_of.isoformat()
         return headers
+
+
+def revision_headers(live: LiveGraph, revision: int) -> dict[str, str]:
+    """What every graph read says of the graph it answered from: its revision, and
+    whether the live graph is confirmed current."""
+    return {
+        REVISION_HEADER: str(revision),
+        FRESHNESS_HEADER: "confirmed" if live.freshness().confirmed else "unconfirmed",
+    }
 
 
 def _request_digest(request: Request) -> str:
