@@ -345,7 +345,7 @@ def test_opens_in_the_overview_and_draws_the_api_answer(page_of: Any, boutique: 
             "group_by=kind",
         ),
         (
-            lambda: page.select_option("#ov-kind", "service"),
+            lambda: page.select_option("#filter-kind", "service"),
             [("group_by", "kind"), ("kind", "service")],
             "kind=service",
         ),
@@ -355,7 +355,7 @@ def test_opens_in_the_overview_and_draws_the_api_answer(page_of: Any, boutique: 
             "group_by=namespace",
         ),
         (
-            lambda: page.select_option("#ov-kind", ""),
+            lambda: page.select_option("#filter-kind", ""),
             [("group_by", "namespace")],
             "group_by=namespace",
         ),
@@ -365,22 +365,22 @@ def test_opens_in_the_overview_and_draws_the_api_answer(page_of: Any, boutique: 
             "group_by=team",
         ),
         (
-            lambda: page.select_option("#ov-criticality", "critical"),
+            lambda: page.select_option("#filter-criticality", "critical"),
             [("group_by", "team"), ("criticality", "critical")],
             "criticality=critical",
         ),
         (
-            lambda: page.select_option("#ov-criticality", ""),
+            lambda: page.select_option("#filter-criticality", ""),
             [("group_by", "team")],
             "group_by=team",
         ),
         (
-            lambda: page.select_option("#ov-source", "otel_service_graph"),
+            lambda: page.select_option("#filter-source", "otel_service_graph"),
             [("group_by", "team"), ("discovery_source", "otel_service_graph")],
             "discovery_source=otel_service_graph",
         ),
         (
-            lambda: page.select_option("#ov-discovered", "only"),
+            lambda: page.select_option("#filter-discovered", "only"),
             [
                 ("group_by", "team"),
                 ("discovery_source", "otel_service_graph"),
@@ -389,18 +389,25 @@ def test_opens_in_the_overview_and_draws_the_api_answer(page_of: Any, boutique: 
             "discovered=true",
         ),
         (
-            lambda: page.select_option("#ov-source", ""),
+            lambda: page.select_option("#filter-source", ""),
             [("group_by", "team"), ("discovered", "true")],
             "discovered=true",
         ),
-        (lambda: page.select_option("#ov-discovered", ""), [("group_by", "team")], "group_by=team"),
         (
-            lambda: (page.fill("#ov-min-rate", "10"), page.press("#ov-min-rate", "Enter")),
+            lambda: page.select_option("#filter-discovered", ""),
+            [("group_by", "team")],
+            "group_by=team",
+        ),
+        (
+            lambda: (page.fill("#filter-min-rate", "10"), page.press("#filter-min-rate", "Enter")),
             [("group_by", "team"), ("min_request_rate", 10)],
             "min_request_rate=10",
         ),
         (
-            lambda: (page.fill("#ov-team", "checkout, payments"), page.press("#ov-team", "Enter")),
+            lambda: (
+                page.fill("#filter-team", "checkout, payments"),
+                page.press("#filter-team", "Enter"),
+            ),
             [("group_by", "team"), ("min_request_rate", 10), ("team", "checkout,payments")],
             "team=checkout%2Cpayments",
         ),
@@ -603,7 +610,7 @@ def test_a_generated_graph_of_2000_services(page_of: Any, large: Served) -> None
     urls = action(
         page,
         requests,
-        lambda: (page.fill("#ov-min-rate", "200"), page.press("#ov-min-rate", "Enter")),
+        lambda: (page.fill("#filter-min-rate", "200"), page.press("#filter-min-rate", "Enter")),
     )
     assert len(urls) == 1 and "min_request_rate=200" in urls[0], urls
     filtered = large.overview(("group_by", "team"), ("min_request_rate", 200))

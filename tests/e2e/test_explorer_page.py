@@ -427,9 +427,34 @@ def test_blast_radius_and_ceiling_panels_show_the_api_figures(
     ceiling.wait_for()
     assert float(ceiling.get_attribute("data-ceiling") or "nan") == availability["ceiling"]
     assert f"{availability['ceiling'] * 100:.3f} %" in ceiling.inner_text()
+    # The arithmetic behind its toggle.
+    assert page.locator("#availability .arithmetic").is_hidden()
+    page.click("#availability .arithmetic-toggle summary")
     assert availability["arithmetic"] in page.inner_text("#availability .arithmetic")
 
+    # The root's ceiling: what limits it most as bars, the largest cost full length.
+    page.click('#graph .node[data-service-id="checkoutservice"]')
+    page.wait_for_selector("#details h3:text-is('checkoutservice')")
+    availability = explorer.api("/services/checkoutservice/availability", include_stale="false")
+    page.wait_for_function(
+        "c => document.querySelector('#availability .ceiling')?.dataset.ceiling === String(c)",
+        arg=availability["ceiling"],
+    )
+    bars = page.eval_on_selector_all(
+        "#availability .limit-chart .bar-row",
+        "rows => rows.map(r => [r.dataset.members, Number(r.dataset.cost),"
+        " Number(r.querySelector('.bar').getAttribute('width'))])",
+    )
+    limiting = availability["limiting"][:5]
+    assert len(limiting) > 1
+    assert [(m, c) for m, c, _ in bars] == [(",".join(u["members"]), u["cost"]) for u in limiting]
+    largest = max(u["cost"] for u in limiting)
+    for _, cost, width in bars:
+        assert width == pytest.approx(140 * cost / largest)
+
     # Picking an affected service in the blast radius selects it in the graph.
+    page.click('#graph .node[data-service-id="paymentservice"]')
+    page.wait_for_selector("#details h3:text-is('paymentservice')")
     listed.first.locator("button").click()
     page.wait_for_selector(f"#details h3:text-is('{first['service_id']}')")
 
@@ -486,12 +511,15 @@ def test_truncation_banner_and_labels_apart_at_200_nodes(
     picture = drawn(page)
     assert len(picture["nodes"]) == 201
     assert len(picture["edges"]) == len(answer["edges"])
-    # No two labels overlap, and each label stays inside its box, as drawn.
+    # No two labels shown overlap, and each stays inside its box, as drawn (labels drawn
+    # too small to read are hidden: test_explorer_service_view.py).
     overlaps = page.evaluate(
         """() => {
-            const boxes = [...document.querySelectorAll('#graph .node')].map(n => ({
+            const boxes = [...document.querySelectorAll('#graph .node')]
+              .filter(n => getComputedStyle(n.querySelector(':scope > text')).display !== 'none')
+              .map(n => ({
                 box: n.querySelector('rect').getBoundingClientRect(),
-                text: n.querySelector('text').getBoundingClientRect() }));
+                text: n.querySelector(':scope > text').getBoundingClientRect() }));
             const apart = (a, b) => a.right <= b.left || b.right <= a.left
                 || a.bottom <= b.top || b.bottom <= a.top;
             const inside = (t, b) => t.left >= b.left - 0.5 && t.right <= b.right + 0.5;
@@ -623,7 +651,9 @@ def test_long_names_wrap_inside_the_panels(page: Any, explorer: Explorer) -> Non
     assert f"{LONG_ID} → {LONG_CALLER}" in page.inner_text("#impact .path") or (
         f"{LONG_CALLER} → {LONG_ID}" in page.inner_text("#impact .path")
     )
-    assert LONG_TEAM in page.inner_text("#impact")
+    # The by-team chart names the team (its label cut to fit, the whole name its title).
+    assert page.get_attribute("#impact .team-chart .bar-row", "data-team") == LONG_TEAM
+    assert LONG_TEAM in page.text_content("#impact .team-chart title")
     assert LONG_DEPENDENCY in page.inner_text("#availability .edges-table")
 
     widths = page.evaluate(

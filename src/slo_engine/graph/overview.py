@@ -5,27 +5,29 @@ GET /api/v1/graph/overview; docs/api.md "Overview").
 Pure: a snapshot and options in, an `Overview` out (no I/O, no clock, no recursion).
 
 The filters narrow the graph first, then it is aggregated, so every count describes the
-filtered graph:
+filtered graph. They are the traversal filters (`TraversalFilter`, the same as the
+subgraph query's and the blast radius's), keeping what a walk would cross:
 
-* a service stays when it passes the traversal filters' node rules (`kind`, `team`,
-  `criticality`, `exclude`: the same `TraversalFilter` as the subgraph query),
-  `discovered` (true: known only from edges; false: declared) and `min_request_rate`;
-* an edge stays when both its ends stay and the traversal filter lets it through
-  (`discovery_source`, judged on the merged view as a walk judges it), over the edges
-  `include_stale` allows (fresh ones by default; a service is kept whatever the age of
-  its edges, as the whole-graph export lists every service).
+* a service stays when it passes their node rules: `TraversalFilter.passes` (`kind`,
+  `team`, `criticality`, `exclude`, `discovered`) and `min_request_rate`;
+* an edge stays when both its ends stay and the filter follows it
+  (`TraversalFilter.follows`: `discovery_source`, judged on the merged view as a walk
+  judges it), over the edges `include_stale` allows (fresh ones by default; a service is
+  kept whatever the age of its edges, as the whole-graph export lists every service).
 
-A service's request rate is the sum of the `request_rate` of every edge into or out of
-it that `include_stale` allows, before any other filter (so hiding a neighbour does not
-hide the service as well); an edge without the figure adds 0, and a service with no
-figure at all counts as 0 against `min_request_rate`.
+A service's request rate is graph/request_rates.py `request_rate_of`: the sum of the
+`request_rate` of every edge into or out of it that `include_stale` allows, before any
+other filter (so hiding a neighbour does not hide the service as well); an edge without
+the figure adds 0, and a service with no figure at all counts as 0 against
+`min_request_rate`. A member's `request_rate` is the same figure, computed the same way.
 
 Cost: O(V + E) for V services and E pairs, plus sorting the groups (O(G log G)), the
 members of the expanded groups (O(M log M)) and the answer's edges (at most E of them,
 O(A log A) for A answer edges). One pass over the services and one over the pairs,
-which aggregates them at once when nothing is expanded; plus one over the pairs for the
-request rates when `min_request_rate` is set, and one over the edges kept when groups
-are expanded (which members are drawn depends on how connected they are).
+which aggregates them at once when nothing is expanded; plus, when `min_request_rate`
+is set, each service's edges once for its request rate (O(V + E) in all), and one pass
+over the edges kept when groups are expanded (which members are drawn depends on how
+connected they are).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from typing import Any
 
 from slo_engine.graph.cycles import cyclic_components
 from slo_engine.graph.model import Service
-from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairReports, PairState
+from slo_engine.graph.request_rates import pair_figures, request_rate_of
+from slo_engine.graph.snapshot import GraphSnapshot, Pair, PairReports
 from slo_engine.graph.traversal_filter import TraversalFilter
 
 # The most groups, and expanded member services, one answer draws: what a browser lays
@@ -140,10 +143,9 @@ class OverviewOptions:
     group_by: GroupBy = GroupBy.TEAM
     # Groups drawn as their member services, in the order the member budget goes to them.
     expand: tuple[str, ...] = ()
+    # Every filter, `discovered` and `min_request_rate` included.
     filters: TraversalFilter = field(default_factory=TraversalFilter)
     include_stale: bool = False
-    discovered: bool | None = None  # None: both
-    min_request_rate: float = 0.0
     max_groups: int = MAX_GROUPS
     max_members: int = MAX_MEMBERS
 
@@ -151,7 +153,9 @@ class OverviewOptions:
         """A canonical text of the options (the answer cache's keys).
 
         >>> OverviewOptions(expand=("b", "a", "b")).key()
-        'team;e=b\\x00a;f=;s=0;d=;r=0.0;g=500;m=2000'
+        'team;e=b\\x00a;f=;s=0;g=500;m=2000'
+        >>> OverviewOptions(filters=TraversalFilter(discovered=True)).key()
+        'team;e=;f=k=;t=;c=;s=;x=;d=1;r=0.0;s=0;g=500;m=2000'
         """
         return ";".join(
             (
@@ -160,8 +164,6 @@ class OverviewOptions:
                 "e=" + "\x00".join(dict.fromkeys(self.expand)),
                 "f=" + (self.filters.key() if self.filters else ""),
                 f"s={int(self.include_stale)}",
-                "d=" + ("" if self.discovered is None else str(int(self.discovered))),
-                f"r={self.min_request_rate!r}",
                 f"g={self.max_groups}",
                 f"m={self.max_members}",
             )
@@ -228,56 +230,6 @@ def services_in_cycles(snapshot: GraphSnapshot) -> frozenset[str]:
     )
 
 
-def _figures(stored: PairReports, include_stale: bool) -> tuple[float | None, float | None]:
-    """(request_rate, error_rate) of a pair's merged view; a single report's are its own
-    (topology/service.py encodes it the same way)."""
-    if isinstance(stored, PairState):
-        merged = stored.merged(include_stale)
-        assert merged is not None, "the adjacency over `include_stale` pairs has a view"
-        return merged.request_rate, merged.error_rate
-    return stored.request_rate, stored.error_rate
-
-
-def request_rates(snapshot: GraphSnapshot, include_stale: bool) -> dict[str, float]:
-    """Each service's request rate in and out over the edges `include_stale` allows;
-    services none of whose edges has the figure are left out. O(E)."""
-    downstream, _ = snapshot.adjacency(include_stale)
-    pairs = snapshot.pairs
-    rates: dict[str, float] = {}
-    for source, targets in downstream.items():
-        for target in targets:
-            rate = _figures(pairs[(source, target)], include_stale)[0]
-            if rate is not None:
-                rates[source] = rates.get(source, 0.0) + rate
-                rates[target] = rates.get(target, 0.0) + rate
-    return rates
-
-
-def _node_passes(filters: TraversalFilter, service: Service) -> bool:
-    """The traversal filter's rule for a node (graph/traversal_filter.py `crossing`)."""
-    return (
-        (not filters.kinds or service.kind in filters.kinds)
-        and (not filters.teams or service.team in filters.teams)
-        and (not filters.criticalities or service.criticality in filters.criticalities)
-        and not filters.excludes(service.service_id)
-    )
-
-
-def _request_rate_of(snapshot: GraphSnapshot, service_id: str, include_stale: bool) -> float | None:
-    """One service's request rate in and out (see `request_rates`). O(degree)."""
-    downstream, upstream = snapshot.adjacency(include_stale)
-    pairs = snapshot.pairs
-    total: float | None = None
-    for pair in (
-        *((service_id, target) for target in downstream.get(service_id, ())),
-        *((source, service_id) for source in upstream.get(service_id, ())),
-    ):
-        rate = _figures(pairs[pair], include_stale)[0]
-        if rate is not None:
-            total = rate + (total or 0.0)
-    return total
-
-
 # An aggregated edge while it is being counted: [edges, request rate sum, largest error].
 _Tally = list[Any]
 # Its ends: (source group, target group, source service or None, target service or None).
@@ -288,7 +240,7 @@ def _count(
     aggregated: dict[_EdgeKey, _Tally], key: _EdgeKey, stored: PairReports, include_stale: bool
 ) -> None:
     """Add one service edge to the aggregated edge `key`."""
-    request_rate, error_rate = _figures(stored, include_stale)
+    request_rate, error_rate = pair_figures(stored, include_stale)
     tally = aggregated.get(key)
     if tally is None:
         aggregated[key] = [1, request_rate, error_rate]
@@ -308,13 +260,11 @@ def overview(
     (`services_in_cycles`)."""
     include_stale = options.include_stale
     filters = options.filters
-    node_filtered = bool(filters.kinds or filters.teams or filters.criticalities or filters.exclude)
     services = snapshot.services
     pairs = snapshot.pairs
     downstream, _ = snapshot.adjacency(include_stale)
     wanted = dict.fromkeys(options.expand)  # ordered, without repeats
-    minimum = options.min_request_rate
-    rates = request_rates(snapshot, include_stale) if minimum > 0 else {}
+    minimum = filters.min_request_rate
 
     # 1. The services that stay, and their groups.
     group_key = GROUP_OF[options.group_by]
@@ -322,11 +272,9 @@ def overview(
     groups: dict[str, Group] = {}
     members_of: dict[str, list[str]] = {}
     for service_id, service in services.items():
-        if node_filtered and not _node_passes(filters, service):
+        if filters and not filters.passes(service):
             continue
-        if options.discovered is not None and service.discovered != options.discovered:
-            continue
-        if minimum > 0 and rates.get(service_id, 0.0) < minimum:
+        if minimum > 0 and (request_rate_of(snapshot, service_id, include_stale) or 0.0) < minimum:
             continue
         group_id = group_key(service)
         group_of[service_id] = group_id
@@ -351,9 +299,9 @@ def overview(
     shown_ids = {group.group_id for group in shown}
     members_of = {g: ids for g, ids in members_of.items() if g in shown_ids}
 
-    # 3. The edges that stay: both ends stay, and the filter lets the edge through.
-    # (`crossing` is the subgraph query's own judgement; its root is no service id.)
-    crosses = filters.crossing(snapshot, include_stale, "") if filters.sources else None
+    # 3. The edges that stay: both ends stay, and the filter follows the edge (the
+    # walks' own edge rule; the ends were judged by their node rules above).
+    by_source = bool(filters.sources)
     total_edges = 0
     internal: Counter[str] = Counter()
     aggregated: dict[_EdgeKey, _Tally] = {}
@@ -370,7 +318,7 @@ def overview(
             target_group = group_of.get(target)
             if target_group is None:
                 continue
-            if crosses is not None and not crosses(source, target):
+            if by_source and not filters.follows(snapshot, (source, target), include_stale):
                 continue
             total_edges += 1
             if source_group == target_group:
@@ -410,7 +358,7 @@ def overview(
                 services[sid],
                 group_id,
                 sid in cyclic,
-                _request_rate_of(snapshot, sid, include_stale),
+                request_rate_of(snapshot, sid, include_stale),
             )
             for sid in taken
         )

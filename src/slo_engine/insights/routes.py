@@ -17,8 +17,10 @@ from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
     CriticalitiesQuery,
+    DiscoveredQuery,
     ExcludeQuery,
     KindsQuery,
+    MinRequestRateQuery,
     SourcesQuery,
     TeamsQuery,
     traversal_filter,
@@ -77,6 +79,8 @@ async def get_impact(
     criticalities: CriticalitiesQuery = None,
     sources: SourcesQuery = None,
     exclude: ExcludeQuery = None,
+    discovered: DiscoveredQuery = None,
+    min_request_rate: MinRequestRateQuery = 0.0,
 ) -> Response:
     """Callers, and callers of callers up to `depth` hops, that this service's failure
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
@@ -90,7 +94,15 @@ async def get_impact(
         depth=depth,
         include_stale=include_stale,
         max_affected=max_affected,
-        filters=traversal_filter(kinds, teams, criticalities, sources, exclude),
+        filters=traversal_filter(
+            kinds,
+            teams,
+            criticalities,
+            sources,
+            exclude,
+            discovered=discovered,
+            min_request_rate=min_request_rate,
+        ),
         # A past graph's answers are not the live one's (GraphRead.current).
         answers=answers if read.current else None,
     )

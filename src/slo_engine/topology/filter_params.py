@@ -1,6 +1,8 @@
 """The traversal filters' query parameters (graph/traversal_filter.py), shared by the
-graph reads that walk: each a comma-separated list, validated by its pattern (a bad
-value is a 400 naming the parameter)."""
+graph reads that walk (the subgraph query, the blast radius) and the overview, which
+keeps what a walk would cross: lists comma-separated and validated by their pattern,
+`discovered` a boolean, `min_request_rate` a finite number from 0 (a bad value is a 400
+naming the parameter)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from slo_engine.live.as_of import query_problem
 
 # The most entries one list may hold: a filter is a person's choice, not a data set.
 MAX_ENTRIES = 50
+# Far above any real traffic, and finite: the parameter is compared, never stored.
+MAX_REQUEST_RATE = 1e12
 
 
 def _list_of(values: type[StrEnum]) -> str:
@@ -22,7 +26,10 @@ def _list_of(values: type[StrEnum]) -> str:
     return f"^({names})(,({names}))*$"
 
 
-_WALK = ' The walk does not cross what is filtered out (docs/identity.md "Filters").'
+_WALK = (
+    " A walk does not cross what is filtered out; the overview leaves it out before "
+    'grouping (docs/identity.md "Filters").'
+)
 KindsQuery = Annotated[
     str | None,
     Query(
@@ -70,6 +77,25 @@ ExcludeQuery = Annotated[
         "(`legacy-*`, `test-?`), comma-separated, at most 50." + _WALK,
     ),
 ]
+DiscoveredQuery = Annotated[
+    bool | None,
+    Query(
+        description="true: only cross services known only from edges (discovered); false: "
+        "only declared ones. Left out: both." + _WALK,
+    ),
+]
+MinRequestRateQuery = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_REQUEST_RATE,
+        allow_inf_nan=False,
+        description="Only cross services whose request rate in and out (requests per "
+        "second, summed over every edge `include_stale` allows, whatever the other "
+        "filters) is at least this; edges without the figure add 0, so a service with no "
+        "figures is left out by any value above 0. Default 0: none left out." + _WALK,
+    ),
+]
 
 
 def _split(text: str | None) -> list[str]:
@@ -82,11 +108,16 @@ def traversal_filter(
     criticalities: str | None,
     sources: str | None,
     exclude: str | None,
+    *,
+    discovered: bool | None = None,
+    min_request_rate: float = 0.0,
 ) -> TraversalFilter:
-    """The filter the parameters name (each already matched its pattern).
+    """The filter the parameters name (each already validated).
 
     >>> traversal_filter("database", "a, b", None, None, "legacy-*").key()
-    'k=database;t=a,b;c=;s=;x=legacy-*'
+    'k=database;t=a,b;c=;s=;x=legacy-*;d=;r=0.0'
+    >>> traversal_filter(None, None, None, None, None, discovered=True, min_request_rate=5).key()
+    'k=;t=;c=;s=;x=;d=1;r=5.0'
     """
     excluded = _split(exclude)
     if len(excluded) > MAX_ENTRIES:
@@ -97,4 +128,6 @@ def traversal_filter(
         criticalities=frozenset(ServiceCriticality(c) for c in _split(criticalities)),
         sources=frozenset(DiscoverySource(s) for s in _split(sources)),
         exclude=tuple(excluded),
+        discovered=discovered,
+        min_request_rate=min_request_rate,
     )

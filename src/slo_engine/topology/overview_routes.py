@@ -23,8 +23,10 @@ from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
     MAX_ENTRIES,
     CriticalitiesQuery,
+    DiscoveredQuery,
     ExcludeQuery,
     KindsQuery,
+    MinRequestRateQuery,
     SourcesQuery,
     TeamsQuery,
     traversal_filter,
@@ -33,10 +35,6 @@ from slo_engine.topology.overview_schemas import GraphOverviewOut
 from slo_engine.topology.routes import IncludeStaleQuery
 
 router = APIRouter(tags=["topology"])
-
-# Far above any real traffic, and finite: the parameter is compared, never stored.
-MAX_REQUEST_RATE = 1e12
-_BEFORE = " Applied before grouping: every count is of the filtered graph."
 
 GroupId = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL_PATTERN)]
 
@@ -73,25 +71,8 @@ async def get_graph_overview(
         ),
     ] = None,
     include_stale: IncludeStaleQuery = False,
-    discovered: Annotated[
-        bool | None,
-        Query(
-            description="true: only services known only from edges; false: only declared "
-            "ones. Left out: both." + _BEFORE
-        ),
-    ] = None,
-    min_request_rate: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=MAX_REQUEST_RATE,
-            allow_inf_nan=False,
-            description="Hide services whose request rate in and out (requests per second, "
-            "summed over every edge `include_stale` allows, whatever the other filters) "
-            "is below this; edges without the figure add 0, so a service with no figures "
-            "is hidden by any value above 0. Default 0: none hidden." + _BEFORE,
-        ),
-    ] = 0.0,
+    discovered: DiscoveredQuery = None,
+    min_request_rate: MinRequestRateQuery = 0.0,
     max_groups: Annotated[
         int,
         Query(
@@ -122,16 +103,23 @@ async def get_graph_overview(
     their worst error rate (edges inside a group counted on it). Groups named in `expand`
     are drawn as their member services, with their edges drawn per service toward the
     other, still collapsed, groups. The traversal filters (`kind`, `team`,
-    `criticality`, `discovery_source`, `exclude`) keep the services and edges a walk
-    would cross; a service is kept whatever the age of its edges. Bounded by
+    `criticality`, `discovery_source`, `exclude`, `discovered`, `min_request_rate`) keep
+    the services and edges a walk would cross, before grouping: every count is of the
+    filtered graph; a service is kept whatever the age of its edges. Bounded by
     `max_groups` and `max_members`; the totals count everything."""
     options = OverviewOptions(
         group_by=group_by,
         expand=tuple(expand or ()),
-        filters=traversal_filter(kinds, teams, criticalities, sources, exclude),
+        filters=traversal_filter(
+            kinds,
+            teams,
+            criticalities,
+            sources,
+            exclude,
+            discovered=discovered,
+            min_request_rate=min_request_rate,
+        ),
         include_stale=include_stale,
-        discovered=discovered,
-        min_request_rate=min_request_rate,
         max_groups=max_groups,
         max_members=max_members,
     )

@@ -35,8 +35,10 @@ from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
     CriticalitiesQuery,
+    DiscoveredQuery,
     ExcludeQuery,
     KindsQuery,
+    MinRequestRateQuery,
     SourcesQuery,
     TeamsQuery,
     traversal_filter,
@@ -227,6 +229,8 @@ async def get_dependencies(
     criticalities: CriticalitiesQuery = None,
     sources: SourcesQuery = None,
     exclude: ExcludeQuery = None,
+    discovered: DiscoveredQuery = None,
+    min_request_rate: MinRequestRateQuery = 0.0,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
@@ -240,7 +244,15 @@ async def get_dependencies(
     if includes and choice.export_format is not ExportFormat.JSON:
         raise refuse_include_for_format()
     started = time.perf_counter()
-    filters = traversal_filter(kinds, teams, criticalities, sources, exclude)
+    filters = traversal_filter(
+        kinds,
+        teams,
+        criticalities,
+        sources,
+        exclude,
+        discovered=discovered,
+        min_request_rate=min_request_rate,
+    )
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes, filters)
     revision = read.snapshot.revision
     if not read.current:

@@ -98,12 +98,12 @@ def options(draw: st.DrawFn) -> OverviewOptions:
         criticalities=subset(c for c in CRITICALITIES if c),
         sources=subset(SOURCES),
         exclude=tuple(sorted(subset(PATTERNS))),
+        discovered=draw(st.sampled_from([None, True, False])),
     )
     return OverviewOptions(
         group_by=draw(st.sampled_from(list(GroupBy))),
         filters=filters,
         include_stale=draw(st.booleans()),
-        discovered=draw(st.sampled_from([None, True, False])),
     )
 
 
@@ -132,8 +132,8 @@ def filtered(snapshot: GraphSnapshot, wanted: OverviewOptions) -> tuple[set[str]
         and (not rule.teams or s.team in rule.teams)
         and (not rule.criticalities or s.criticality in rule.criticalities)
         and not any(fnmatch.fnmatchcase(sid, p) for p in rule.exclude)
-        and (wanted.discovered is None or s.discovered == wanted.discovered)
-        and rates.get(sid, 0.0) >= wanted.min_request_rate
+        and (rule.discovered is None or s.discovered == rule.discovered)
+        and rates.get(sid, 0.0) >= rule.min_request_rate
     }
     edges = set()
     for pair in snapshot.pairs:
@@ -210,7 +210,7 @@ def test_filtering_is_aggregating_the_graph_filtered_first(
     wanted = replace(wanted, expand=tuple(sorted(expand)))
     cyclic = services_in_cycles(snapshot)
     found = overview(snapshot, wanted, cyclic)
-    plain = replace(wanted, filters=TraversalFilter(), discovered=None)
+    plain = replace(wanted, filters=TraversalFilter())
     oracle = overview(filtered_snapshot(snapshot, wanted), plain, cyclic)
     assert_same(found, oracle)
 
@@ -220,9 +220,9 @@ def test_filtering_is_aggregating_the_graph_filtered_first(
 def test_min_request_rate_hides_services_with_less_traffic(
     snapshot: GraphSnapshot, wanted: OverviewOptions, minimum: float
 ) -> None:
-    wanted = replace(wanted, min_request_rate=minimum)
+    wanted = replace(wanted, filters=replace(wanted.filters, min_request_rate=minimum))
     found = overview(snapshot, wanted)
-    plain = replace(wanted, filters=TraversalFilter(), discovered=None, min_request_rate=0.0)
+    plain = replace(wanted, filters=TraversalFilter())
     oracle = overview(filtered_snapshot(snapshot, wanted), plain)
     assert_same(found, oracle)
     rates = traffic(snapshot, wanted.include_stale)
@@ -356,14 +356,14 @@ def test_an_expanded_group_draws_its_members_and_their_edges() -> None:
 
 def test_filters_apply_before_grouping() -> None:
     snapshot = shop()
-    declared = overview(snapshot, OverviewOptions(discovered=False))
+    declared = overview(snapshot, OverviewOptions(filters=TraversalFilter(discovered=False)))
     assert NO_TEAM not in {g.group_id for g in declared.groups}
     traced = overview(
         snapshot,
         OverviewOptions(filters=TraversalFilter(sources=frozenset({DiscoverySource.MANUAL}))),
     )
     assert edge_rows(traced) == [("orders", "billing", None, None, 1, 4.0, None)]
-    busy = overview(snapshot, OverviewOptions(min_request_rate=5.0))
+    busy = overview(snapshot, OverviewOptions(filters=TraversalFilter(min_request_rate=5.0)))
     # checkout 15 req/s, cart 10; payments 4, ledger 1, cart-db none (0): hidden.
     assert {g.group_id: g.services for g in busy.groups} == {"orders": 2}
     assert busy.total_edges == 1

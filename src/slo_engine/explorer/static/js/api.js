@@ -130,9 +130,10 @@ export class ApiClient {
 
   /**
    * {answer, revision, asOf}: the answer, with the revision and time it is of; with
-   * `include` ("impact,availability"), the root's insights in the same answer.
+   * `include` ("impact,availability"), the root's insights in the same answer; `filters`:
+   * the traversal filters' parameters (filters.filterParams).
    */
-  async subgraph(serviceId, { direction, depth, includeStale, maxNodes, asOf, include }) {
+  async subgraph(serviceId, { direction, depth, includeStale, maxNodes, asOf, include, filters = {} }) {
     const { body, headers } = await this.exchange(
       "GET",
       `/services/${encodeURIComponent(serviceId)}/dependencies`,
@@ -144,6 +145,7 @@ export class ApiClient {
           max_nodes: maxNodes,
           as_of: asOf,
           include,
+          ...filters,
         },
       },
     );

@@ -10,6 +10,7 @@ import {
   storedKey,
   storeKey,
 } from "./api.js";
+import { graphOfImpact, impactMarks } from "./blast.js";
 import { drawingPng, saveFile, standaloneSvg } from "./export.js";
 import { edgeKey, graphOfAnswer } from "./graph.js";
 import { changesInView, describeTime, fromLocalInput, parseTime, toLocalInput } from "./history.js";
@@ -25,6 +26,7 @@ import {
   showMember,
   showTeams,
 } from "./panels.js";
+import { FILTER_DEFAULTS, copyFilters, describeFilters, filterParams, readFilters, writeFilters } from "./filters.js";
 import { OVERVIEW_DEFAULTS, GROUP_BY, copyOverview, overviewParams } from "./overview.js";
 import { beginSignIn, currentToken, finishSignIn, forgetToken, signedInAs } from "./sign_in.js";
 import { GraphView, moreNodes } from "./render.js";
@@ -33,6 +35,7 @@ import { Typeahead } from "./typeahead.js";
 const $ = (id) => document.getElementById(id);
 const DIRECTIONS = ["downstream", "upstream", "both"];
 const DRIFT_FILTERS = ["show", "only", "hide"];
+const BLAST_MODES = ["marked", "alone"];
 const CHANGES_HINT =
   "Pick an earlier time and press Compare: what changed in the drawn subgraph from then " +
   "to the time drawn is listed here and marked on the graph.";
@@ -42,6 +45,9 @@ const state = {
   // dependencies of `service`. The page opens in the overview when no service is named.
   mode: "overview",
   overview: copyOverview(OVERVIEW_DEFAULTS),
+  // Applied before drawing in both views (filters.js): the server walks or aggregates
+  // only what they keep.
+  filters: copyFilters(FILTER_DEFAULTS),
   service: null,
   direction: "both",
   depth: 3,
@@ -50,6 +56,9 @@ const state = {
   asOf: null, // RFC 3339 (with an offset): draw the graph as it was then; null: now
   since: null, // RFC 3339: mark what changed from then to the time drawn; null: nothing
   drift: "show", // drift marks: "show", "only" (fade the rest), "hide"; drawn, no request
+  // The blast radius of the selected service on the picture: null (in the panel only),
+  // "marked" (coloured on the drawing) or "alone" (its own drawing); no request.
+  blast: null,
 };
 // What the drawing shows (a copy of the state it was asked with), once there is one: a
 // view that cannot be shown (a time beyond the history, say) puts the controls and the
@@ -65,6 +74,11 @@ let retryAfterSignIn = null;
 let rootInsights = null;
 // The overview answer drawn, when the overview is: {answer, layout}.
 let overview = null;
+// The service view's drawing ({graph, changes}), kept while its blast radius is drawn
+// alone, to go back to it without a request; and the blast radius in the panel
+// ({serviceId, impact}).
+let viewDrawing = null;
+let impactShown = null;
 
 // How this page signs people in (from /ui/config.json, read at start):
 // "key": an API key pasted once per tab; "oidc": the issuer's sign-in (or a key);
@@ -112,21 +126,20 @@ function timeParam(params, name) {
   return parseTime(text) ? text : null;
 }
 
-// The overview's: #view=overview&by=team&expand=checkout&expand=payments&kind=service
-// &team=a,b&criticality=high&source=manual&discovered=only&min_rate=5 (each only when set).
+// The overview's: #view=overview&by=team&expand=checkout&expand=payments; the filters, in
+// both views: &kind=service&team=a,b&criticality=high&source=manual&discovered=only
+// &min_rate=5 (each only when set; filters.js).
 
 function readOverviewHash(params) {
-  const rate = Number.parseFloat(params.get("min_rate") ?? "0");
   return {
     groupBy: GROUP_BY.includes(params.get("by")) ? params.get("by") : "team",
     expand: params.getAll("expand").filter(Boolean),
-    kind: params.get("kind") ?? "",
-    team: params.get("team") ?? "",
-    criticality: params.get("criticality") ?? "",
-    source: params.get("source") ?? "",
-    discovered: ["only", "declared"].includes(params.get("discovered")) ? params.get("discovered") : "",
-    minRate: Number.isFinite(rate) && rate > 0 ? rate : 0,
   };
+}
+
+/** A copy of a page state (its objects copied too), to keep as what was asked or drawn. */
+function copyState(s) {
+  return { ...s, overview: copyOverview(s.overview), filters: copyFilters(s.filters) };
 }
 
 function readHash() {
@@ -137,6 +150,7 @@ function readHash() {
     mode,
     // A service view's address says nothing of the overview: the one in memory stays.
     ...(mode === "overview" ? { overview: readOverviewHash(params) } : {}),
+    filters: readFilters(params),
     service,
     direction: DIRECTIONS.includes(params.get("direction")) ? params.get("direction") : "both",
     depth: clamp(params.get("depth"), 1, 10, 3),
@@ -145,6 +159,7 @@ function readHash() {
     asOf: timeParam(params, "at"),
     since: timeParam(params, "since"),
     drift: DRIFT_FILTERS.includes(params.get("drift")) ? params.get("drift") : "show",
+    blast: BLAST_MODES.includes(params.get("blast")) ? params.get("blast") : null,
   };
 }
 
@@ -155,12 +170,7 @@ function hashOf(s) {
     params.set("view", "overview");
     params.set("by", o.groupBy);
     for (const id of o.expand) params.append("expand", id);
-    if (o.kind) params.set("kind", o.kind);
-    if (o.team) params.set("team", o.team);
-    if (o.criticality) params.set("criticality", o.criticality);
-    if (o.source) params.set("source", o.source);
-    if (o.discovered) params.set("discovered", o.discovered);
-    if (o.minRate > 0) params.set("min_rate", String(o.minRate));
+    writeFilters(params, s.filters);
     if (s.includeStale) params.set("stale", "1");
     if (s.asOf) params.set("at", s.asOf);
     // The service picked last, for the way back to its view.
@@ -172,9 +182,11 @@ function hashOf(s) {
   params.set("depth", String(s.depth));
   if (s.includeStale) params.set("stale", "1");
   if (s.maxNodes !== 200) params.set("max", String(s.maxNodes));
+  writeFilters(params, s.filters);
   if (s.asOf) params.set("at", s.asOf);
   if (s.since) params.set("since", s.since);
   if (s.drift !== "show") params.set("drift", s.drift);
+  if (s.blast) params.set("blast", s.blast);
   return `#${params}`;
 }
 
@@ -195,14 +207,14 @@ function showControls() {
   $("compare-since").value = toLocalInput(state.since);
   $("drift-filter").value = state.drift;
   view.setDriftFilter(state.drift);
-  const o = state.overview;
-  $("ov-group-by").value = o.groupBy;
-  $("ov-kind").value = o.kind;
-  $("ov-team").value = o.team;
-  $("ov-criticality").value = o.criticality;
-  $("ov-source").value = o.source;
-  $("ov-discovered").value = o.discovered;
-  $("ov-min-rate").value = String(o.minRate);
+  $("ov-group-by").value = state.overview.groupBy;
+  const f = state.filters;
+  $("filter-kind").value = f.kind;
+  $("filter-team").value = f.team;
+  $("filter-criticality").value = f.criticality;
+  $("filter-source").value = f.source;
+  $("filter-discovered").value = f.discovered;
+  $("filter-min-rate").value = String(f.minRate);
   showMode();
 }
 
@@ -210,24 +222,23 @@ function showControls() {
 function showMode() {
   const inOverview = state.mode === "overview";
   document.body.dataset.mode = state.mode;
-  $("overview-controls").hidden = !inOverview;
   $("mode-overview").setAttribute("aria-pressed", String(inOverview));
   $("mode-service").setAttribute("aria-pressed", String(!inOverview));
   $("mode-service").disabled = !state.service;
   $("legend-overview").hidden = !inOverview;
 }
 
-function readOverviewControls() {
-  const rate = Number.parseFloat($("ov-min-rate").value);
-  Object.assign(state.overview, {
-    groupBy: GROUP_BY.includes($("ov-group-by").value) ? $("ov-group-by").value : "team",
-    kind: $("ov-kind").value,
-    team: $("ov-team").value.trim(),
-    criticality: $("ov-criticality").value,
-    source: $("ov-source").value,
-    discovered: $("ov-discovered").value,
+function readFilterControls() {
+  const rate = Number.parseFloat($("filter-min-rate").value);
+  state.overview.groupBy = GROUP_BY.includes($("ov-group-by").value) ? $("ov-group-by").value : "team";
+  state.filters = {
+    kind: $("filter-kind").value,
+    team: $("filter-team").value.trim(),
+    criticality: $("filter-criticality").value,
+    source: $("filter-source").value,
+    discovered: $("filter-discovered").value,
     minRate: Number.isFinite(rate) && rate > 0 ? rate : 0,
-  });
+  };
 }
 
 function readControls() {
@@ -270,7 +281,7 @@ function refuse(error, what) {
   if (error instanceof ApiError && error.status === 401) return;
   setError(explain(error, what) + (shown ? ` Still showing ${describeView(shown)}.` : ""));
   if (!shown) return;
-  Object.assign(state, shown, { overview: copyOverview(shown.overview) });
+  Object.assign(state, copyState(shown));
   showControls();
   writeHash(false);
 }
@@ -366,7 +377,7 @@ async function load() {
     return;
   }
   const generation = ++loadGeneration;
-  const wanted = { ...state, overview: copyOverview(state.overview) };
+  const wanted = copyState(state);
   setStatus(`Loading ${describeView(wanted)}…`);
   setError(null);
   // The subgraph and the changes are asked together and shown together, or not at all.
@@ -382,6 +393,7 @@ async function load() {
         maxNodes: wanted.maxNodes,
         asOf: wanted.asOf,
         include: wanted.asOf ? INSIGHTS : VIEW_INSIGHTS,
+        filters: filterParams(wanted.filters),
       }),
     ],
     [
@@ -413,13 +425,16 @@ async function loadOverview() {
     return;
   }
   const generation = ++loadGeneration;
-  const wanted = { ...state, overview: copyOverview(state.overview) };
+  const wanted = copyState(state);
   setStatus(`Loading ${describeView(wanted)}…`);
   setError(null);
   let queried;
   try {
     queried = await api.overview(
-      overviewParams(wanted.overview, { includeStale: wanted.includeStale, asOf: wanted.asOf }),
+      overviewParams(wanted.overview, wanted.filters, {
+        includeStale: wanted.includeStale,
+        asOf: wanted.asOf,
+      }),
     );
   } catch (error) {
     if (generation !== loadGeneration) return;
@@ -438,6 +453,8 @@ function showOverview(wanted, queried) {
   const drawMs = performance.now() - started;
   graph = null;
   rootInsights = null;
+  viewDrawing = null;
+  impactShown = null;
   overview = { answer, layout };
   shown = wanted;
   const svg = $("graph");
@@ -473,7 +490,7 @@ function showOverview(wanted, queried) {
   $("truncated-more").hidden = true;
   $("graph-caption").textContent =
     `Overview by ${wanted.overview.groupBy}: ${t.services} services in ${t.groups} groups` +
-    `${describeFilters(wanted)}${wanted.asOf ? `, as of ${describeTime(wanted.asOf)}` : ""}. ` +
+    `${filtersInWords(wanted)}${wanted.asOf ? `, as of ${describeTime(wanted.asOf)}` : ""}. ` +
     "Click (or Enter) a group to expand or collapse it; double-click a service for its dependencies.";
   setStatus(`Showing ${describeView(wanted)}.`);
   note($("details"), "Click a service of an expanded group.");
@@ -481,18 +498,9 @@ function showOverview(wanted, queried) {
   note($("availability"), "Open a service's view for its availability ceiling.");
 }
 
-function describeFilters(s) {
-  const o = s.overview;
-  const said = [
-    o.kind && `kind ${o.kind}`,
-    o.team && `team ${o.team}`,
-    o.criticality && `criticality ${o.criticality}`,
-    o.source && `seen by ${o.source}`,
-    o.discovered === "only" && "discovered only",
-    o.discovered === "declared" && "declared only",
-    o.minRate > 0 && `at least ${o.minRate} req/s`,
-    s.includeStale && "stale edges included",
-  ].filter(Boolean);
+/** " (kind service, stale edges included)": the filters of a view, for its caption. */
+function filtersInWords(s) {
+  const said = [...describeFilters(s.filters), s.includeStale && "stale edges included"].filter(Boolean);
   return said.length ? ` (${said.join(", ")})` : "";
 }
 
@@ -523,6 +531,8 @@ function showView(wanted, queried, diff) {
   graph.drift = driftOfEdges(queried.answer.drift ?? null, graph.edges);
   rootInsights = { serviceId: wanted.service, view: wanted, answer: queried.answer };
   const changes = diff ? changesInView(diff, graph, wanted) : null;
+  viewDrawing = { graph, changes };
+  impactShown = null;
   view.draw(graph, changes);
   shown = wanted;
   $("download-svg").disabled = false;
@@ -533,13 +543,19 @@ function showView(wanted, queried, diff) {
   showTeams($("legend-teams"), teamsInView(graph.nodes.values()));
   showTime(wanted, queried);
   showChangesPanel(wanted, changes);
-  $("graph-caption").textContent =
-    `${wanted.direction} dependencies of ${wanted.service}, depth ${wanted.depth}` +
-    `${wanted.includeStale ? ", stale edges included" : ""}` +
-    `${wanted.asOf ? `, as of ${describeTime(wanted.asOf)}` : ""}` +
-    `${wanted.since ? `; changes since ${describeTime(wanted.since)} marked` : ""}.`;
+  $("graph-caption").textContent = captionOf(wanted);
   setStatus(`Showing ${describeView(wanted)}.`);
   select(wanted.service);
+}
+
+/** What a service view draws, in words. */
+function captionOf(s) {
+  return (
+    `${s.direction} dependencies of ${s.service}, depth ${s.depth}` +
+    `${filtersInWords(s)}` +
+    `${s.asOf ? `, as of ${describeTime(s.asOf)}` : ""}` +
+    `${s.since ? `; changes since ${describeTime(s.since)} marked` : ""}.`
+  );
 }
 
 function showTruncation(drawn) {
@@ -629,12 +645,7 @@ function select(serviceId, target = null) {
   }
   if (!graph || !graph.nodes.has(serviceId)) return;
   view.select(serviceId);
-  const drift = graph.drift;
-  showDetails($("details"), graph.nodes.get(serviceId), graph.edges, {
-    onReroot: reroot,
-    driftOf: (edge) => drift?.byEdge.get(edgeKey(edge.source, edge.target)),
-    driftWindow: drift?.window,
-  });
+  showNodeDetails(serviceId);
   if (target) {
     const row = [...$("details").querySelectorAll(".edge-row")].find(
       (element) => element.dataset.source === serviceId && element.dataset.target === target,
@@ -643,6 +654,16 @@ function select(serviceId, target = null) {
     row?.scrollIntoView({ block: "nearest" });
   }
   loadInsights(serviceId);
+}
+
+/** The details panel of a drawn service: its facts and the drawn edges touching it. */
+function showNodeDetails(serviceId) {
+  const drift = graph.drift;
+  showDetails($("details"), graph.nodes.get(serviceId), graph.edges, {
+    onReroot: reroot,
+    driftOf: (edge) => drift?.byEdge.get(edgeKey(edge.source, edge.target)),
+    driftWindow: drift?.window,
+  });
 }
 
 function reroot(serviceId) {
@@ -655,13 +676,58 @@ function reroot(serviceId) {
   load();
 }
 
+// --- the blast radius on the picture (no request: the panel's answer is drawn) ---------
+
+/**
+ * The blast radius in the panel, and on the picture as state.blast says: marked on the
+ * service view's drawing, or drawn alone (blast.graphOfImpact), or neither (the view's
+ * drawing back, unmarked).
+ */
+function showBlast() {
+  if (!impactShown || !viewDrawing) return;
+  const { serviceId, impact } = impactShown;
+  const alone = state.blast === "alone";
+  if (alone || graph !== viewDrawing.graph) {
+    graph = alone ? graphOfImpact(impact) : viewDrawing.graph;
+    view.draw(graph, alone ? null : viewDrawing.changes);
+    showSummary(graph);
+    showTruncation(graph);
+    showDrift(graph);
+    if (alone) $("drift-summary").textContent = "drift: marked in the dependencies' drawing";
+    showTeams($("legend-teams"), teamsInView(graph.nodes.values()));
+    if (graph.nodes.has(serviceId)) {
+      view.select(serviceId);
+      showNodeDetails(serviceId);
+    }
+  }
+  const drawn = state.blast ? view.markImpact(impactMarks(impact)) : 0;
+  if (!state.blast) view.clearImpact();
+  showImpact($("impact"), impact, {
+    onPick: select,
+    blast: { mode: state.blast, drawn, onMode: setBlast },
+  });
+  $("graph-caption").textContent = alone
+    ? `The blast radius of ${serviceId} alone: it and the ${graph.nodes.size - 1} affected ` +
+      "services listed, with the paths that explain them (red: down, amber: degraded)."
+    : captionOf(shown) +
+      (state.blast ? ` The blast radius of ${serviceId} is marked (red: down, amber: degraded).` : "");
+}
+
+function setBlast(mode) {
+  state.blast = BLAST_MODES.includes(mode) ? mode : null;
+  if (shown) shown.blast = state.blast;
+  writeHash(false);
+  showBlast();
+}
+
 /** The blast radius, the availability ceiling and the catalog link of a selected
  * service: from the subgraph's answer for the root, else one request. */
 async function loadInsights(serviceId) {
   const generation = ++insightGeneration;
   const view = shown;
   const show = (answer) => {
-    showImpact($("impact"), answer.impact, { onPick: select });
+    impactShown = { serviceId, impact: answer.impact };
+    showBlast();
     showAvailability($("availability"), answer.availability);
     const service = answer.service_id === serviceId ? answer : answer.service;
     if (signIn.backstageUrl) catalogLink($("details"), signIn.backstageUrl, service);
@@ -751,14 +817,15 @@ new Typeahead($("service-search"), $("service-suggestions"), {
 });
 
 $("controls").addEventListener("submit", (event) => event.preventDefault());
-$("overview-controls").addEventListener("submit", (event) => event.preventDefault());
+$("filter-controls").addEventListener("submit", (event) => event.preventDefault());
 $("mode-overview").addEventListener("click", () => switchMode("overview"));
 $("mode-service").addEventListener("click", () => switchMode("service"));
-// Each change of the grouping or of a filter is one request (a text field on Enter or
-// when it loses the focus, not per key).
-for (const id of ["ov-group-by", "ov-kind", "ov-team", "ov-criticality", "ov-source", "ov-discovered", "ov-min-rate"]) {
+// Each change of the grouping or of a filter is one request, in either view (a text field
+// on Enter or when it loses the focus, not per key).
+const FILTER_CONTROLS = ["kind", "team", "criticality", "source", "discovered", "min-rate"].map((name) => `filter-${name}`);
+for (const id of ["ov-group-by", ...FILTER_CONTROLS]) {
   $(id).addEventListener("change", () => {
-    readOverviewControls();
+    readFilterControls();
     // Groups of another grouping are other groups: none stays expanded.
     if (id === "ov-group-by") state.overview.expand = [];
     writeHash(false);
@@ -907,6 +974,8 @@ async function start() {
   }
   Object.assign(state, readHash());
   showControls();
+  // A short window keeps its height for the drawing: the legend starts folded.
+  if (window.innerHeight < 860) $("legend").open = false;
   // An address without a service opens the overview: say so in it (to bookmark, Back).
   if (state.mode === "overview") writeHash(false);
   showWho();

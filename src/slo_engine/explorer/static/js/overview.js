@@ -18,23 +18,14 @@
 // connected first, as the answer lists them). Boxes are stacked with gaps and columns
 // are as wide as their widest box, so no two group boxes overlap, whatever their sizes.
 
+import { filterParams } from "./filters.js";
 import { labelText, layeredLayout, orderLayers } from "./layout.js";
 
 export const GROUP_BY = ["team", "namespace", "kind", "system"];
-export const NODE_KINDS = ["service", "database", "messaging", "external", "virtual"];
-export const CRITICALITIES = ["critical", "high", "medium", "low"];
-export const SOURCES = ["manual", "otel_service_graph", "service_mesh", "kubernetes", "backstage", "jaeger"];
 
-export const OVERVIEW_DEFAULTS = Object.freeze({
-  groupBy: "team",
-  expand: [],
-  kind: "",
-  team: "",
-  criticality: "",
-  source: "",
-  discovered: "", // "": both; "only": discovered only; "declared": declared only
-  minRate: 0,
-});
+// The overview's own options; the filters are the page's (filters.js), shared with the
+// service view.
+export const OVERVIEW_DEFAULTS = Object.freeze({ groupBy: "team", expand: [] });
 
 export const GROUP_LAYOUT = Object.freeze({
   charWidth: 7.4, // the 12 px monospace label font, as layout.js
@@ -51,25 +42,17 @@ export const GROUP_LAYOUT = Object.freeze({
 
 /** A fresh copy of overview options (expand is an array). */
 export function copyOverview(options) {
-  return { ...OVERVIEW_DEFAULTS, ...options, expand: [...(options?.expand ?? [])] };
+  return { groupBy: options?.groupBy ?? OVERVIEW_DEFAULTS.groupBy, expand: [...(options?.expand ?? [])] };
 }
 
-/** The query of an overview: the parameters the endpoint takes (`expand` repeated). */
-export function overviewParams(options, { includeStale = false, asOf = null } = {}) {
+/** The query of an overview: the parameters the endpoint takes (`expand` repeated), the
+ * filters' included (filters.filterParams). */
+export function overviewParams(options, filters, { includeStale = false, asOf = null } = {}) {
   const o = copyOverview(options);
   return {
     group_by: o.groupBy,
     expand: o.expand.length ? o.expand : null,
-    kind: o.kind || null,
-    team: o.team
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean)
-      .join(",") || null,
-    criticality: o.criticality || null,
-    discovery_source: o.source || null,
-    discovered: o.discovered === "only" ? "true" : o.discovered === "declared" ? "false" : null,
-    min_request_rate: o.minRate > 0 ? o.minRate : null,
+    ...filterParams(filters),
     include_stale: includeStale ? "true" : null,
     as_of: asOf,
   };

@@ -1,7 +1,9 @@
 // The side panels: details of the selected service, its blast radius, its availability
 // ceiling, and the open circular-dependency alerts. Each function fills one container.
 
+import { teamRows } from "./blast.js";
 import { h, put, s } from "./elements.js";
+import { labelText } from "./layout.js";
 import { DRIFT_WORDS, describeDrift } from "./marks.js";
 
 const dash = "—";
@@ -164,10 +166,78 @@ export function catalogLink(container, backstageUrl, service) {
   );
 }
 
-/** The blast radius: who goes down or degrades when the service fails. */
-export function showImpact(container, answer, { onPick }) {
+// The bar charts' geometry, in the SVG's own units (it scales to the panel's width).
+const CHART = { width: 400, label: 120, bar: 140, row: 18 };
+
+/** One row of a bar chart: its label, a track, the bars ([class, length 0..1]) and text. */
+function barRow(index, label, bars, text, attributes) {
+  let x = CHART.label;
+  return s(
+    "g",
+    { class: "bar-row", transform: `translate(0,${index * CHART.row + 2})`, ...attributes },
+    s("text", { class: "bar-label", x: 0, y: 12 }, labelText(label, 17)),
+    s("rect", { class: "bar-track", x: CHART.label, y: 3, width: CHART.bar, height: 11 }),
+    bars.map(([name, share]) => {
+      const width = Math.max(0, share) * CHART.bar;
+      const bar = s("rect", { class: ["bar", name], x, y: 3, width, height: 11 });
+      x += width;
+      return bar;
+    }),
+    s("text", { x: CHART.label + CHART.bar + 6, y: 12 }, text),
+    s("title", {}, `${label}: ${text}`),
+  );
+}
+
+function barChart(name, label, rows) {
+  return s(
+    "svg",
+    {
+      class: ["bar-chart", name],
+      viewBox: `0 0 ${CHART.width} ${rows.length * CHART.row + 4}`,
+      role: "img",
+      "aria-label": label,
+    },
+    rows,
+  );
+}
+
+/** The blast radius by team: a bar per team, its down and its degraded services. */
+function teamChart(totals) {
+  const { rows, more, largest } = teamRows(totals);
+  if (!rows.length) return null;
+  return [
+    h("h4", {}, "By team"),
+    barChart(
+      "team-chart",
+      "Affected services by team",
+      rows.map((row, index) =>
+        barRow(
+          index,
+          row.team ?? "no team",
+          [
+            ["down", row.down / largest],
+            ["degraded", row.degraded / largest],
+          ],
+          `${row.down} down, ${row.degraded} degraded`,
+          { "data-team": row.team ?? "", "data-down": row.down, "data-degraded": row.degraded },
+        ),
+      ),
+    ),
+    more ? h("p", { class: "note" }, `and ${more} more team${more === 1 ? "" : "s"}`) : null,
+  ];
+}
+
+/**
+ * The blast radius: who goes down or degrades when the service fails. With `blast`
+ * ({mode: null | "marked" | "alone", drawn, onMode(mode)}), the buttons that put it on
+ * the graph: marked on the drawing, or drawn alone (the failed service and every
+ * affected service listed, with the paths that explain them); `drawn`: how many of the
+ * affected services the drawing shows.
+ */
+export function showImpact(container, answer, { onPick, blast = null }) {
   const totals = answer.totals ?? {};
   const affected = answer.affected ?? [];
+  const failed = answer.service?.service_id ?? "it";
   const summary = h(
     "p",
     {
@@ -177,15 +247,42 @@ export function showImpact(container, answer, { onPick }) {
       "data-degraded": totals.degraded ?? 0,
     },
     h("strong", {}, String(totals.affected ?? affected.length)),
-    ` service${(totals.affected ?? affected.length) === 1 ? "" : "s"} affected if ${answer.service?.service_id ?? "it"} fails: `,
+    ` service${(totals.affected ?? affected.length) === 1 ? "" : "s"} affected if ${failed} fails: `,
     h("span", { class: "down" }, `${totals.down ?? 0} down`),
     ", ",
     h("span", { class: "degraded" }, `${totals.degraded ?? 0} degraded`),
     ` (depth ${answer.depth ?? "?"}${answer.include_stale ? ", stale edges included" : ""}).`,
   );
-  const byTeam = (totals.by_team ?? []).map((t) =>
-    h("li", {}, `${t.team ?? "no team"}: ${t.down} down, ${t.degraded} degraded`),
-  );
+  const toggle = (mode, text, title) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: ["secondary", `blast-${mode}`],
+        "aria-pressed": String(blast.mode === mode),
+        title,
+        onclick: () => blast.onMode(blast.mode === mode ? null : mode),
+      },
+      text,
+    );
+  const actions =
+    blast && affected.length
+      ? h(
+          "div",
+          { class: "impact-actions", role: "group", "aria-label": "The blast radius on the graph" },
+          toggle("marked", "Mark on the graph", `Colour what ${failed}'s failure takes down or degrades in the drawing`),
+          toggle("alone", "Draw it alone", `Draw ${failed} and every affected service listed, with the paths that explain them`),
+        )
+      : null;
+  const drawnLine =
+    blast?.mode && affected.length
+      ? h(
+          "p",
+          { class: "impact-drawn", "data-drawn": blast.drawn, "data-listed": affected.length },
+          `${blast.drawn} of the ${affected.length} affected services listed are in the drawing` +
+            (blast.mode === "marked" && blast.drawn < affected.length ? "; Draw it alone shows them all." : "."),
+        )
+      : null;
   const list = h(
     "ol",
     { class: "affected" },
@@ -203,23 +300,30 @@ export function showImpact(container, answer, { onPick }) {
       ),
     ),
   );
-  const shown =
+  const listed =
     affected.length < (totals.affected ?? 0)
       ? h("p", { class: "note" }, `Listing the ${affected.length} worst hit of ${totals.affected}.`)
       : null;
   put(
     container,
     summary,
-    shown,
-    byTeam.length ? h("details", {}, h("summary", {}, "By team"), h("ul", {}, byTeam)) : null,
+    actions,
+    drawnLine,
+    teamChart(totals),
+    listed,
     affected.length ? list : h("p", { class: "note" }, "Nothing depends on it: no blast radius."),
   );
 }
 
-/** The availability ceiling: the product of what the service hard-depends on. */
+/**
+ * The availability ceiling: the product of what the service hard-depends on; the units
+ * that limit it most as bars (how much the ceiling would rise without each), the
+ * arithmetic and the factors behind toggles.
+ */
 export function showAvailability(container, answer) {
-  const limiting = answer.limiting ?? [];
+  const limiting = (answer.limiting ?? []).slice(0, 5);
   const soft = answer.if_soft_were_hard;
+  const largest = Math.max(...limiting.map((l) => l.cost ?? 0), Number.MIN_VALUE);
   put(
     container,
     h(
@@ -231,26 +335,25 @@ export function showAvailability(container, answer) {
         ? ""
         : `, through ${answer.dependencies} hard dependenc${answer.dependencies === 1 ? "y" : "ies"}`,
     ),
-    answer.arithmetic ? h("p", { class: "arithmetic" }, answer.arithmetic) : null,
     limiting.length
-      ? h(
-          "div",
-          {},
-          h("h4", {}, "What limits it most"),
-          h(
-            "ol",
-            { class: "limiting" },
-            limiting.slice(0, 5).map((l) =>
-              h(
-                "li",
-                {},
+      ? [
+          h("h4", {}, "What limits it most (the ceiling without each)"),
+          barChart(
+            "limit-chart",
+            "The dependencies that limit the ceiling most",
+            limiting.map((l, index) =>
+              barRow(
+                index,
                 (l.members ?? []).join(", "),
-                `: factor ${formatNumber(l.factor, 5)}`,
-                l.ceiling_without == null ? "" : `, ceiling without it ${formatPercent(l.ceiling_without, 3)}`,
+                [["limit", (l.cost ?? 0) / largest]],
+                l.ceiling_without == null
+                  ? `factor ${formatNumber(l.factor, 5)}`
+                  : `${formatPercent(l.ceiling_without, 3)} (+${formatPercent(l.cost, 3)})`,
+                { "data-members": (l.members ?? []).join(","), "data-cost": l.cost },
               ),
             ),
           ),
-        )
+        ]
       : null,
     soft && soft.ceiling != null
       ? h(
@@ -258,6 +361,14 @@ export function showAvailability(container, answer) {
           { class: "soft-as-hard" },
           `If its soft dependencies were hard: ${formatPercent(soft.ceiling, 3)}` +
             (soft.dependencies == null ? "" : ` (${soft.dependencies} dependencies)`),
+        )
+      : null,
+    answer.arithmetic
+      ? h(
+          "details",
+          { class: "arithmetic-toggle" },
+          h("summary", {}, "The arithmetic"),
+          h("p", { class: "arithmetic" }, answer.arithmetic),
         )
       : null,
     (answer.terms ?? []).length

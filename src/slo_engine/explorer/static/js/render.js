@@ -19,9 +19,10 @@ import { formatNumber } from "./panels.js";
 const MARGIN = 40;
 const MIN_ZOOM_WIDTH = 80; // svg units across at the closest zoom
 const DRAG_THRESHOLD = 4; // px of movement before a press becomes a pan
-// Screen pixels per drawing unit below which the overview's small labels (members, edge
-// counts, a group's details) are hidden, and below which group names are too: a 12 px
-// label drawn smaller than about 7 px is unreadable. Hovering or focusing shows them.
+// Screen pixels per drawing unit below which small labels (a service's name, an overview's
+// members, edge counts and group details) are hidden, and below which group names are
+// too: a 12 px label drawn smaller than about 7 px is unreadable. Hovering or focusing
+// shows them; the root's, the selected and the failed service's stay.
 const SMALL_LABELS = 0.6;
 const MEMBER_LABEL_CHARS = GROUP_LAYOUT.memberLabelChars;
 const TINY_LABELS = 0.3;
@@ -66,7 +67,7 @@ function markerId(classes) {
 
 function markers() {
   const defs = s("defs", {});
-  for (const tone of ["plain", "unknown", "stale", "cycle", "ghost", ...ERROR_TONES]) {
+  for (const tone of ["plain", "unknown", "stale", "cycle", "ghost", "down", "degraded", ...ERROR_TONES]) {
     for (const [mode, wide] of ["sync", "async"].flatMap((m) => [
       [m, false],
       [m, true],
@@ -344,6 +345,41 @@ function memberElement(node, box, groupBox) {
   );
 }
 
+// Arrow keys as directions on screen.
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+/**
+ * The element of `candidates` nearest to `from` in the direction `way` ([dx, dy], unit),
+ * by their centres on screen: only those whose centre lies beyond `from`'s edge that way
+ * (so the boxes of one column, however wide, are not to each other's right), neither
+ * inside nor around `from`; being off the line counts twice. O(candidates); null when
+ * none is.
+ */
+export function nearestThatWay(from, way, candidates) {
+  const centre = (r) => ({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
+  const rect = from.getBoundingClientRect();
+  const here = centre(rect);
+  // How far along `way` the centre must be: to the edge of `from`.
+  const reach = Math.abs(way[0]) * (rect.width / 2) + Math.abs(way[1]) * (rect.height / 2);
+  let best = null;
+  let bestScore = Infinity;
+  for (const element of candidates) {
+    if (element === from || element.contains(from) || from.contains(element)) continue;
+    const there = centre(element.getBoundingClientRect());
+    const dx = there.x - here.x;
+    const dy = there.y - here.y;
+    const along = dx * way[0] + dy * way[1];
+    const across = Math.abs(dx * way[1] - dy * way[0]);
+    if (along <= reach) continue;
+    const score = along + 2 * across;
+    if (score < bestScore) {
+      bestScore = score;
+      best = element;
+    }
+  }
+  return best;
+}
+
 /** The bound the "+ more" marker asks for: twice the current one, within the control's. */
 export function moreNodes(maxNodes) {
   return Math.min(100000, maxNodes * 2);
@@ -489,7 +525,7 @@ export class GraphView {
       bounds.maxX = Math.max(bounds.maxX, centre + width / 2);
     }
     this.svg.replaceChildren(markers(), viewport);
-    this.svg.classList.remove("overview", "small-labels", "tiny-labels");
+    this.svg.classList.remove("overview", "small-labels", "tiny-labels", "blast");
     this.svg.dataset.crossings = String(layout.crossings);
     this.svg.dataset.driftFilter = this.driftFilter;
     this.bounds = bounds;
@@ -644,12 +680,63 @@ export class GraphView {
       s("g", { class: "edge-counts" }, counts),
     );
     this.svg.replaceChildren(markers(), viewport);
+    this.svg.classList.remove("blast");
     this.svg.classList.add("overview");
     this.svg.dataset.crossings = String(layout.crossings);
     this.bounds = { ...layout.bounds };
     this.selected = null;
     this.fit();
     return layout;
+  }
+
+  /**
+   * Mark a blast radius on the drawing (blast.impactMarks): the failed service, each
+   * affected service drawn coloured down or degraded, the edges of the explaining paths
+   * in the colour of what their caller suffers; the rest fades. Returns how many of the
+   * affected services are drawn. Drawn already: no request, no new layout.
+   */
+  markImpact(marks) {
+    this.clearImpact();
+    this.svg.classList.add("blast");
+    this.svg.dataset.failed = marks.failed ?? "";
+    let drawn = 0;
+    for (const element of this.svg.querySelectorAll(".node")) {
+      const id = element.dataset.serviceId;
+      const impact = marks.impactOf.get(id);
+      if (id === marks.failed) element.classList.add("failed");
+      else if (impact) {
+        element.classList.add(`impact-${impact}`);
+        element.dataset.impact = impact;
+        drawn += 1;
+      } else element.classList.add("unaffected");
+    }
+    for (const element of this.svg.querySelectorAll(".edge")) {
+      const effect = marks.effectOf.get(edgeKey(element.dataset.source, element.dataset.target));
+      if (effect) {
+        element.classList.add("impact-path", `effect-${effect}`);
+        element.dataset.effect = effect;
+        // The head in the path's colour; the edge's own comes back with clearImpact.
+        const head = element.getAttribute("marker-end");
+        element.dataset.head = head;
+        element.setAttribute("marker-end", head.replace(/arrow-[a-z-]+?-(sync|async)/, `arrow-${effect}-$1`));
+      }
+    }
+    return drawn;
+  }
+
+  clearImpact() {
+    this.svg.classList.remove("blast");
+    delete this.svg.dataset.failed;
+    for (const element of this.svg.querySelectorAll(".failed, .impact-down, .impact-degraded, .unaffected")) {
+      element.classList.remove("failed", "impact-down", "impact-degraded", "unaffected");
+      delete element.dataset.impact;
+    }
+    for (const element of this.svg.querySelectorAll(".impact-path")) {
+      element.classList.remove("impact-path", "effect-down", "effect-degraded");
+      delete element.dataset.effect;
+      if (element.dataset.head) element.setAttribute("marker-end", element.dataset.head);
+      delete element.dataset.head;
+    }
   }
 
   clear() {
@@ -717,6 +804,25 @@ export class GraphView {
       width: v.width * f,
       height: v.height * f,
     });
+  }
+
+  /** Pan so that `element` (drawn) is in view, when it is not. */
+  reveal(element) {
+    const box = element.getBBox();
+    const matrix = element.getCTM();
+    const viewport = this.svg.querySelector(".viewport")?.getCTM();
+    if (!matrix || !viewport) return;
+    // The element's centre in the drawing's own units.
+    const centre = new DOMPoint(box.x + box.width / 2, box.y + box.height / 2)
+      .matrixTransform(matrix)
+      .matrixTransform(viewport.inverse());
+    const v = this.view;
+    const inside =
+      centre.x > v.x + v.width * 0.05 &&
+      centre.x < v.x + v.width * 0.95 &&
+      centre.y > v.y + v.height * 0.05 &&
+      centre.y < v.y + v.height * 0.95;
+    if (!inside) this.setView({ ...v, x: centre.x - v.width / 2, y: centre.y - v.height / 2 });
   }
 
   pan(dx, dy) {
@@ -805,6 +911,19 @@ export class GraphView {
       if (group && (event.key === "Enter" || event.key === " ")) {
         event.preventDefault();
         this.onGroup(group.dataset.groupId);
+        return;
+      }
+      // On a service or a group, the arrows move the focus to the nearest one that way
+      // (and bring it into view); elsewhere they pan.
+      const focusable = event.target.closest?.(".node[tabindex], .group[tabindex]");
+      const way = ARROWS[event.key];
+      if (focusable && way && !event.shiftKey) {
+        event.preventDefault();
+        const next = nearestThatWay(focusable, way, this.svg.querySelectorAll(".node[tabindex], .group[tabindex]"));
+        if (next) {
+          next.focus({ preventScroll: true });
+          this.reveal(next);
+        }
         return;
       }
       const step = this.view.width * 0.1;
