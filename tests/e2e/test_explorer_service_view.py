@@ -7,12 +7,15 @@ What is drawn is held to the API's answers for the same question: the subgraph u
 every filter the page offers (each change one request), the blast radius marked on the
 drawing and drawn alone against GET /services/{id}/impact, the labels shown at the
 default zoom apart from each other (checked on screen), keyboard navigation from service
-to service, and the page at 1024 px. Screenshots go to test-artifacts/; the blast radius
-picture of docs/explorer.md is regenerated here.
+to service, "+N" marks where a cut answer stopped, and the page at 1024 px. Screenshots go
+to test-artifacts/; the blast radius picture of docs/explorer.md is taken here (copied
+to docs/img/ with SLO_ENGINE_UPDATE_DOCS_SCREENSHOT=1).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -267,7 +270,11 @@ def test_blast_radius_marked_and_alone_equal_the_impact_answer(
     assert 0 < len(in_view) < len(affected)  # depth 2 draws part of the radius
     assert page.get_attribute("#impact .impact-drawn", "data-drawn") == str(len(in_view))
     assert "blast=marked" in page.url
-    page.locator(".layout").screenshot(path=str(DOCS_PICTURE))
+    # The picture of docs/explorer.md (copied there with SLO_ENGINE_UPDATE_DOCS_SCREENSHOT=1).
+    marked = artifacts_dir / "explorer-blast-radius.png"
+    page.locator(".layout").screenshot(path=str(marked))
+    if os.environ.get("SLO_ENGINE_UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(marked, DOCS_PICTURE)
     # Every marked path edge lies on an explaining path, with its effect.
     effects = {
         f"{step['source']}>{step['target']}": step["effect"]
@@ -406,3 +413,44 @@ def test_at_1024_pixels_nothing_overlaps_or_overflows(
     # Two rows of controls at most, and most of the height left to the drawing.
     assert layout["header"] < 120 and layout["graph"] > 300, layout
     page.screenshot(path=str(artifacts_dir / "explorer-1024.png"))
+
+
+def test_plus_n_marks_where_the_answer_was_cut_and_open_from_there(
+    tab: Any, large: Served, artifacts_dir: Path
+) -> None:
+    page = tab
+    requests = Requests(page)
+    answer = api(large, DEPENDENCIES, ("direction", "both"), ("depth", "3"), ("max_nodes", "25"))
+    unlisted = answer["statistics"]["unlisted_neighbours"]
+    assert answer["statistics"]["truncated"] and len(unlisted) > 3
+    page.goto(f"{large.url}/ui/#service={ROOT}&direction=both&depth=3&max=25")
+    wait_shown(page, ROOT)
+    marks = page.eval_on_selector_all(
+        "#graph .more-here",
+        "all => all.map(m => [m.dataset.serviceId, Number(m.dataset.unlisted)])",
+    )
+    assert dict(marks) == unlisted
+    # Each sits on the side its missing neighbours lie: callers' marks left of their box.
+    sides = page.evaluate(
+        """() => [...document.querySelectorAll('#graph .more-here')].map(m => {
+            const node = document.querySelector(
+                `#graph .nodes .node[data-service-id="${m.dataset.serviceId}"]`);
+            const mark = m.getBoundingClientRect(), box = node.getBoundingClientRect();
+            return [node.dataset.side, mark.right <= box.left, mark.left >= box.right];
+        })"""
+    )
+    assert all(left if side == "up" else right for side, left, right in sides), sides
+    page.screenshot(path=str(artifacts_dir / "explorer-plus-n.png"))
+    # A click draws that service's dependencies: one request, the same direction and depth.
+    far = max(unlisted, key=lambda sid: (unlisted[sid], sid))
+    requests.since_mark()
+    page.click(f'#graph .more-here[data-service-id="{far}"]')
+    page.wait_for_selector(f'#graph .node.root[data-service-id="{far}"]')
+    page.wait_for_timeout(150)
+    urls = requests.since_mark()
+    assert len(urls) == 1 and f"/services/{far}/dependencies" in urls[0], urls
+    assert "direction=both" in urls[0] and "depth=3" in urls[0]
+    # Back returns to the cut view.
+    page.go_back()
+    wait_shown(page, ROOT)
+    assert page.locator("#graph .more-here").count() == len(unlisted)

@@ -24,6 +24,7 @@ def test_chain_depth_limits_nodes_and_edges(client: TestClient) -> None:
         "total_edges": 2,
         "max_depth_reached": 2,
         "truncated": False,
+        "unlisted_neighbours": {},
     }
 
 
@@ -85,6 +86,13 @@ def test_max_nodes_keeps_the_closest_and_marks_truncation(client: TestClient) ->
     assert node_depths(answer) == {"a": 1, "b": 1}
     assert edge_pairs(answer) == {("r", "a"), ("r", "b")}
     assert answer["statistics"]["truncated"] is True
+    # The frontier of the cut: r's c and a's d are in reach but not listed.
+    assert answer["statistics"]["unlisted_neighbours"] == {"a": 1, "r": 1}
+    # Both ways: callers cut count too, on the service they call.
+    ingest(client, [("u1", "r"), ("u2", "r"), ("u3", "u1")])
+    both = query(client, "r", direction="both", depth=2, max_nodes=4)
+    assert node_depths(both) == {"a": 1, "b": 1, "c": 1, "u1": 1}
+    assert both["statistics"]["unlisted_neighbours"] == {"a": 1, "r": 1, "u1": 1}
 
 
 def test_layered_fan_out_of_six_answers_depth_ten(client: TestClient) -> None:

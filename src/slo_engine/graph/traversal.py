@@ -8,7 +8,10 @@ The contract (design.md, "Query"), exactly:
   distance is less than `depth`, the root included; `both` is the union of the two walks,
   each node at the smaller of its two distances (it is not an undirected walk);
 * when more than `max_nodes` nodes are in reach, the closest are kept (ties broken by
-  service id) and only edges whose ends are both kept (or the root) are returned;
+  service id) and only edges whose ends are both kept (or the root) are returned; each
+  kept node (or the root) with an edge of the walk to a node left out says how many
+  distinct such nodes it has (`unlisted`: where the cut frontier lies, and how much
+  lies beyond it);
 * with a filter (`crosses(caller, callee)`), the walk takes only the edges it allows:
   a node or an edge filtered out is not crossed, so what lies only behind it is not
   reached either, and the distances are those of the filtered graph.
@@ -33,12 +36,15 @@ Crossing = Callable[[str, str], bool] | None
 
 @dataclass(frozen=True, slots=True)
 class Subgraph:
-    """The answer of `subgraph`: nodes (without the root) with their hop distance, edges."""
+    """The answer of `subgraph`: nodes (without the root) with their hop distance, edges,
+    and per kept node the number of its neighbours in reach that the cut left out (empty
+    when nothing was cut), by service id."""
 
     root: str
     depths: dict[str, int]
     edges: list[tuple[str, str]]
     truncated: bool
+    unlisted: dict[str, int]
 
     @property
     def max_depth_reached(self) -> int:
@@ -125,6 +131,9 @@ def subgraph(
     ...              Direction.DOWNSTREAM, 1, 10)
     >>> g.depths, g.edges
     ({'b': 1}, [('a', 'b')])
+    >>> cut = subgraph({"a": ["b", "c", "d"]}, {}, "a", Direction.DOWNSTREAM, 1, 1)
+    >>> cut.depths, cut.unlisted
+    ({'b': 1}, {'a': 2})
     """
     depths: dict[str, int] = {}
     edges: set[tuple[str, str]] | list[tuple[str, str]]
@@ -152,16 +161,26 @@ def subgraph(
 
     truncated = len(depths) > max_nodes
     ordered = sorted(depths.items(), key=lambda item: (item[1], item[0]))
+    unlisted: dict[str, set[str]] = {}
     if truncated:
         ordered = ordered[:max_nodes]
         kept = {node for node, _ in ordered}
         kept.add(root)
-        edges = [(s, t) for s, t in edges if s in kept and t in kept]
+        listed: list[tuple[str, str]] = []
+        for s, t in edges:
+            if s in kept and t in kept:
+                listed.append((s, t))
+            elif s in kept:
+                unlisted.setdefault(s, set()).add(t)
+            elif t in kept:
+                unlisted.setdefault(t, set()).add(s)
+        edges = listed
     return Subgraph(
         root=root,
         depths=dict(ordered),
         edges=sorted(edges),
         truncated=truncated,
+        unlisted={node: len(unlisted[node]) for node in sorted(unlisted)},
     )
 
 

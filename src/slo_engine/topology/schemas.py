@@ -132,6 +132,13 @@ class StatisticsOut(BaseModel):
         description="More than `max_nodes` services were in reach: only the closest "
         "`max_nodes` (ties by service id) and the edges between them are listed."
     )
+    unlisted_neighbours: dict[str, int] = Field(
+        default_factory=dict,
+        description="When `truncated`: for the queried service and each service listed "
+        "that has an edge of the walk to a service the cut left out, how many such "
+        "services (the frontier of the cut, and how much lies beyond it), by service id; "
+        "empty when nothing was cut.",
+    )
 
 
 class IncludedInsightsOut(BaseModel):
@@ -191,6 +198,7 @@ class SubgraphOut(IncludedInsightsOut):
                         "total_edges": 1,
                         "max_depth_reached": 1,
                         "truncated": False,
+                        "unlisted_neighbours": {},
                     },
                 }
             ]

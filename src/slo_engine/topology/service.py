@@ -316,6 +316,7 @@ def subgraph_answer(snapshot: GraphSnapshot, service_id: str, shape: SubgraphSha
         "total_edges": len(found.edges),
         "max_depth_reached": found.max_depth_reached,
         "truncated": found.truncated,
+        "unlisted_neighbours": found.unlisted,
     }
     return b"".join(
         (

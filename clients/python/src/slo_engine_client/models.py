@@ -172,6 +172,8 @@ class StatisticsOut(Answer):
     total_edges: int
     max_depth_reached: int
     truncated: bool
+    # Services on the cut frontier -> how many of their neighbours were left out.
+    unlisted_neighbours: dict[str, int] = Field(default_factory=dict)
 
 
 class SubgraphOut(Answer):

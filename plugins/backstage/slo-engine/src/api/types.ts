@@ -52,6 +52,8 @@ export type Subgraph = {
     total_edges: number;
     max_depth_reached: number;
     truncated: boolean;
+    /** When truncated: service id -> how many of its neighbours the cut left out. */
+    unlisted_neighbours?: Record<string, number>;
   };
 };
 

@@ -124,7 +124,7 @@ function hops(start, next, limit) {
  * The services and edges drawn are exactly the answer's.
  *
  * Returns {root, nodes: Map id -> node (with side, distance, layer), edges: [edge],
- * truncated, maxNodes}.
+ * truncated, maxNodes, unlisted: Map id -> neighbours the cut left out}.
  */
 export function graphOfAnswer(answer, direction, maxNodes) {
   const root = answer.service;
@@ -159,5 +159,9 @@ export function graphOfAnswer(answer, direction, maxNodes) {
     nodes.set(node.service_id, { ...node, ...place, root: false });
   }
   const edges = answer.edges.filter((e) => nodes.has(e.source) && nodes.has(e.target));
-  return { root, nodes, edges, truncated: Boolean(answer.statistics.truncated), maxNodes };
+  // Where a cut answer was cut: service id -> how many of its neighbours were left out.
+  const unlisted = new Map(
+    Object.entries(answer.statistics.unlisted_neighbours ?? {}).filter(([id]) => nodes.has(id)),
+  );
+  return { root, nodes, edges, truncated: Boolean(answer.statistics.truncated), maxNodes, unlisted };
 }

@@ -380,6 +380,34 @@ export function nearestThatWay(from, way, candidates) {
   return best;
 }
 
+/**
+ * "+N" beside a service the cut answer stopped at: N of its neighbours in reach are not
+ * drawn. On the side they lie (callers left, what it calls right); a click draws that
+ * service's own dependencies, where they are.
+ */
+function moreHereMark(node, count, box) {
+  const text = `+${count}`;
+  const width = text.length * 7 + 10;
+  const left = node.side === "up";
+  const x = left ? box.x - box.width / 2 - width / 2 - 6 : box.x + box.width / 2 + width / 2 + 6;
+  const what = `${count} more service${count === 1 ? "" : "s"} next to ${node.service_id} not drawn (max nodes)`;
+  return s(
+    "g",
+    {
+      class: "more-here",
+      "data-service-id": node.service_id,
+      "data-unlisted": count,
+      transform: `translate(${x},${box.y})`,
+      tabindex: 0,
+      role: "button",
+      "aria-label": `${what}; Enter draws its dependencies`,
+    },
+    s("rect", { x: -width / 2, y: -9, width, height: 18, rx: 9 }),
+    s("text", { "text-anchor": "middle", dy: "0.35em" }, text),
+    s("title", {}, `${what}: click to draw its dependencies`),
+  );
+}
+
 /** The bound the "+ more" marker asks for: twice the current one, within the control's. */
 export function moreNodes(maxNodes) {
   return Math.min(100000, maxNodes * 2);
@@ -486,6 +514,13 @@ export class GraphView {
       { class: "ghost-nodes" },
       [...ghosts].map(([id, place]) => ghostNode(id, place, layout.boxes.get(id))),
     );
+    const moreHere = s(
+      "g",
+      { class: "more-here-marks" },
+      [...(graph.unlisted ?? new Map())].map(([id, count]) =>
+        moreHereMark(graph.nodes.get(id), count, layout.boxes.get(id)),
+      ),
+    );
     const viewport = s(
       "g",
       { class: "viewport" },
@@ -496,10 +531,16 @@ export class GraphView {
       nodeGroup,
       ghostNodes,
       driftBadges,
+      moreHere,
     );
     // A cut answer says only that more services lie beyond (not where, nor how many): one
     // marker under the drawing says so and asks again with a larger bound.
     const bounds = { ...layout.bounds };
+    // Room for the "+N" marks beside the outermost columns.
+    if (graph.unlisted?.size) {
+      bounds.minX -= 50;
+      bounds.maxX += 50;
+    }
     if (graph.truncated) {
       const centre = (bounds.minX + bounds.maxX) / 2;
       const y = bounds.maxY + 34;
@@ -852,7 +893,7 @@ export class GraphView {
     let dragged = false;
     svg.addEventListener("pointerdown", (event) => {
       if (event.button !== 0) return;
-      press = { x: event.clientX, y: event.clientY, view: { ...this.view }, id: event.pointerId };
+      press = { x: event.clientX, y: event.clientY, dx: 0, dy: 0, view: { ...this.view }, id: event.pointerId };
       dragged = false;
     });
     svg.addEventListener("pointermove", (event) => {
@@ -865,20 +906,33 @@ export class GraphView {
         svg.setPointerCapture(event.pointerId);
         svg.classList.add("panning");
       }
-      const scale = svg.getScreenCTM()?.a || 1;
-      this.setView({ ...press.view, x: press.view.x - dx / scale, y: press.view.y - dy / scale });
+      // While dragging, the drawing moves as a picture: a transform the compositor
+      // applies, without repainting its paths (thousands in a large overview); the view
+      // box follows once, on release. The frame around it clips what moves out.
+      press.dx = dx;
+      press.dy = dy;
+      svg.style.transform = `translate(${dx}px, ${dy}px)`;
     });
     const release = (event) => {
-      if (press && event.pointerId === press.id) {
-        press = null;
-        svg.classList.remove("panning");
+      if (!press || event.pointerId !== press.id) return;
+      if (dragged) {
+        svg.style.transform = "";
+        const scale = svg.getScreenCTM()?.a || 1;
+        this.setView({ ...press.view, x: press.view.x - press.dx / scale, y: press.view.y - press.dy / scale });
       }
+      press = null;
+      svg.classList.remove("panning");
     };
     svg.addEventListener("pointerup", release);
     svg.addEventListener("pointercancel", release);
     svg.addEventListener("click", (event) => {
       if (dragged) {
         dragged = false;
+        return;
+      }
+      const more = event.target.closest?.(".more-here");
+      if (more) {
+        this.onReroot(more.dataset.serviceId);
         return;
       }
       const node = event.target.closest?.(".node");
@@ -898,6 +952,12 @@ export class GraphView {
       if (event.target.closest?.(".more-marker") && (event.key === "Enter" || event.key === " ")) {
         event.preventDefault();
         this.onMore();
+        return;
+      }
+      const more = event.target.closest?.(".more-here");
+      if (more && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        this.onReroot(more.dataset.serviceId);
         return;
       }
       const node = event.target.closest?.(".node");
