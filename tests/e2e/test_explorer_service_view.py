@@ -14,6 +14,7 @@ to docs/img/ with SLO_ENGINE_UPDATE_DOCS_SCREENSHOT=1).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -454,3 +455,39 @@ def test_plus_n_marks_where_the_answer_was_cut_and_open_from_there(
     page.go_back()
     wait_shown(page, ROOT)
     assert page.locator("#graph .more-here").count() == len(unlisted)
+
+
+def test_a_rate_limited_filter_keeps_the_view_and_its_controls(tab: Any, large: Served) -> None:
+    page = tab
+    page.goto(f"{large.url}/ui/#service={ROOT}&direction=both&depth=2&kind=service")
+    wait_shown(page, ROOT)
+    before = picture(page)
+    url = page.url
+
+    def limited(route: Any) -> None:
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "23", "Content-Type": "application/problem+json"},
+            body=json.dumps({"title": "Too Many Requests", "status": 429, "detail": "slow down"}),
+        )
+
+    def discovered_only(url: str) -> bool:
+        return "/dependencies" in url and "discovered=true" in url
+
+    page.route(discovered_only, limited)
+    page.select_option("#filter-discovered", "only")
+    error = page.locator("#error")
+    error.wait_for(state="visible")
+    text = error.inner_text()
+    assert "Retry in 23 s" in text and f"Still showing {ROOT} now" in text
+    # The drawing, the address and every filter control as they were.
+    assert picture(page) == before
+    assert page.url == url
+    assert page.input_value("#filter-discovered") == ""
+    assert page.input_value("#filter-kind") == "service"
+    # The next change asks with the filters drawn, not the refused one.
+    page.unroute(discovered_only)
+    page.select_option("#filter-kind", "")
+    page.wait_for_function("() => !location.hash.includes('kind=')")
+    wait_shown(page, ROOT)
+    assert "discovered=" not in page.url
