@@ -11,17 +11,11 @@ from slo_engine.graph.impact import Impact
 from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
-    NodeKind,
     ServiceCriticality,
 )
 from slo_engine.topology.catalog_schemas import (
-    CRITICALITY_DESCRIPTION,
-    DISCOVERED_DESCRIPTION,
-    DISPLAY_NAME_DESCRIPTION,
-    KIND_DESCRIPTION,
     SERVICE_EXAMPLE,
-    SERVICE_ID_DESCRIPTION,
-    TEAM_DESCRIPTION,
+    ServiceFactsOut,
     ServiceOut,
 )
 
@@ -189,13 +183,7 @@ class PathEdgeOut(BaseModel):
     effect: Impact = Field(description="What the caller (`source`) suffers on this path.")
 
 
-class AffectedOut(BaseModel):
-    service_id: str = Field(description=SERVICE_ID_DESCRIPTION)
-    display_name: str | None = Field(description=DISPLAY_NAME_DESCRIPTION)
-    team: str | None = Field(description=TEAM_DESCRIPTION)
-    criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
-    discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
-    kind: NodeKind = Field(description=KIND_DESCRIPTION)
+class AffectedOut(ServiceFactsOut):
     impact: Impact = Field(description=_IMPACT_DESCRIPTION)
     distance: int = Field(description="Hops from this service to the failed one.")
     path: list[str] = Field(

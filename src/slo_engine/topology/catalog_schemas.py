@@ -54,6 +54,19 @@ SERVICE_EXAMPLE: dict[str, Any] = {
 }
 
 
+class ServiceFactsOut(BaseModel):
+    """The facts of a service every list of services gives (the subgraph's nodes, the
+    overview's members, the blast radius's affected services), under the same names and
+    words; each list adds its own fields after them."""
+
+    service_id: str = Field(description=SERVICE_ID_DESCRIPTION)
+    display_name: str | None = Field(description=DISPLAY_NAME_DESCRIPTION)
+    team: str | None = Field(description=TEAM_DESCRIPTION)
+    criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
+    discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
+    kind: NodeKind = Field(description=KIND_DESCRIPTION)
+
+
 class ServiceOut(BaseModel):
     # A service as stored (graph.model.Service), and whether only stale edges are left.
     model_config = ConfigDict(json_schema_extra={"examples": [SERVICE_EXAMPLE]})

@@ -7,15 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from slo_engine.graph.model import NodeKind, ServiceCriticality
+from slo_engine.graph.model import NodeKind
 from slo_engine.graph.overview import GroupBy
 from slo_engine.topology.catalog_schemas import (
-    CRITICALITY_DESCRIPTION,
-    DISCOVERED_DESCRIPTION,
-    DISPLAY_NAME_DESCRIPTION,
-    KIND_DESCRIPTION,
-    SERVICE_ID_DESCRIPTION,
-    TEAM_DESCRIPTION,
+    ServiceFactsOut,
 )
 
 # Online Boutique by team, `checkout` expanded: its three services drawn inside it, the
@@ -189,13 +184,7 @@ class GroupOut(BaseModel):
     )
 
 
-class OverviewNodeOut(BaseModel):
-    service_id: str = Field(description=SERVICE_ID_DESCRIPTION)
-    display_name: str | None = Field(description=DISPLAY_NAME_DESCRIPTION)
-    team: str | None = Field(description=TEAM_DESCRIPTION)
-    criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
-    discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
-    kind: NodeKind = Field(description=KIND_DESCRIPTION)
+class OverviewNodeOut(ServiceFactsOut):
     group: str = Field(description="The id of the expanded group the service is drawn in.")
     in_cycle: bool = Field(
         description="The service is on a circular dependency of the fresh graph."

@@ -12,17 +12,10 @@ from slo_engine.graph.model import (
     CommunicationMode,
     DependencyCriticality,
     DiscoverySource,
-    NodeKind,
-    ServiceCriticality,
 )
 from slo_engine.topology.catalog_schemas import (
-    CRITICALITY_DESCRIPTION,
-    DISCOVERED_DESCRIPTION,
-    DISPLAY_NAME_DESCRIPTION,
-    KIND_DESCRIPTION,
     SERVICE_EXAMPLE,
-    SERVICE_ID_DESCRIPTION,
-    TEAM_DESCRIPTION,
+    ServiceFactsOut,
     ServiceOut,
 )
 from slo_engine.topology.includes import insight_schema
@@ -49,13 +42,7 @@ EDGE_EXAMPLE: dict[str, Any] = {
 }
 
 
-class NodeOut(BaseModel):
-    service_id: str = Field(description=SERVICE_ID_DESCRIPTION)
-    display_name: str | None = Field(description=DISPLAY_NAME_DESCRIPTION)
-    team: str | None = Field(description=TEAM_DESCRIPTION)
-    criticality: ServiceCriticality | None = Field(description=CRITICALITY_DESCRIPTION)
-    discovered: bool = Field(description=DISCOVERED_DESCRIPTION)
-    kind: NodeKind = Field(description=KIND_DESCRIPTION)
+class NodeOut(ServiceFactsOut):
     depth: int = Field(
         description="Hops from the queried service along the query's direction, 1 to "
         "`depth` (with `both`, the smaller of the two directions' distances)."
