@@ -74,6 +74,7 @@ _TITLE_BY_STATUS = {
     415: "Unsupported media type",
     422: "Validation error",
     429: "Too many requests",
+    431: "Request header fields too large",
     502: "Bad gateway",
     500: "Internal server error",
     503: "Service unavailable",

@@ -16,14 +16,7 @@ from slo_engine.insights.schemas import AvailabilityOut, ImpactOut
 from slo_engine.live.reads import NOT_MODIFIED, GraphReadDep
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
-    CriticalitiesQuery,
-    DiscoveredQuery,
-    ExcludeQuery,
-    KindsQuery,
-    MinRequestRateQuery,
-    SourcesQuery,
-    TeamsQuery,
-    traversal_filter,
+    TraversalFilterDep,
 )
 from slo_engine.topology.routes import (
     DEFAULT_MAX_NODES,
@@ -42,10 +35,11 @@ router = APIRouter(tags=["insights"])
     response_model=ImpactOut,
     operation_id="getImpact",
     summary="Blast radius: who is hurt if this service fails",
-    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 500, 503)},
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 410, 429, 431, 500, 503)},
 )
 async def get_impact(
     read: GraphReadDep,
+    filters: TraversalFilterDep,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     service_id: Annotated[
         str,
@@ -74,13 +68,6 @@ async def get_impact(
             "the worst hit first; the totals count all.",
         ),
     ] = DEFAULT_MAX_NODES,
-    kinds: KindsQuery = None,
-    teams: TeamsQuery = None,
-    criticalities: CriticalitiesQuery = None,
-    sources: SourcesQuery = None,
-    exclude: ExcludeQuery = None,
-    discovered: DiscoveredQuery = None,
-    min_request_rate: MinRequestRateQuery = 0.0,
 ) -> Response:
     """Callers, and callers of callers up to `depth` hops, that this service's failure
     takes down (they need it: hard and sync) or degrades (soft, degraded or async, or
@@ -94,15 +81,7 @@ async def get_impact(
         depth=depth,
         include_stale=include_stale,
         max_affected=max_affected,
-        filters=traversal_filter(
-            kinds,
-            teams,
-            criticalities,
-            sources,
-            exclude,
-            discovered=discovered,
-            min_request_rate=min_request_rate,
-        ),
+        filters=filters,
         # A past graph's answers are not the live one's (GraphRead.current).
         answers=answers if read.current else None,
     )

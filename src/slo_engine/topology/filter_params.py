@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from slo_engine.graph.model import DiscoverySource, NodeKind, ServiceCriticality
 from slo_engine.graph.traversal_filter import TraversalFilter
@@ -102,7 +102,7 @@ def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def traversal_filter(
+def filter_of(
     kinds: str | None,
     teams: str | None,
     criticalities: str | None,
@@ -114,9 +114,9 @@ def traversal_filter(
 ) -> TraversalFilter:
     """The filter the parameters name (each already validated).
 
-    >>> traversal_filter("database", "a, b", None, None, "legacy-*").key()
+    >>> filter_of("database", "a, b", None, None, "legacy-*").key()
     'k=database;t=a,b;c=;s=;x=legacy-*;d=;r=0.0'
-    >>> traversal_filter(None, None, None, None, None, discovered=True, min_request_rate=5).key()
+    >>> filter_of(None, None, None, None, None, discovered=True, min_request_rate=5).key()
     'k=;t=;c=;s=;x=;d=1;r=5.0'
     """
     excluded = _split(exclude)
@@ -131,3 +131,29 @@ def traversal_filter(
         discovered=discovered,
         min_request_rate=min_request_rate,
     )
+
+
+async def traversal_filter(
+    kinds: KindsQuery = None,
+    teams: TeamsQuery = None,
+    criticalities: CriticalitiesQuery = None,
+    sources: SourcesQuery = None,
+    exclude: ExcludeQuery = None,
+    discovered: DiscoveredQuery = None,
+    min_request_rate: MinRequestRateQuery = 0.0,
+) -> TraversalFilter:
+    """The traversal filters' query parameters, as one dependency of the reads that take
+    them (the subgraph, the blast radius, the overview)."""
+    return filter_of(
+        kinds,
+        teams,
+        criticalities,
+        sources,
+        exclude,
+        discovered=discovered,
+        min_request_rate=min_request_rate,
+    )
+
+
+# The filter a read's query names (`kind`, `team`, ... `min_request_rate`).
+TraversalFilterDep = Annotated[TraversalFilter, Depends(traversal_filter)]

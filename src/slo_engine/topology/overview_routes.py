@@ -22,14 +22,7 @@ from slo_engine.topology import overview_service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
     MAX_ENTRIES,
-    CriticalitiesQuery,
-    DiscoveredQuery,
-    ExcludeQuery,
-    KindsQuery,
-    MinRequestRateQuery,
-    SourcesQuery,
-    TeamsQuery,
-    traversal_filter,
+    TraversalFilterDep,
 )
 from slo_engine.topology.overview_schemas import GraphOverviewOut
 from slo_engine.topology.routes import IncludeStaleQuery
@@ -45,10 +38,11 @@ GroupId = Annotated[str, StringConstraints(min_length=1, max_length=1000, patter
     response_model=GraphOverviewOut,
     operation_id="getGraphOverview",
     summary="The whole graph, grouped: the explorer's overview",
-    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 410, 429, 500, 503)},
+    responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 410, 429, 431, 500, 503)},
 )
 async def get_graph_overview(
     read: GraphReadDep,
+    filters: TraversalFilterDep,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     group_by: Annotated[
         GroupBy,
@@ -71,8 +65,6 @@ async def get_graph_overview(
         ),
     ] = None,
     include_stale: IncludeStaleQuery = False,
-    discovered: DiscoveredQuery = None,
-    min_request_rate: MinRequestRateQuery = 0.0,
     max_groups: Annotated[
         int,
         Query(
@@ -91,11 +83,6 @@ async def get_graph_overview(
             f"{MAX_MEMBERS:,}); past it `truncated.members`, the rest folded into their group.",
         ),
     ] = MAX_MEMBERS,
-    kinds: KindsQuery = None,
-    teams: TeamsQuery = None,
-    criticalities: CriticalitiesQuery = None,
-    sources: SourcesQuery = None,
-    exclude: ExcludeQuery = None,
 ) -> Response:
     """Every service of the graph, filtered, then aggregated into groups: per group its
     size, kinds, criticalities, discovered services and whether it holds a cycle; per pair
@@ -110,15 +97,7 @@ async def get_graph_overview(
     options = OverviewOptions(
         group_by=group_by,
         expand=tuple(expand or ()),
-        filters=traversal_filter(
-            kinds,
-            teams,
-            criticalities,
-            sources,
-            exclude,
-            discovered=discovered,
-            min_request_rate=min_request_rate,
-        ),
+        filters=filters,
         include_stale=include_stale,
         max_groups=max_groups,
         max_members=max_members,

@@ -34,14 +34,7 @@ from slo_engine.observability.metrics import TRAVERSAL_DURATION
 from slo_engine.topology import service
 from slo_engine.topology.answer_cache import ANSWERS, AnswerCache
 from slo_engine.topology.filter_params import (
-    CriticalitiesQuery,
-    DiscoveredQuery,
-    ExcludeQuery,
-    KindsQuery,
-    MinRequestRateQuery,
-    SourcesQuery,
-    TeamsQuery,
-    traversal_filter,
+    TraversalFilterDep,
 )
 from slo_engine.topology.formats import ExportFormat, render_subgraph
 from slo_engine.topology.includes import (
@@ -165,7 +158,12 @@ async def _dependencies_lane(request: Request) -> Response | None:
         request, LIVE_GRAPH.of(app), SETTINGS.of(app), PAST_GRAPHS.of(app), min_revision
     )
     return await get_dependencies(
-        request=request, answers=ANSWERS.of(app), read=read, service_id=service_id, **arguments
+        request=request,
+        answers=ANSWERS.of(app),
+        read=read,
+        filters=service.NO_FILTER,
+        service_id=service_id,
+        **arguments,
     )
 
 
@@ -178,7 +176,7 @@ async def _dependencies_lane(request: Request) -> Response | None:
     responses={
         200: {"content": openapi_content(), "description": "The subgraph"},
         **NOT_MODIFIED,
-        **problem_responses(400, 401, 403, 404, 406, 410, 429, 500, 503),
+        **problem_responses(400, 401, 403, 404, 406, 410, 429, 431, 500, 503),
     },
 )
 @fast_lane(_dependencies_lane, calls=(read_access,))
@@ -186,6 +184,7 @@ async def get_dependencies(
     request: Request,
     answers: Annotated[AnswerCache | None, Depends(ANSWERS)],
     read: IncludedReadDep,
+    filters: TraversalFilterDep,
     service_id: Annotated[
         str,
         Path(
@@ -224,13 +223,6 @@ async def get_dependencies(
     ] = DEFAULT_MAX_NODES,
     export_format: ExportFormatQuery = None,
     include: IncludeQuery = None,
-    kinds: KindsQuery = None,
-    teams: TeamsQuery = None,
-    criticalities: CriticalitiesQuery = None,
-    sources: SourcesQuery = None,
-    exclude: ExcludeQuery = None,
-    discovered: DiscoveredQuery = None,
-    min_request_rate: MinRequestRateQuery = 0.0,
 ) -> Response:
     """Nodes at hop distance 1..`depth` along `direction`, and the edges leaving
     (downstream) or entering (upstream) nodes closer than `depth`; `both` is the union.
@@ -244,15 +236,6 @@ async def get_dependencies(
     if includes and choice.export_format is not ExportFormat.JSON:
         raise refuse_include_for_format()
     started = time.perf_counter()
-    filters = traversal_filter(
-        kinds,
-        teams,
-        criticalities,
-        sources,
-        exclude,
-        discovered=discovered,
-        min_request_rate=min_request_rate,
-    )
     shape = service.SubgraphShape(direction, depth, include_stale, max_nodes, filters)
     revision = read.snapshot.revision
     if not read.current:
