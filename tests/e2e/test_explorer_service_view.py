@@ -277,15 +277,16 @@ def test_blast_radius_marked_and_alone_equal_the_impact_answer(
     if os.environ.get("SLO_ENGINE_UPDATE_DOCS_SCREENSHOT") == "1":
         shutil.copyfile(marked, DOCS_PICTURE)
     # Every marked path edge lies on an explaining path, with its effect.
-    effects = {
-        f"{step['source']}>{step['target']}": step["effect"]
-        for a in impact["affected"]
-        for step in a["path_edges"]
-    }
+    # The worst effect any explaining path gives an edge's caller.
+    effects: dict[str, str] = {}
+    for a in impact["affected"]:
+        for step in a["path_edges"]:
+            key = f"{step['source']}>{step['target']}"
+            if effects.get(key) != "down":
+                effects[key] = step["effect"]
     assert drawn["effects"]
     for key, effect in drawn["effects"].items():
-        assert key in effects
-        assert effect == effects[key] or "down" in (effect, effects[key])
+        assert effects.get(key) == effect, key
 
     # Alone: the failed service, every affected service listed, and the explaining paths.
     page.click("#impact .blast-alone")
@@ -431,16 +432,22 @@ def test_plus_n_marks_where_the_answer_was_cut_and_open_from_there(
         "all => all.map(m => [m.dataset.serviceId, Number(m.dataset.unlisted)])",
     )
     assert dict(marks) == unlisted
-    # Each sits on the side its missing neighbours lie: callers' marks left of their box.
-    sides = page.evaluate(
-        """() => [...document.querySelectorAll('#graph .more-here')].map(m => {
-            const node = document.querySelector(
-                `#graph .nodes .node[data-service-id="${m.dataset.serviceId}"]`);
-            const mark = m.getBoundingClientRect(), box = node.getBoundingClientRect();
-            return [node.dataset.side, mark.right <= box.left, mark.left >= box.right];
-        })"""
+    # Each on its own box's corner, clear of every other box (however the columns fold).
+    placed = page.evaluate(
+        """() => {
+            const boxes = new Map([...document.querySelectorAll('#graph .nodes .node')]
+                .map(n => [n.dataset.serviceId, n.querySelector('rect').getBoundingClientRect()]));
+            const meet = (a, b) => !(a.right <= b.left || b.right <= a.left
+                || a.bottom <= b.top || b.bottom <= a.top);
+            return [...document.querySelectorAll('#graph .more-here')].map(m => {
+                const mark = m.querySelector('rect').getBoundingClientRect();
+                const others = [...boxes].filter(([id, box]) =>
+                    id !== m.dataset.serviceId && meet(mark, box)).length;
+                return [meet(mark, boxes.get(m.dataset.serviceId)), others];
+            });
+        }"""
     )
-    assert all(left if side == "up" else right for side, left, right in sides), sides
+    assert placed and all(own and others == 0 for own, others in placed), placed
     page.screenshot(path=str(artifacts_dir / "explorer-plus-n.png"))
     # A click draws that service's dependencies: one request, the same direction and depth.
     far = max(unlisted, key=lambda sid: (unlisted[sid], sid))
@@ -491,3 +498,59 @@ def test_a_rate_limited_filter_keeps_the_view_and_its_controls(tab: Any, large: 
     page.wait_for_function("() => !location.hash.includes('kind=')")
     wait_shown(page, ROOT)
     assert "discovered=" not in page.url
+
+
+def test_the_blast_radius_follows_the_selection_and_always_has_a_way_back(
+    tab: Any, large: Served
+) -> None:
+    page = tab
+    impact = api(large, f"/api/v1/services/{ROOT}/impact", ("max_affected", 200))
+    page.goto(f"{large.url}/ui/#service={ROOT}&direction=upstream&depth=2")
+    wait_shown(page, ROOT)
+    # From the keyboard: the button pressed keeps the focus though the panel is redrawn.
+    page.focus("#impact .blast-alone")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#graph.blast")
+    assert page.evaluate("() => document.activeElement.classList.contains('blast-alone')")
+    assert page.get_attribute("#impact .blast-alone", "aria-pressed") == "true"
+
+    # A service whose failure hurts nobody, picked in the drawing alone: the dependencies
+    # are drawn again (nothing to draw alone), and the buttons stay to turn it off.
+    calm = next(
+        a["service_id"]
+        for a in impact["affected"]
+        if not api(large, f"/api/v1/services/{a['service_id']}/impact")["affected"]
+    )
+    page.click(f'#graph .nodes .node[data-service-id="{calm}"]')
+    page.wait_for_selector("#impact .impact-summary[data-affected='0']")
+    page.wait_for_selector(f'#graph .node.root[data-service-id="{ROOT}"]')
+    assert page.get_attribute("#impact .blast-alone", "aria-pressed") == "true"
+    page.click("#impact .blast-alone")
+    page.wait_for_function("() => !location.hash.includes('blast=')")
+
+    # Marked, then another service whose blast radius cannot be read: no marks of the
+    # earlier one are left on the drawing.
+    page.click(f'#graph .node.root[data-service-id="{ROOT}"]')
+    page.click("#impact .blast-marked")
+    page.wait_for_selector("#graph.blast")
+    other = next(
+        sid
+        for sid in page.eval_on_selector_all(
+            "#graph .nodes .node", "all => all.map(n => n.dataset.serviceId)"
+        )
+        if sid != ROOT
+    )
+
+    def unavailable(route: Any) -> None:
+        route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/problem+json", "Retry-After": "5"},
+            body=json.dumps({"title": "Service unavailable", "status": 503, "detail": "down"}),
+        )
+
+    page.route(lambda u: f"/api/v1/services/{other}?" in u, unavailable)
+    page.click(f'#graph .nodes .node[data-service-id="{other}"]')
+    page.wait_for_selector("#impact .note.error")
+    assert not page.evaluate("() => document.querySelector('#graph').classList.contains('blast')")
+    assert page.locator("#graph .node.failed, #graph [data-impact]").count() == 0
+    assert "blast radius" not in page.inner_text("#graph-caption")

@@ -23,7 +23,11 @@ from slo_engine.infra.components import AppComponent
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "slo-engine:answer:"
+# With the version of the answers' shape: a release that changes what an answer holds
+# (v2: the subgraph's `statistics.unlisted_neighbours`) bumps it, so that it never serves
+# an answer an older release cached under the same revision (in Redis, shared and kept
+# across restarts); the older replicas of a rolling upgrade keep to their own keys.
+KEY_PREFIX = "slo-engine:answer:v2:"
 
 
 def answer_key(

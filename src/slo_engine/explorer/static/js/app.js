@@ -686,20 +686,10 @@ function reroot(serviceId) {
 function showBlast() {
   if (!impactShown || !viewDrawing) return;
   const { serviceId, impact } = impactShown;
-  const alone = state.blast === "alone";
-  if (alone || graph !== viewDrawing.graph) {
-    graph = alone ? graphOfImpact(impact) : viewDrawing.graph;
-    view.draw(graph, alone ? null : viewDrawing.changes);
-    showSummary(graph);
-    showTruncation(graph);
-    showDrift(graph);
-    if (alone) $("drift-summary").textContent = "drift: marked in the dependencies' drawing";
-    showTeams($("legend-teams"), teamsInView(graph.nodes.values()));
-    if (graph.nodes.has(serviceId)) {
-      view.select(serviceId);
-      showNodeDetails(serviceId);
-    }
-  }
+  // Alone needs something to draw: an empty blast radius leaves the dependencies drawn.
+  const alone = state.blast === "alone" && (impact.affected ?? []).length > 0;
+  if (alone) drawForBlast(graphOfImpact(impact), null, serviceId);
+  else if (graph !== viewDrawing.graph) drawForBlast(viewDrawing.graph, viewDrawing.changes, serviceId);
   const drawn = state.blast ? view.markImpact(impactMarks(impact)) : 0;
   if (!state.blast) view.clearImpact();
   showImpact($("impact"), impact, {
@@ -713,11 +703,41 @@ function showBlast() {
       (state.blast ? ` The blast radius of ${serviceId} is marked (red: down, amber: degraded).` : "");
 }
 
-function setBlast(mode) {
+/** Draw `drawn` in place of what is drawn (the blast radius alone, or the view's own
+ * drawing back), with the toolbar, the legend and `serviceId` selected to match. */
+function drawForBlast(drawn, changes, serviceId) {
+  const alone = drawn !== viewDrawing.graph;
+  graph = drawn;
+  view.draw(graph, changes);
+  showSummary(graph);
+  showTruncation(graph);
+  showDrift(graph);
+  if (alone) $("drift-summary").textContent = "drift: marked in the dependencies' drawing";
+  showTeams($("legend-teams"), teamsInView(graph.nodes.values()));
+  if (graph.nodes.has(serviceId)) {
+    view.select(serviceId);
+    showNodeDetails(serviceId);
+  }
+}
+
+/** No blast radius on the picture while another one loads (or when it fails): the
+ * view's own drawing, unmarked. */
+function clearBlast() {
+  impactShown = null;
+  if (!viewDrawing) return;
+  if (graph !== viewDrawing.graph) drawForBlast(viewDrawing.graph, viewDrawing.changes, null);
+  view.clearImpact();
+  $("graph-caption").textContent = captionOf(shown);
+}
+
+/** `mode`: the blast radius's place now; `pressed`: the button pressed, which keeps the
+ * keyboard focus though the panel is drawn again. */
+function setBlast(mode, pressed = null) {
   state.blast = BLAST_MODES.includes(mode) ? mode : null;
   if (shown) shown.blast = state.blast;
   writeHash(false);
   showBlast();
+  if (pressed) $("impact").querySelector(`.blast-${pressed}`)?.focus();
 }
 
 /** The blast radius, the availability ceiling and the catalog link of a selected
@@ -736,6 +756,7 @@ async function loadInsights(serviceId) {
     show(rootInsights.answer);
     return;
   }
+  clearBlast();
   note($("impact"), `Loading the blast radius of ${serviceId}…`);
   note($("availability"), `Loading the availability ceiling of ${serviceId}…`);
   try {
@@ -901,6 +922,9 @@ $("drift-filter").addEventListener("change", () => {
 function fileName(extension) {
   const safe = (text) => text.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 120);
   const past = shown.asOf ? `-at-${safe(shown.asOf)}` : "";
+  if (viewDrawing && graph !== viewDrawing.graph) {
+    return `slo-engine-blast-radius-${safe(graph.root.service_id)}${past}.${extension}`;
+  }
   if (shown.mode === "overview") return `slo-engine-overview-by-${shown.overview.groupBy}${past}.${extension}`;
   return `slo-engine-${safe(shown.service)}-${shown.direction}-depth${shown.depth}${past}.${extension}`;
 }

@@ -188,14 +188,16 @@ function barRow(index, label, bars, text, attributes) {
   );
 }
 
-function barChart(name, label, rows) {
+/** A bar chart of `rows` (barRow); `label` with the rows' own words is what a screen
+ * reader reads of it (an image's parts are not read). */
+function barChart(name, label, rows, said) {
   return s(
     "svg",
     {
       class: ["bar-chart", name],
       viewBox: `0 0 ${CHART.width} ${rows.length * CHART.row + 4}`,
       role: "img",
-      "aria-label": label,
+      "aria-label": `${label}: ${said.join("; ")}.`,
     },
     rows,
   );
@@ -205,6 +207,7 @@ function barChart(name, label, rows) {
 function teamChart(totals) {
   const { rows, more, largest } = teamRows(totals);
   if (!rows.length) return null;
+  const said = rows.map((row) => `${row.down} down, ${row.degraded} degraded`);
   return [
     h("h4", {}, "By team"),
     barChart(
@@ -218,10 +221,11 @@ function teamChart(totals) {
             ["down", row.down / largest],
             ["degraded", row.degraded / largest],
           ],
-          `${row.down} down, ${row.degraded} degraded`,
+          said[index],
           { "data-team": row.team ?? "", "data-down": row.down, "data-degraded": row.degraded },
         ),
       ),
+      rows.map((row, index) => `${row.team ?? "no team"}: ${said[index]}`),
     ),
     more ? h("p", { class: "note" }, `and ${more} more team${more === 1 ? "" : "s"}`) : null,
   ];
@@ -229,7 +233,7 @@ function teamChart(totals) {
 
 /**
  * The blast radius: who goes down or degrades when the service fails. With `blast`
- * ({mode: null | "marked" | "alone", drawn, onMode(mode)}), the buttons that put it on
+ * ({mode: null | "marked" | "alone", drawn, onMode(mode, pressed)}), the buttons that put it on
  * the graph: marked on the drawing, or drawn alone (the failed service and every
  * affected service listed, with the paths that explain them); `drawn`: how many of the
  * affected services the drawing shows.
@@ -261,12 +265,13 @@ export function showImpact(container, answer, { onPick, blast = null }) {
         class: ["secondary", `blast-${mode}`],
         "aria-pressed": String(blast.mode === mode),
         title,
-        onclick: () => blast.onMode(blast.mode === mode ? null : mode),
+        onclick: () => blast.onMode(blast.mode === mode ? null : mode, mode),
       },
       text,
     );
+  // Shown while it is on the picture, even for an empty blast radius: the way back.
   const actions =
-    blast && affected.length
+    blast && (affected.length || blast.mode)
       ? h(
           "div",
           { class: "impact-actions", role: "group", "aria-label": "The blast radius on the graph" },
@@ -315,6 +320,13 @@ export function showImpact(container, answer, { onPick, blast = null }) {
   );
 }
 
+/** "99.950 % (+0.040 %)": the ceiling without a limiting unit, and how much it gains. */
+function limitText(limit) {
+  return limit.ceiling_without == null
+    ? `factor ${formatNumber(limit.factor, 5)}`
+    : `${formatPercent(limit.ceiling_without, 3)} (+${formatPercent(limit.cost, 3)})`;
+}
+
 /**
  * The availability ceiling: the product of what the service hard-depends on; the units
  * that limit it most as bars (how much the ceiling would rise without each), the
@@ -346,12 +358,11 @@ export function showAvailability(container, answer) {
                 index,
                 (l.members ?? []).join(", "),
                 [["limit", (l.cost ?? 0) / largest]],
-                l.ceiling_without == null
-                  ? `factor ${formatNumber(l.factor, 5)}`
-                  : `${formatPercent(l.ceiling_without, 3)} (+${formatPercent(l.cost, 3)})`,
+                limitText(l),
                 { "data-members": (l.members ?? []).join(","), "data-cost": l.cost },
               ),
             ),
+            limiting.map((l) => `without ${(l.members ?? []).join(", ")}: ${limitText(l)}`),
           ),
         ]
       : null,

@@ -381,15 +381,16 @@ export function nearestThatWay(from, way, candidates) {
 }
 
 /**
- * "+N" beside a service the cut answer stopped at: N of its neighbours in reach are not
- * drawn. On the side they lie (callers left, what it calls right); a click draws that
- * service's own dependencies, where they are.
+ * "+N" on a service the cut answer stopped at: N of its neighbours in reach are not
+ * drawn. A badge on the box's bottom right corner (as the criticality badge is on its
+ * top right), so that it stays within the gaps the layout keeps between boxes, however
+ * the columns fold; a click draws that service's own dependencies, where they are.
  */
 function moreHereMark(node, count, box) {
   const text = `+${count}`;
-  const width = text.length * 7 + 10;
-  const left = node.side === "up";
-  const x = left ? box.x - box.width / 2 - width / 2 - 6 : box.x + box.width / 2 + width / 2 + 6;
+  const width = text.length * 6 + 8;
+  const x = box.x + box.width / 2 - width / 2 + 2;
+  const y = box.y + box.height / 2;
   const what = `${count} more service${count === 1 ? "" : "s"} next to ${node.service_id} not drawn (max nodes)`;
   return s(
     "g",
@@ -397,12 +398,12 @@ function moreHereMark(node, count, box) {
       class: "more-here",
       "data-service-id": node.service_id,
       "data-unlisted": count,
-      transform: `translate(${x},${box.y})`,
+      transform: `translate(${x},${y})`,
       tabindex: 0,
       role: "button",
       "aria-label": `${what}; Enter draws its dependencies`,
     },
-    s("rect", { x: -width / 2, y: -9, width, height: 18, rx: 9 }),
+    s("rect", { x: -width / 2, y: -6, width, height: 12, rx: 6 }),
     s("text", { "text-anchor": "middle", dy: "0.35em" }, text),
     s("title", {}, `${what}: click to draw its dependencies`),
   );
@@ -536,11 +537,6 @@ export class GraphView {
     // A cut answer says only that more services lie beyond (not where, nor how many): one
     // marker under the drawing says so and asks again with a larger bound.
     const bounds = { ...layout.bounds };
-    // Room for the "+N" marks beside the outermost columns.
-    if (graph.unlisted?.size) {
-      bounds.minX -= 50;
-      bounds.maxX += 50;
-    }
     if (graph.truncated) {
       const centre = (bounds.minX + bounds.maxX) / 2;
       const y = bounds.maxY + 34;
@@ -898,6 +894,11 @@ export class GraphView {
     });
     svg.addEventListener("pointermove", (event) => {
       if (!press || event.pointerId !== press.id) return;
+      // The button let go outside the drawing (no pointerup came here): no drag.
+      if ((event.buttons & 1) === 0) {
+        release(event);
+        return;
+      }
       const dx = event.clientX - press.x;
       const dy = event.clientY - press.y;
       if (!dragged && Math.hypot(dx, dy) < DRAG_THRESHOLD) return;
