@@ -9,7 +9,7 @@ service's view) is one request; no two group boxes overlap on screen; a 429 leav
 overview drawn with the wait. The layout is also measured against layout.js's layered
 layout on the same answers (written to test-artifacts/overview-layout.json, quoted in
 docs/performance.md), and a 5,000-service graph is drawn without a page error and timed,
-panning too, against the way the page panned before in the same run
+panning and a wheel zoom too, against the way the page did them before in the same run
 (test-artifacts/overview-5000.json; never asserted).
 """
 
@@ -748,6 +748,60 @@ PAN_BY_VIEW_BOX = """async (steps) => {
           worst: sorted[sorted.length - 1]};
 }"""
 
+# A wheel zoom: 30 steps in, one per animation frame, at the middle of the drawing; the
+# time between frames, and *settle*, from the last step to the second frame after the view
+# box is set (the page sets it once the wheel rests). The reference, in the same tab: the
+# same steps the way the page zoomed before 2026-12-05, a new view box per step.
+WHEEL = """async (steps) => {
+  const svg = document.querySelector('#graph');
+  const box = svg.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const frames = [];
+  let last = performance.now();
+  for (let i = 0; i < steps; i++) {
+    svg.dispatchEvent(new WheelEvent('wheel', {deltaY: -40, clientX: x, clientY: y,
+      bubbles: true, cancelable: true}));
+    await new Promise(r => requestAnimationFrame(r));
+    const now = performance.now();
+    frames.push(now - last);
+    last = now;
+  }
+  // Settled when the picture's transform is gone (the view box set); at most 5 s.
+  const rested = performance.now();
+  while (svg.style.transform !== '' && performance.now() - rested < 5000) {
+    await new Promise(r => setTimeout(r, 5));
+  }
+  const set = performance.now();
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  frames.shift();
+  const sorted = [...frames].sort((a, b) => a - b);
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return {frames: frames.length, median: pick(0.5), p95: pick(0.95),
+          worst: sorted[sorted.length - 1], rest_ms: set - rested,
+          settle_ms: performance.now() - set};
+}"""
+
+ZOOM_BY_VIEW_BOX = """async (steps) => {
+  const svg = document.querySelector('#graph');
+  let [x, y, w, h] = svg.getAttribute('viewBox').split(' ').map(Number);
+  const f = Math.exp(-40 * 0.0015);
+  const frames = [];
+  let last = performance.now();
+  for (let i = 0; i < steps; i++) {
+    x += w * (1 - f) / 2; y += h * (1 - f) / 2; w *= f; h *= f;
+    svg.setAttribute('viewBox', `${x} ${y} ${w} ${h}`);
+    await new Promise(r => requestAnimationFrame(r));
+    const now = performance.now();
+    frames.push(now - last);
+    last = now;
+  }
+  frames.shift();
+  const sorted = [...frames].sort((a, b) => a - b);
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return {frames: frames.length, median: pick(0.5), p95: pick(0.95),
+          worst: sorted[sorted.length - 1]};
+}"""
+
 FIRST_PAINT = """() => {
   const svg = document.querySelector('#graph');
   const request = performance.getEntriesByType('resource')
@@ -785,6 +839,10 @@ def test_time_the_overview_at_5000_services(
                 first = page.evaluate(FIRST_PAINT)
                 first["pan"] = page.evaluate(PAN, 90)
                 first["pan_by_view_box"] = page.evaluate(PAN_BY_VIEW_BOX, 90)
+                page.click("#zoom-fit")
+                first["wheel"] = page.evaluate(WHEEL, 30)
+                page.click("#zoom-fit")
+                first["zoom_by_view_box"] = page.evaluate(ZOOM_BY_VIEW_BOX, 30)
                 runs.append(first)
                 context.close()
             results[name] = runs

@@ -554,3 +554,31 @@ def test_the_blast_radius_follows_the_selection_and_always_has_a_way_back(
     assert not page.evaluate("() => document.querySelector('#graph').classList.contains('blast')")
     assert page.locator("#graph .node.failed, #graph [data-impact]").count() == 0
     assert "blast radius" not in page.inner_text("#graph-caption")
+
+
+def test_a_wheel_zoom_keeps_the_point_under_the_pointer(tab: Any, large: Served) -> None:
+    page = tab
+    page.goto(f"{large.url}/ui/#service={ROOT}&direction=both&depth=3")
+    wait_shown(page, ROOT)
+    box = "#graph .nodes .node:not(.root) rect"
+    centre = page.evaluate(
+        f"""() => {{ const b = document.querySelector('{box}').getBoundingClientRect();
+                   return [b.left + b.width / 2, b.top + b.height / 2]; }}"""
+    )
+    before = page.get_attribute("#graph", "viewBox")
+    page.mouse.move(*centre)
+    for _ in range(5):
+        page.mouse.wheel(0, -120)
+    # The drawing scales as a picture, then the view box is set once the wheel rests.
+    page.wait_for_function(
+        "b => { const s = document.querySelector('#graph');"
+        " return s.getAttribute('viewBox') !== b && s.style.transform === ''; }",
+        arg=before,
+    )
+    zoomed = [float(v) for v in (page.get_attribute("#graph", "viewBox") or "").split()]
+    assert zoomed[2] < [float(v) for v in (before or "").split()][2] / 2
+    after = page.evaluate(
+        f"""() => {{ const b = document.querySelector('{box}').getBoundingClientRect();
+                   return [b.left + b.width / 2, b.top + b.height / 2]; }}"""
+    )
+    assert abs(after[0] - centre[0]) < 2 and abs(after[1] - centre[1]) < 2, (centre, after)

@@ -19,6 +19,7 @@ import { formatNumber } from "./panels.js";
 const MARGIN = 40;
 const MIN_ZOOM_WIDTH = 80; // svg units across at the closest zoom
 const DRAG_THRESHOLD = 4; // px of movement before a press becomes a pan
+const WHEEL_REST = 150; // ms without a wheel step before a wheel zoom sets the view box
 // Screen pixels per drawing unit below which small labels (a service's name, an overview's
 // members, edge counts and group details) are hidden, and below which group names are
 // too: a 12 px label drawn smaller than about 7 px is unreadable. Hovering or focusing
@@ -431,6 +432,9 @@ export class GraphView {
     this.graph = null;
     this.selected = null;
     this.driftFilter = "show";
+    this.wheelView = null; // the view a wheel zoom shows as a picture, until it rests
+    this.wheelTimer = null;
+    this.wheelBox = null;
     this.installPanZoom();
   }
 
@@ -808,6 +812,11 @@ export class GraphView {
   }
 
   setView(view) {
+    // A wheel zoom shown as a picture (wheelZoom) is over once the view is set.
+    clearTimeout(this.wheelTimer);
+    this.wheelView = null;
+    this.svg.classList.remove("zooming");
+    this.svg.style.transform = "";
     const zoomed = view.width !== this.view.width;
     this.view = view;
     this.svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.width} ${view.height}`);
@@ -827,24 +836,64 @@ export class GraphView {
     this.svg.classList.toggle("tiny-labels", scale < TINY_LABELS);
   }
 
-  /** Zoom by `factor` (< 1 zooms in) keeping the svg point (px, py) where it is. */
-  zoom(factor, px = this.view.x + this.view.width / 2, py = this.view.y + this.view.height / 2) {
-    const v = this.view;
+  /** The view `v` zoomed by `factor` (< 1 zooms in) keeping the svg point (px, py)
+   * where it is, within the closest and the farthest zoom. */
+  zoomedView(v, factor, px, py) {
     const largest = this.bounds
       ? Math.max(this.bounds.maxX - this.bounds.minX, this.bounds.maxY - this.bounds.minY) * 4 + 400
       : 10000;
     const width = Math.min(Math.max(v.width * factor, MIN_ZOOM_WIDTH), largest);
     const f = width / v.width;
-    this.setView({
-      x: px - (px - v.x) * f,
-      y: py - (py - v.y) * f,
-      width: v.width * f,
-      height: v.height * f,
-    });
+    return { x: px - (px - v.x) * f, y: py - (py - v.y) * f, width: v.width * f, height: v.height * f };
+  }
+
+  /** Zoom by `factor` (< 1 zooms in) keeping the svg point (px, py) where it is. */
+  zoom(factor, px, py) {
+    this.settleWheel();
+    const v = this.view;
+    this.setView(this.zoomedView(v, factor, px ?? v.x + v.width / 2, py ?? v.y + v.height / 2));
+  }
+
+  /**
+   * A wheel step: the drawing scales as a picture (a CSS transform the browser
+   * composites, no paint of its paths), and the view box follows once the wheel rests
+   * (WHEEL_REST ms), as a drag does on release. `clientX`, `clientY`: the pointer, the
+   * point kept where it is.
+   */
+  wheelZoom(factor, clientX, clientY) {
+    const base = this.view;
+    if (!this.wheelView) this.wheelBox = this.svg.getBoundingClientRect();
+    const shown = this.wheelView ?? base;
+    const { left, top, width: w, height: h } = this.wheelBox;
+    // The fitting of the view box to the element (preserveAspectRatio meet): units to px
+    // by `k`, the drawing centred by the offsets.
+    const k = Math.min(w / base.width, h / base.height);
+    const offsetX = (w - base.width * k) / 2;
+    const offsetY = (h - base.height * k) / 2;
+    const scaleOf = (view) => base.width / view.width;
+    // The unit under the pointer in the picture as it looks now.
+    const s = scaleOf(shown);
+    const px = shown.x + (clientX - left - offsetX) / (k * s);
+    const py = shown.y + (clientY - top - offsetY) / (k * s);
+    const next = this.zoomedView(shown, factor, px, py);
+    const n = scaleOf(next);
+    const tx = offsetX * (1 - n) + (base.x - next.x) * k * n;
+    const ty = offsetY * (1 - n) + (base.y - next.y) * k * n;
+    this.wheelView = next;
+    this.svg.classList.add("zooming");
+    this.svg.style.transform = `translate(${tx}px, ${ty}px) scale(${n})`;
+    clearTimeout(this.wheelTimer);
+    this.wheelTimer = setTimeout(() => this.settleWheel(), WHEEL_REST);
+  }
+
+  /** The wheel zoom shown as a picture becomes the view (no-op when there is none). */
+  settleWheel() {
+    if (this.wheelView) this.setView(this.wheelView);
   }
 
   /** Pan so that `element` (drawn) is in view, when it is not. */
   reveal(element) {
+    this.settleWheel();
     const box = element.getBBox();
     const matrix = element.getCTM();
     const viewport = this.svg.querySelector(".viewport")?.getCTM();
@@ -863,15 +912,9 @@ export class GraphView {
   }
 
   pan(dx, dy) {
+    this.settleWheel();
     const v = this.view;
     this.setView({ ...v, x: v.x + dx, y: v.y + dy });
-  }
-
-  svgPoint(clientX, clientY) {
-    const matrix = this.svg.getScreenCTM();
-    if (!matrix) return { x: 0, y: 0 };
-    const point = new DOMPoint(clientX, clientY).matrixTransform(matrix.inverse());
-    return { x: point.x, y: point.y };
   }
 
   installPanZoom() {
@@ -880,8 +923,7 @@ export class GraphView {
       "wheel",
       (event) => {
         event.preventDefault();
-        const p = this.svgPoint(event.clientX, event.clientY);
-        this.zoom(Math.exp(event.deltaY * 0.0015), p.x, p.y);
+        this.wheelZoom(Math.exp(event.deltaY * 0.0015), event.clientX, event.clientY);
       },
       { passive: false },
     );
@@ -889,6 +931,7 @@ export class GraphView {
     let dragged = false;
     svg.addEventListener("pointerdown", (event) => {
       if (event.button !== 0) return;
+      this.settleWheel();
       press = { x: event.clientX, y: event.clientY, dx: 0, dy: 0, view: { ...this.view }, id: event.pointerId };
       dragged = false;
     });
